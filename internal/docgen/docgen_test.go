@@ -1,0 +1,56 @@
+package docgen_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/iotjobs/iotjobs/internal/cli"
+	"github.com/iotjobs/iotjobs/internal/docgen"
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+// TestCommittedDocsAreFresh regenerates the pages and completions and
+// compares them with what is committed, so a change to a command's flags or
+// help cannot land without `go run ./cmd/gen-docs`.
+func TestCommittedDocsAreFresh(t *testing.T) {
+	tmp := t.TempDir()
+	ios, _, _, _ := iostreams.Test()
+	if err := docgen.Generate(cli.NewRootCmd(ios), filepath.Join(tmp, "docs"), filepath.Join(tmp, "completions")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"docs/cli", "docs/man", "completions"} {
+		want := readTree(t, filepath.Join(tmp, dir))
+		got := readTree(t, filepath.Join("..", "..", dir))
+		for name, content := range want {
+			if !bytes.Equal(got[name], content) {
+				t.Errorf("%s/%s is stale or missing: run `go run ./cmd/gen-docs`", dir, name)
+			}
+		}
+		for name := range got {
+			if _, ok := want[name]; !ok {
+				t.Errorf("%s/%s is no longer generated: run `go run ./cmd/gen-docs`", dir, name)
+			}
+		}
+	}
+}
+
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[rel] = b
+		return err
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return files
+}
