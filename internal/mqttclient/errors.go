@@ -2,12 +2,24 @@
 // library: endpoint parsing, TLS, connect, one-shot requests and watches.
 package mqttclient
 
-import "time"
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
 
 // ConnectionError is a failure to connect, or a connection lost before the
 // reply (exit 3). Hint, when set, tells the user what to do.
 type ConnectionError struct {
-	Op   string // "connect", "subscribe", "publish", "wait"
+	Op   string // "connect", "subscribe", "publish", "wait for the reply"
 	Err  error
 	Hint string
 }
@@ -25,9 +37,115 @@ func (e *ConnectionError) Unwrap() error { return e.Err }
 // TimeoutError is no reply within the deadline (exit 4).
 type TimeoutError struct {
 	Op    string
-	After time.Duration
+	After time.Duration // zero when unknown
+	Hint  string
 }
 
 func (e *TimeoutError) Error() string {
-	return "no reply to " + e.Op + " within " + e.After.String()
+	msg := "no reply to " + e.Op
+	if e.After > 0 {
+		msg += " within " + e.After.String()
+	} else {
+		msg += " in time"
+	}
+	if e.Hint != "" {
+		msg += "\n  hint: " + e.Hint
+	}
+	return msg
+}
+
+// connackHints says what to do about each CONNACK refusal.
+var connackHints = map[byte]string{
+	packets.ErrRefusedBadProtocolVersion:    "the server does not speak MQTT 3.1.1",
+	packets.ErrRefusedIDRejected:            "the server does not accept this client id; choose another with --client-id",
+	packets.ErrRefusedServerUnavailable:     "the server is up but not accepting clients; try again later",
+	packets.ErrRefusedBadUsernameOrPassword: "the server wants other credentials",
+	packets.ErrRefusedNotAuthorised:         "the server does not authorise this client: on AWS IoT, check that the certificate is ACTIVE and its policy allows iot:Connect for this client id",
+}
+
+// classifyConnect turns a failed connection into a ConnectionError that
+// says what went wrong and what to do. dialErr is our dialer's own error
+// (TCP, DNS, TLS handshake), nil when the socket was up and the MQTT
+// handshake failed; tokenErr is paho's.
+func classifyConnect(ep Endpoint, clientID string, dialErr, tokenErr error) *ConnectionError {
+	ce := &ConnectionError{Op: "connect"}
+	if dialErr == nil {
+		for code, refusal := range packets.ConnErrors {
+			if code != packets.ErrNetworkError && code != packets.Accepted && errors.Is(tokenErr, refusal) {
+				ce.Err = fmt.Errorf("%s refused the connection: CONNACK code %d (%v)", ep.Address(), code, refusal)
+				ce.Hint = connackHints[code]
+				return ce
+			}
+		}
+		// The socket is up but the MQTT handshake failed: under TLS 1.3 a
+		// rejected client certificate only shows here, as an alert.
+		ce.Err, ce.Hint = explainNetError(ep, tokenErr)
+		if ce.Hint == "" && (errors.Is(tokenErr, io.EOF) || errors.Is(tokenErr, syscall.ECONNRESET)) {
+			ce.Err = fmt.Errorf("%s closed the connection during the MQTT handshake (%v)", ep.Address(), unwrapPaho(tokenErr))
+			ce.Hint = fmt.Sprintf("on AWS IoT this means the certificate or its policy does not allow iot:Connect as client id %q", clientID)
+			if !ep.TLS {
+				ce.Hint = "is this a TLS port? use mqtts://" + ep.Address()
+			}
+		}
+		return ce
+	}
+	ce.Err, ce.Hint = explainNetError(ep, dialErr)
+	return ce
+}
+
+// unwrapPaho drops paho's "network Error : " prefix.
+func unwrapPaho(err error) error {
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := u.Unwrap(); len(errs) == 2 && errs[0] == packets.ErrorNetworkError {
+			return errs[1]
+		}
+	}
+	return err
+}
+
+// explainNetError describes DNS, TCP and TLS failures; the hint is empty
+// when there is nothing specific to suggest.
+func explainNetError(ep Endpoint, err error) (error, string) {
+	var (
+		dnsErr      *net.DNSError
+		unknownCA   x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		alert       tls.AlertError
+		recordErr   tls.RecordHeaderError
+		verifyErr   *tls.CertificateVerificationError
+		netErr      net.Error
+		addr        = ep.Address()
+		tlsEndpoint = "mqtts://" + ep.Address()
+	)
+	switch {
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("cannot resolve host %q: %v", ep.Host, dnsErr.Err), "check the host name of --endpoint (for AWS IoT: aws iot describe-endpoint --endpoint-type iot:Data-ATS)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("connection refused by %s", addr), "nothing is listening there: start the emulator (iotjobs emulator) or check the host and port of --endpoint"
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("TLS: the server certificate of %s is signed by an unknown authority", addr), "give the CA that signed it with --ca (for AWS IoT: Amazon Root CA 1)"
+	case errors.As(err, &hostErr):
+		return fmt.Errorf("TLS: the server certificate is not valid for %q: %v", ep.Host, hostErr.Error()), "connect with the host name the certificate was issued for"
+	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+		return fmt.Errorf("TLS: the server certificate of %s has expired or is not yet valid: %v", addr, invalidErr.Detail), "check the clock of this machine, or renew the server certificate"
+	case errors.As(err, &verifyErr):
+		return fmt.Errorf("TLS: the server certificate of %s could not be verified: %v", addr, verifyErr.Err), "give the CA that signed it with --ca"
+	case errors.As(err, &alert):
+		msg := alert.Error()
+		switch alert {
+		case 42, 43, 44, 45, 46, 48, 49, 116: // bad/unsupported/revoked/expired/unknown certificate, unknown CA, access denied, certificate required
+			return fmt.Errorf("TLS: the server rejected our client certificate (%s)", msg), "give --cert and --key of a certificate the server trusts (on AWS IoT: registered and ACTIVE)"
+		case 120: // no_application_protocol
+			return fmt.Errorf("TLS: the server does not accept ALPN %q (%s)", ALPNProtocol, msg), "ALPN is offered only on port 443; use port 8883"
+		}
+		return fmt.Errorf("TLS handshake with %s failed: %s", addr, msg), ""
+	case errors.As(err, &recordErr):
+		return fmt.Errorf("TLS: %s did not answer with TLS", addr), "it looks like a plain MQTT port: use mqtt://" + addr
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("timed out connecting to %s", addr), "check the endpoint and the network; raise --timeout on a slow link"
+	case !ep.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("%s closed the connection (%v)", addr, unwrapPaho(err)), "is this a TLS port? use " + tlsEndpoint
+	}
+	return unwrapPaho(err), ""
 }

@@ -1,0 +1,513 @@
+package mqttclient
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+const (
+	// keepAlive is well inside AWS IoT's accepted 30-1200 s.
+	keepAlive = 60 * time.Second
+	// defaultConnectTimeout bounds a connection attempt when the context
+	// has no deadline (reconnects of a long-lived client).
+	defaultConnectTimeout = 30 * time.Second
+	// closeQuiesce is how long Close lets in-flight work finish.
+	closeQuiesce = 250 // milliseconds
+	qosAtLeastOnce = 1
+	// hangUpWindow is how soon after a packet a disconnection is taken as
+	// the server's answer to it.
+	hangUpWindow = 2 * time.Second
+)
+
+// Config describes one MQTT client connection.
+type Config struct {
+	Endpoint Endpoint
+	ClientID string
+	// TLS is used on TLS endpoints. Nil means LoadTLSConfig(Endpoint,
+	// TLSFiles{}): system roots, SNI and ALPN from the endpoint.
+	TLS *tls.Config
+	// Trace, when set, receives one line per connect, subscribe, publish
+	// and received message (topic and payload); never keys or certificates.
+	Trace func(format string, args ...any)
+	// AutoReconnect keeps a long-lived client connected; the filters given
+	// to Subscribe are subscribed again after each reconnect. One-shot
+	// requests leave it off so that a lost connection is reported.
+	AutoReconnect bool
+	// OnConnect is called after every successful (re)connect, after the
+	// re-subscription. It runs on its own goroutine.
+	OnConnect func()
+	// OnConnectionLost is called when an established connection drops.
+	OnConnectionLost func(error)
+}
+
+// Reply is the service's answer to a Request.
+type Reply struct {
+	Topic     string // the .../accepted or .../rejected topic it came on
+	Accepted  bool
+	Payload   []byte
+	RoundTrip time.Duration // from our PUBLISH to the reply
+}
+
+// Conn is a connected MQTT client. Its methods are safe for concurrent use.
+type Conn struct {
+	cfg    Config
+	client paho.Client
+	tls    *tls.Config
+
+	mu         sync.Mutex
+	dialCtx    context.Context // the context of the first connection, nil after Dial
+	raw        net.Conn        // the network connection of the attempt in progress
+	dialErr    error           // why our dialer failed, before paho wraps it
+	routes     map[uint64]route
+	nextRoute  uint64
+	subscribed map[string]bool // filters the broker holds for this session
+	permanent  []string        // filters of Subscribe, renewed after a reconnect
+	down       chan struct{}   // closed when the current connection is lost
+	downErr    error
+	lastSent   string    // what we sent last, to explain a hang-up
+	lastSentAt time.Time // when
+}
+
+type route struct {
+	filters []string
+	fn      func(topic string, payload []byte)
+}
+
+// Dial connects with MQTT 3.1.1 and a clean session. ctx bounds the
+// connection attempt; a deadline in it becomes the connect timeout.
+func Dial(ctx context.Context, cfg Config) (*Conn, error) {
+	if cfg.ClientID == "" {
+		return nil, errors.New("mqttclient: empty client id")
+	}
+	if cfg.Trace == nil {
+		cfg.Trace = func(string, ...any) {}
+	}
+	c := &Conn{
+		cfg:        cfg,
+		dialCtx:    ctx,
+		routes:     map[uint64]route{},
+		subscribed: map[string]bool{},
+		down:       make(chan struct{}),
+		tls:        cfg.TLS,
+	}
+	if cfg.Endpoint.TLS && c.tls == nil {
+		var err error
+		if c.tls, err = LoadTLSConfig(cfg.Endpoint, TLSFiles{}); err != nil {
+			return nil, err
+		}
+	}
+	connectTimeout := defaultConnectTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		connectTimeout = max(time.Until(deadline), time.Millisecond)
+	}
+	opts := paho.NewClientOptions().
+		// The scheme is irrelevant: openConnection dials plain or TLS itself.
+		AddBroker("tcp://"+cfg.Endpoint.Address()).
+		SetClientID(cfg.ClientID).
+		SetProtocolVersion(4).
+		SetCleanSession(true).
+		SetAutoReconnect(cfg.AutoReconnect).
+		SetConnectRetry(false).
+		SetMaxReconnectInterval(30*time.Second).
+		SetKeepAlive(keepAlive).
+		SetPingTimeout(10*time.Second).
+		SetConnectTimeout(connectTimeout).
+		SetWriteTimeout(10*time.Second).
+		// AWS IoT delivers accepted/rejected replies to the requester even
+		// without a subscription; they must find a handler from the first
+		// packet on.
+		SetDefaultPublishHandler(c.dispatch).
+		SetOrderMatters(false).
+		SetCustomOpenConnectionFn(c.openConnection).
+		SetOnConnectHandler(c.onConnect).
+		SetConnectionLostHandler(c.onConnectionLost)
+	c.client = paho.NewClient(opts)
+
+	start := time.Now()
+	cfg.Trace("* connecting to %s as client id %q", cfg.Endpoint, cfg.ClientID)
+	token := c.client.Connect()
+	select {
+	case <-token.Done():
+	case <-ctx.Done():
+		c.abortAttempt(token)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
+		return nil, &ConnectionError{Op: "connect", Err: fmt.Errorf("%s did not complete the connection within %s", cfg.Endpoint.Address(), time.Since(start).Round(time.Millisecond)),
+			Hint: "check the endpoint and that nothing (a firewall, a TLS-only port) swallows the connection; raise --timeout on a slow network"}
+	}
+	c.mu.Lock()
+	c.dialCtx = nil
+	dialErr := c.dialErr
+	c.mu.Unlock()
+	if err := token.Error(); err != nil {
+		if dialErr != nil && errors.Is(dialErr, context.Canceled) {
+			return nil, dialErr
+		}
+		return nil, classifyConnect(cfg.Endpoint, cfg.ClientID, dialErr, err)
+	}
+	cfg.Trace("* connected in %s", time.Since(start).Round(time.Microsecond))
+	return c, nil
+}
+
+// abortAttempt closes the socket of a connection attempt the context gave
+// up on, so paho's CONNACK read ends now, and waits briefly for it.
+func (c *Conn) abortAttempt(token paho.Token) {
+	c.mu.Lock()
+	if c.raw != nil {
+		c.raw.Close()
+	}
+	c.mu.Unlock()
+	token.WaitTimeout(time.Second)
+	c.client.Disconnect(0)
+}
+
+// openConnection dials TCP and, on TLS endpoints, completes the handshake,
+// keeping the original error so that Dial can explain it.
+func (c *Conn) openConnection(_ *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+	c.mu.Lock()
+	ctx := c.dialCtx
+	c.dialErr = nil
+	c.mu.Unlock()
+	if ctx == nil { // a reconnect
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), defaultConnectTimeout)
+		defer cancel()
+	}
+	conn, err := c.dial(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dialErr = err
+	c.raw = conn
+	return conn, err
+}
+
+func (c *Conn) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.cfg.Endpoint.Address())
+	if err != nil || !c.cfg.Endpoint.TLS {
+		return conn, err
+	}
+	tlsConn := tls.Client(conn, c.tls)
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	st := tlsConn.ConnectionState()
+	c.cfg.Trace("* TLS %s, ALPN %q, server certificate for %q", tls.VersionName(st.Version), st.NegotiatedProtocol, st.PeerCertificates[0].Subject.CommonName)
+	return tlsConn, nil
+}
+
+func (c *Conn) onConnect(paho.Client) {
+	c.mu.Lock()
+	reconnect := false
+	select {
+	case <-c.down:
+		reconnect = true
+		c.down = make(chan struct{})
+		c.downErr = nil
+	default:
+	}
+	filters := append([]string(nil), c.permanent...)
+	c.mu.Unlock()
+	if reconnect {
+		c.cfg.Trace("* reconnected")
+		if len(filters) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), defaultConnectTimeout)
+			if err := c.subscribe(ctx, filters); err != nil {
+				c.cfg.Trace("* re-subscribing after the reconnect failed: %v", err)
+			}
+			cancel()
+		}
+	}
+	if c.cfg.OnConnect != nil {
+		c.cfg.OnConnect()
+	}
+}
+
+func (c *Conn) onConnectionLost(_ paho.Client, err error) {
+	c.mu.Lock()
+	select {
+	case <-c.down:
+	default:
+		c.downErr = err
+		close(c.down)
+	}
+	// A clean session forgets our subscriptions with the connection.
+	c.subscribed = map[string]bool{}
+	c.mu.Unlock()
+	c.cfg.Trace("* connection lost: %v", err)
+	if c.cfg.OnConnectionLost != nil {
+		c.cfg.OnConnectionLost(err)
+	}
+}
+
+// dispatch hands a received message to every route whose filter matches.
+// It runs on paho's goroutine; route functions must not block.
+func (c *Conn) dispatch(_ paho.Client, msg paho.Message) {
+	topic, payload := msg.Topic(), msg.Payload()
+	c.cfg.Trace("< %s %s", topic, payload)
+	c.mu.Lock()
+	var fns []func(string, []byte)
+	for _, r := range c.routes {
+		for _, f := range r.filters {
+			if MatchTopic(f, topic) {
+				fns = append(fns, r.fn)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, fn := range fns {
+		fn(topic, payload)
+	}
+}
+
+func (c *Conn) addRoute(filters []string, fn func(string, []byte)) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextRoute++
+	c.routes[c.nextRoute] = route{filters: filters, fn: fn}
+	return c.nextRoute
+}
+
+func (c *Conn) removeRoute(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.routes, id)
+}
+
+// connection returns the channel closed when the current connection drops.
+func (c *Conn) connection() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.down
+}
+
+func (c *Conn) sent(what string) {
+	c.mu.Lock()
+	c.lastSent, c.lastSentAt = what, time.Now()
+	c.mu.Unlock()
+}
+
+// Subscribe subscribes to all filters in one SUBSCRIBE at QoS 1 and calls
+// handler for every message that matches one of them, including messages
+// the server sends without a subscription. handler must not block. With
+// AutoReconnect the filters are subscribed again after a reconnect.
+func (c *Conn) Subscribe(ctx context.Context, filters []string, handler func(topic string, payload []byte)) error {
+	if len(filters) == 0 {
+		return errors.New("mqttclient: Subscribe needs at least one filter")
+	}
+	id := c.addRoute(filters, handler)
+	if err := c.subscribe(ctx, filters); err != nil {
+		c.removeRoute(id)
+		return err
+	}
+	c.mu.Lock()
+	c.permanent = append(c.permanent, filters...)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Conn) subscribe(ctx context.Context, filters []string) error {
+	what := "SUBSCRIBE to " + strings.Join(filters, ", ")
+	c.cfg.Trace("> %s", what)
+	down := c.connection()
+	req := make(map[string]byte, len(filters))
+	for _, f := range filters {
+		req[f] = qosAtLeastOnce
+	}
+	c.sent(what)
+	token := c.client.SubscribeMultiple(req, nil)
+	if err := c.await(ctx, token, down, "subscribe"); err != nil {
+		return err
+	}
+	var refused []string
+	if st, ok := token.(*paho.SubscribeToken); ok {
+		for f, code := range st.Result() {
+			if code == 0x80 {
+				refused = append(refused, f)
+			}
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("the broker refused the subscription to %s (SUBACK 0x80); check that the client is authorised to subscribe to it", strings.Join(refused, ", "))
+	}
+	c.mu.Lock()
+	for _, f := range filters {
+		c.subscribed[f] = true
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// Publish sends payload to topic at QoS 1 and waits for the PUBACK.
+func (c *Conn) Publish(ctx context.Context, topic string, payload []byte) error {
+	down := c.connection()
+	token := c.publish(topic, payload)
+	return c.await(ctx, token, down, "publish")
+}
+
+func (c *Conn) publish(topic string, payload []byte) paho.Token {
+	c.cfg.Trace("> PUBLISH %s %s", topic, payload)
+	c.sent("PUBLISH to " + topic)
+	return c.client.Publish(topic, qosAtLeastOnce, false, payload)
+}
+
+// await waits for token, the connection to drop, or ctx, whichever first.
+func (c *Conn) await(ctx context.Context, token paho.Token, down <-chan struct{}, op string) error {
+	select {
+	case <-token.Done():
+		if err := token.Error(); err != nil {
+			return c.lostError(op, err)
+		}
+		return nil
+	case <-down:
+		return c.lostError(op, nil)
+	case <-ctx.Done():
+		return contextError(ctx, op)
+	}
+}
+
+// Request publishes payload on topic (a request topic of the Jobs API) and
+// returns the reply whose clientToken is clientToken, from topic's
+// .../accepted or .../rejected. Both are subscribed first in one SUBSCRIBE
+// unless already subscribed on this connection. Replies carrying another
+// client token are someone else's and are ignored.
+func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, clientToken string) (Reply, error) {
+	if !topic.Op.Request() || topic.Reply != jobs.ReplyNone {
+		return Reply{}, fmt.Errorf("mqttclient: %s is not a request topic", topic)
+	}
+	accepted, rejected := topic.Accepted().String(), topic.Rejected().String()
+	replies := make(chan Reply, 1)
+	id := c.addRoute([]string{accepted, rejected}, func(t string, p []byte) {
+		if got := jobs.ClientTokenOf(p); got != clientToken {
+			c.cfg.Trace("* ignoring the reply for client token %q, waiting for %q", got, clientToken)
+			return
+		}
+		select {
+		case replies <- Reply{Topic: t, Accepted: t == accepted, Payload: append([]byte(nil), p...)}:
+		default: // a duplicate: the first one is already waiting
+		}
+	})
+	defer c.removeRoute(id)
+
+	var missing []string
+	c.mu.Lock()
+	for _, f := range []string{accepted, rejected} {
+		if !c.subscribed[f] {
+			missing = append(missing, f)
+		}
+	}
+	c.mu.Unlock()
+	if len(missing) > 0 {
+		if err := c.subscribe(ctx, missing); err != nil {
+			return Reply{}, err
+		}
+	}
+
+	down := c.connection()
+	start := time.Now()
+	puback := c.publish(topic.String(), payload).Done()
+	for {
+		select {
+		case r := <-replies:
+			r.RoundTrip = time.Since(start)
+			return r, nil
+		case <-puback:
+			puback = nil // the reply may still be on its way
+		case <-down:
+			if r, ok := pending(replies); ok {
+				r.RoundTrip = time.Since(start)
+				return r, nil
+			}
+			return Reply{}, c.lostError("wait for the reply", nil)
+		case <-ctx.Done():
+			if r, ok := pending(replies); ok {
+				r.RoundTrip = time.Since(start)
+				return r, nil
+			}
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return Reply{}, &TimeoutError{Op: topic.Op.String(), After: time.Since(start).Round(time.Millisecond),
+					Hint: fmt.Sprintf("nothing answered on %s or %s: is a Jobs service (the emulator, or AWS IoT) serving this broker?", accepted, rejected)}
+			}
+			return Reply{}, ctx.Err()
+		}
+	}
+}
+
+func pending(replies <-chan Reply) (Reply, bool) {
+	select {
+	case r := <-replies:
+		return r, true
+	default:
+		return Reply{}, false
+	}
+}
+
+// lostError explains a connection that ended while op was in flight. On AWS
+// IoT the server hangs up on a client whose policy denies what it just
+// sent, and on the older of two clients sharing a client id.
+func (c *Conn) lostError(op string, tokenErr error) error {
+	c.mu.Lock()
+	why, last, since := c.downErr, c.lastSent, time.Since(c.lastSentAt)
+	c.mu.Unlock()
+	if why == nil {
+		why = tokenErr
+	}
+	if why == nil {
+		why = errors.New("connection closed")
+	}
+	if since > hangUpWindow {
+		return &ConnectionError{Op: op, Err: fmt.Errorf("the connection was lost %s after our %s (%v)", since.Round(time.Millisecond), last, why)}
+	}
+	return &ConnectionError{
+		Op:  op,
+		Err: fmt.Errorf("the server closed the connection right after our %s (%v)", last, why),
+		Hint: "on AWS IoT this is how a policy denies an action: check that the policy attached to the certificate allows " +
+			"iot:Publish on the request topic and iot:Subscribe/iot:Receive on its /accepted and /rejected topics; " +
+			fmt.Sprintf("it also happens when another client connects with the same client id %q", c.cfg.ClientID),
+	}
+}
+
+func contextError(ctx context.Context, op string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &TimeoutError{Op: op}
+	}
+	return ctx.Err()
+}
+
+// Close disconnects, letting in-flight work finish for a moment.
+func (c *Conn) Close() {
+	c.client.Disconnect(closeQuiesce)
+}
+
+// MatchTopic reports whether an MQTT topic filter matches a topic name,
+// with the rule that wildcards at the first level do not match topics that
+// begin with '$'.
+func MatchTopic(filter, topic string) bool {
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	fl, tl := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, f := range fl {
+		if f == "#" {
+			return true
+		}
+		if i >= len(tl) || (f != "+" && f != tl[i]) {
+			return false
+		}
+	}
+	return len(fl) == len(tl)
+}

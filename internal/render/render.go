@@ -1,0 +1,84 @@
+// Package render prints reply payloads: indented and coloured for a person
+// at a terminal, one compact JSON line for scripts.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/tidwall/pretty"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+// Format is how payloads are printed.
+type Format string
+
+// The output formats of -o/--output.
+const (
+	// JSON is one compact JSON line per payload, the service's JSON with
+	// the whitespace taken out and the key order kept.
+	JSON Format = "json"
+	// Pretty is indented JSON, coloured when stdout is a terminal and
+	// colour is allowed.
+	Pretty Format = "pretty"
+)
+
+// FormatNames lists the formats, for help and completion.
+func FormatNames() []string { return []string{string(Pretty), string(JSON)} }
+
+// ParseFormat reads an -o value.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case JSON, Pretty:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("invalid output format %q: use pretty or json", s)
+}
+
+// DefaultFormat is pretty on a terminal and json otherwise, so that pipes
+// get one line per document.
+func DefaultFormat(ios *iostreams.IOStreams) Format {
+	if ios.IsStdoutTTY() {
+		return Pretty
+	}
+	return JSON
+}
+
+// Printer writes payloads to stdout in one format.
+type Printer struct {
+	out    io.Writer
+	format Format
+	color  bool
+}
+
+// New returns a printer for ios's stdout; colour is iostreams' decision.
+func New(ios *iostreams.IOStreams, format Format) *Printer {
+	return &Printer{out: ios.Out, format: format, color: format == Pretty && ios.ColorOnStdout()}
+}
+
+// Payload prints one payload. A payload that is not JSON is printed as it
+// came, on its own line, so nothing the service said is lost.
+func (p *Printer) Payload(payload []byte) error {
+	var buf bytes.Buffer
+	switch {
+	case !json.Valid(payload):
+		buf.Write(payload)
+		buf.WriteByte('\n')
+	case p.format == Pretty:
+		out := pretty.PrettyOptions(payload, &pretty.Options{Width: 80, Indent: "  "})
+		if p.color {
+			out = pretty.Color(out, nil)
+		}
+		buf.Write(out)
+	default:
+		if err := json.Compact(&buf, payload); err != nil {
+			return err
+		}
+		buf.WriteByte('\n')
+	}
+	_, err := p.out.Write(buf.Bytes())
+	return err
+}
