@@ -4,8 +4,18 @@
 package emulator
 
 import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // Message is one MQTT publication the engine wants sent.
@@ -48,17 +58,286 @@ var RequestFilters = []string{
 }
 
 // Engine is the Jobs service. It is safe for concurrent use.
-type Engine struct{}
+//
+// Locking: control-plane writes hold opsMu exclusively. Device writes and
+// timer expiries hold opsMu shared plus the write lock of their thing, so
+// writers of different things commit concurrently and share fsyncs. stateMu
+// guards the in-memory state and is held only in memory, never across a
+// commit: reads never wait for the disk, and they only ever see committed
+// state. The order is opsMu, thingState.mu, stateMu.
+type Engine struct {
+	minute time.Duration
+	now    func() time.Time
+	notify func(Message)
+	log    *slog.Logger
+	store  *store
+
+	opsMu  sync.RWMutex
+	closed bool // guarded by opsMu
+
+	stateMu sync.RWMutex
+	jobs    map[string]*job
+	jobList []*job // in creation order
+	things  map[string]*thingState
+	lastSeq uint64
+	started bool
+}
+
+// errClosed is what a write meets after Close.
+var errClosed = errors.New("the engine is closed")
 
 // OpenEngine opens (or creates) the store at opts.DataPath and loads it.
-func OpenEngine(opts EngineOptions) (*Engine, error) { return &Engine{}, nil }
+func OpenEngine(opts EngineOptions) (*Engine, error) {
+	if opts.DataPath == "" {
+		return nil, errors.New("emulator: no data path")
+	}
+	e := &Engine{
+		minute: cmp.Or(opts.Minute, time.Minute),
+		now:    opts.Now,
+		notify: opts.Notify,
+		log:    opts.Logger,
+		jobs:   map[string]*job{},
+		things: map[string]*thingState{},
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.notify == nil {
+		e.notify = func(Message) {}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s, err := openStore(opts.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	e.store = s
+	if err := e.load(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("load %s: %w", opts.DataPath, err)
+	}
+	return e, nil
+}
+
+func (e *Engine) load() error {
+	err := e.store.load(func(r jobRecord) error {
+		e.jobs[r.ID] = &job{jobRecord: r, counts: map[jobs.Status]int{}}
+		e.lastSeq = max(e.lastSeq, r.Seq)
+		return nil
+	}, func(r execRecord) error {
+		j := e.jobs[r.JobID]
+		if j == nil {
+			return fmt.Errorf("execution of %s on %s belongs to no job", r.JobID, r.Thing)
+		}
+		x := &execution{execRecord: r, job: j}
+		ts := e.thing(r.Thing)
+		ts.execs[r.JobID] = x
+		if r.Status.Pending() {
+			ts.pending = append(ts.pending, x)
+		}
+		j.execs = append(j.execs, x)
+		j.counted(x, 1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, j := range e.jobs {
+		e.jobList = append(e.jobList, j)
+		sortByThing(j.execs)
+	}
+	slices.SortFunc(e.jobList, func(a, b *job) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, ts := range e.things {
+		slices.SortFunc(ts.pending, func(a, b *execution) int {
+			if a.queueKey().less(b.queueKey()) {
+				return -1
+			}
+			return 1
+		})
+	}
+	return nil
+}
+
+func sortByThing(xs []*execution) {
+	slices.SortFunc(xs, func(a, b *execution) int { return compareStrings(a.Thing, b.Thing) })
+}
+
+// thing returns the state of the named thing, creating it; stateMu is held
+// for writing.
+func (e *Engine) thing(name string) *thingState {
+	ts := e.things[name]
+	if ts == nil {
+		ts = &thingState{name: name, execs: map[string]*execution{}}
+		e.things[name] = ts
+	}
+	return ts
+}
+
+// counted adds delta to the job's count of x's status and notes when x
+// became terminal.
+func (j *job) counted(x *execution, delta int) {
+	j.counts[x.Status] += delta
+	if delta > 0 && x.Status.Terminal() {
+		j.lastTerminalAt = max(j.lastTerminalAt, x.LastUpdatedAt)
+	}
+}
 
 // Start arms the timers loaded from the store; one that expired while the
 // engine was down fires now. Call it once Notify's target is ready.
-func (e *Engine) Start() {}
+func (e *Engine) Start() {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	if e.started {
+		return
+	}
+	e.started = true
+	for _, ts := range e.things {
+		for _, x := range ts.pending {
+			e.armLocked(x)
+		}
+	}
+}
 
-// Close stops the timers and closes the store.
-func (e *Engine) Close() error { return nil }
+// Close stops the timers and closes the store. Calls after Close fail with
+// InternalError (device requests) or InternalFailure (control plane).
+func (e *Engine) Close() error {
+	e.opsMu.Lock()
+	defer e.opsMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.stateMu.Lock()
+	e.started = false
+	for _, ts := range e.things {
+		for _, x := range ts.pending {
+			e.armLocked(x)
+		}
+	}
+	e.stateMu.Unlock()
+	return e.store.close()
+}
+
+// execChange writes an execution (next != nil) or deletes it.
+type execChange struct {
+	thing, jobID string
+	next         *execRecord
+}
+
+// mutation is one atomic change of the state.
+type mutation struct {
+	job       *jobRecord // written when set
+	deleteJob bool       // delete job (its executions are in execs)
+	execs     []execChange
+}
+
+// commit persists m and only then applies it to memory and publishes the
+// notifications it causes, so nothing is visible or announced that a crash
+// could undo. The caller holds opsMu exclusively, or shared plus the write
+// lock of the one thing m touches.
+func (e *Engine) commit(m *mutation) error {
+	puts := make([]put, 0, len(m.execs)+1)
+	if m.job != nil {
+		if m.deleteJob {
+			puts = append(puts, put{bucket: bucketJobs, key: []byte(m.job.ID)})
+		} else {
+			puts = append(puts, jobPut(m.job))
+		}
+	}
+	for _, c := range m.execs {
+		if c.next == nil {
+			puts = append(puts, execDelete(c.thing, c.jobID))
+		} else {
+			puts = append(puts, execPut(c.next))
+		}
+	}
+	if err := e.store.write(puts); err != nil {
+		e.log.Error("store write failed", "err", err)
+		return err
+	}
+	e.stateMu.Lock()
+	msgs := e.applyLocked(m)
+	e.stateMu.Unlock()
+	for _, msg := range msgs {
+		e.notify(msg)
+	}
+	return nil
+}
+
+// applyLocked applies a committed mutation to memory and returns the
+// notifications it causes: notify when an execution joins or leaves the
+// thing's pending set, notify-next when the head of the queue is another
+// execution than before (not when the head only changes status or details).
+func (e *Engine) applyLocked(m *mutation) []Message {
+	var j *job
+	if m.job != nil {
+		j = e.jobs[m.job.ID]
+		if j == nil {
+			j = &job{counts: map[jobs.Status]int{}}
+			e.jobs[m.job.ID] = j
+			e.jobList = append(e.jobList, j)
+		}
+		j.jobRecord = *m.job
+	}
+	var msgs []Message
+	now := e.now().Unix()
+	var created *job // executions are only ever created together with their job
+	for _, c := range m.execs {
+		ts := e.thing(c.thing)
+		head := ts.head()
+		x := ts.execs[c.jobID]
+		wasPending := x != nil && x.Status.Pending()
+		if wasPending {
+			ts.removePending(x)
+		}
+		switch {
+		case c.next == nil:
+			x.job.counted(x, -1)
+			delete(ts.execs, c.jobID)
+			if !m.deleteJob {
+				if i, ok := x.job.execIndex(c.thing); ok {
+					x.job.execs = slices.Delete(x.job.execs, i, i+1)
+				}
+			}
+			disarm(x)
+		case x == nil:
+			x = &execution{execRecord: *c.next, job: e.jobs[c.jobID]}
+			ts.execs[c.jobID] = x
+			x.job.execs = append(x.job.execs, x)
+			x.job.counted(x, 1)
+			created = x.job
+		default:
+			x.job.counted(x, -1)
+			x.execRecord = *c.next
+			x.job.counted(x, 1)
+		}
+		isPending := c.next != nil && c.next.Status.Pending()
+		if isPending {
+			ts.insertPending(x)
+		}
+		if c.next != nil {
+			e.armLocked(x)
+		}
+		if wasPending != isPending {
+			msgs = append(msgs, notifyMessage(ts, now))
+		}
+		if ts.head() != head {
+			msgs = append(msgs, notifyNextMessage(ts, now))
+		}
+		if len(ts.execs) == 0 {
+			delete(e.things, c.thing)
+		}
+	}
+	if created != nil {
+		sortByThing(created.execs)
+	}
+	if m.deleteJob {
+		delete(e.jobs, m.job.ID)
+		e.jobList = slices.DeleteFunc(e.jobList, func(x *job) bool { return x == j })
+	}
+	return msgs
+}
 
 // HandlePublish handles one publication by a device. For a Jobs request topic,
 // or a topic in the $aws/things/T/jobs/ namespace that maps to no API, it
@@ -66,5 +345,92 @@ func (e *Engine) Close() error { return nil }
 // Anything else (reply and notify topics, topics outside the namespace) is
 // ignored: ok is false.
 func (e *Engine) HandlePublish(topic string, payload []byte) (reply Message, ok bool) {
-	return Message{}, false
+	t, err := jobs.ParseTopic(topic)
+	switch {
+	case errors.Is(err, jobs.ErrNotJobsTopic):
+		return Message{}, false
+	case err != nil:
+		// Never answer what looks like a reply: in attach mode the engine's
+		// own replies come back to it, and answering them would loop.
+		if isReplyTopic(topic) {
+			return Message{}, false
+		}
+		rej := jobs.Reject(jobs.CodeInvalidTopic, "The topic "+topic+" does not map to any Jobs API")
+		return e.rejected(topic, payload, rej), true
+	case !t.Op.Request() || t.Reply != jobs.ReplyNone:
+		return Message{}, false
+	}
+	now := e.now()
+	var resp any
+	var rej *jobs.Rejection
+	switch t.Op {
+	case jobs.OpGetPending:
+		resp, rej = e.getPending(t.Thing, payload, now)
+	case jobs.OpStartNext:
+		resp, rej = e.startNext(t.Thing, payload, now)
+	case jobs.OpDescribe:
+		resp, rej = e.describe(t.Thing, t.JobID, payload, now)
+	case jobs.OpUpdate:
+		resp, rej = e.update(t.Thing, t.JobID, payload, now)
+	}
+	if rej != nil {
+		return e.rejected(topic, payload, rej), true
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		e.log.Error("encode reply", "topic", topic, "err", err)
+		return e.rejected(topic, payload, jobs.Reject(jobs.CodeInternalError, "The reply could not be encoded")), true
+	}
+	return Message{Topic: topic + "/" + string(jobs.ReplyAccepted), Payload: body}, true
+}
+
+func isReplyTopic(topic string) bool {
+	return strings.HasSuffix(topic, "/"+string(jobs.ReplyAccepted)) || strings.HasSuffix(topic, "/"+string(jobs.ReplyRejected))
+}
+
+func (e *Engine) rejected(topic string, payload []byte, rej *jobs.Rejection) Message {
+	body, _ := json.Marshal(rej.Response(jobs.ClientTokenOf(payload), e.now().Unix()))
+	return Message{Topic: topic + "/" + string(jobs.ReplyRejected), Payload: body}
+}
+
+func notifyMessage(ts *thingState, now int64) Message {
+	inProgress, queued := ts.listed()
+	msg := jobs.NotifyMessage{Timestamp: now, Jobs: map[jobs.Status][]jobs.JobExecutionSummary{}}
+	if len(inProgress) > 0 {
+		msg.Jobs[jobs.StatusInProgress] = inProgress
+	}
+	if len(queued) > 0 {
+		msg.Jobs[jobs.StatusQueued] = queued
+	}
+	body, _ := json.Marshal(msg)
+	return Message{Topic: jobs.NotifyTopic(ts.name).String(), Payload: body}
+}
+
+func notifyNextMessage(ts *thingState, now int64) Message {
+	msg := jobs.NotifyNextMessage{Timestamp: now}
+	if head := ts.head(); head != nil {
+		msg.Execution = head.wire(true)
+	}
+	body, _ := json.Marshal(msg)
+	return Message{Topic: jobs.NotifyNextTopic(ts.name).String(), Payload: body}
+}
+
+// writeThing runs fn as a device-side writer of one thing: with opsMu
+// shared and the thing's write lock held. ts is nil when the engine knows no
+// execution of the thing; as only control-plane writes add executions, it
+// stays nil until fn returns.
+func (e *Engine) writeThing(thing string, fn func(ts *thingState) error) error {
+	e.opsMu.RLock()
+	defer e.opsMu.RUnlock()
+	if e.closed {
+		return errClosed
+	}
+	e.stateMu.RLock()
+	ts := e.things[thing]
+	e.stateMu.RUnlock()
+	if ts != nil {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+	}
+	return fn(ts)
 }

@@ -1,0 +1,194 @@
+package emulator
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+// job is a job in memory: its stored record plus indexes rebuilt on load.
+type job struct {
+	jobRecord
+	// execs are the job's executions sorted by thing name, the order of
+	// ListJobExecutionsForJob and its page tokens.
+	execs  []*execution
+	counts map[jobs.Status]int
+	// lastTerminalAt is when the latest execution became terminal: the
+	// completedAt of a job whose executions have all finished.
+	lastTerminalAt int64
+}
+
+// status derives the job status; see jobRecord.
+func (j *job) status() JobStatus {
+	switch {
+	case j.Canceled:
+		return JobCanceled
+	case j.counts[jobs.StatusQueued]+j.counts[jobs.StatusInProgress] == 0:
+		return JobCompleted
+	}
+	return JobInProgress
+}
+
+func (j *job) completedAt() int64 {
+	switch j.status() {
+	case JobCanceled:
+		return j.CanceledAt
+	case JobCompleted:
+		return max(j.lastTerminalAt, j.CreatedAt)
+	}
+	return 0
+}
+
+func (j *job) execIndex(thing string) (int, bool) {
+	return sort.Find(len(j.execs), func(i int) int { return compareStrings(thing, j.execs[i].Thing) })
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// execution is an execution in memory. Its record is replaced as a whole,
+// and maps in it are never modified in place, so a reply built from one
+// may share them.
+type execution struct {
+	execRecord
+	job *job
+	// timer is the armed expiry of the earlier of the two deadlines.
+	timer *time.Timer
+}
+
+// deadline is when the execution times out: the earlier of its timers, as
+// the step timer cannot extend beyond the in-progress timer. 0 means never.
+func (r *execRecord) deadline() int64 {
+	switch {
+	case r.StepDeadline == 0:
+		return r.InProgressDeadline
+	case r.InProgressDeadline == 0:
+		return r.StepDeadline
+	}
+	return min(r.StepDeadline, r.InProgressDeadline)
+}
+
+// queueKey orders a thing's pending executions: IN_PROGRESS first, then
+// QUEUED, each by queuedAt, then by job creation order.
+type queueKey struct {
+	queued   bool
+	queuedAt int64
+	seq      uint64
+}
+
+func (x *execution) queueKey() queueKey {
+	return queueKey{queued: x.Status == jobs.StatusQueued, queuedAt: x.QueuedAt, seq: x.job.Seq}
+}
+
+func (a queueKey) less(b queueKey) bool {
+	if a.queued != b.queued {
+		return !a.queued
+	}
+	if a.queuedAt != b.queuedAt {
+		return a.queuedAt < b.queuedAt
+	}
+	return a.seq < b.seq
+}
+
+// thingState is what the engine knows of one thing.
+type thingState struct {
+	// mu serialises the writers of this thing's executions from reading the
+	// state through commit and apply, so no two of them decide on the same
+	// version; readers use Engine.stateMu only.
+	mu      sync.Mutex
+	name    string
+	execs   map[string]*execution // by job id
+	pending []*execution          // in queue order
+}
+
+func (t *thingState) head() *execution {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	return t.pending[0]
+}
+
+func (t *thingState) pendingIndex(k queueKey) int {
+	return sort.Search(len(t.pending), func(i int) bool { return !t.pending[i].queueKey().less(k) })
+}
+
+func (t *thingState) removePending(x *execution) {
+	i := t.pendingIndex(x.queueKey())
+	if i < len(t.pending) && t.pending[i] == x {
+		t.pending = slices.Delete(t.pending, i, i+1)
+	}
+}
+
+func (t *thingState) insertPending(x *execution) {
+	t.pending = slices.Insert(t.pending, t.pendingIndex(x.queueKey()), x)
+}
+
+// unixSeconds renders a stored time for MQTT, where unset stays 0 so that
+// omitempty leaves it out.
+func unixSeconds(nanos int64) int64 {
+	if nanos == 0 {
+		return 0
+	}
+	return time.Unix(0, nanos).Unix()
+}
+
+// wire is the execution as sent over MQTT.
+func (x *execution) wire(includeDocument bool) *jobs.JobExecution {
+	w := &jobs.JobExecution{
+		JobID:           x.JobID,
+		Status:          x.Status,
+		StatusDetails:   x.StatusDetails,
+		QueuedAt:        unixSeconds(x.QueuedAt),
+		StartedAt:       unixSeconds(x.StartedAt),
+		LastUpdatedAt:   unixSeconds(x.LastUpdatedAt),
+		VersionNumber:   x.VersionNumber,
+		ExecutionNumber: x.ExecutionNumber,
+	}
+	if includeDocument {
+		w.JobDocument = json.RawMessage(x.job.Document)
+	}
+	return w
+}
+
+func (r *execRecord) state() *jobs.JobExecutionState {
+	return &jobs.JobExecutionState{Status: r.Status, StatusDetails: r.StatusDetails, VersionNumber: r.VersionNumber}
+}
+
+func (x *execution) summary() jobs.JobExecutionSummary {
+	return jobs.JobExecutionSummary{
+		JobID:           x.JobID,
+		QueuedAt:        unixSeconds(x.QueuedAt),
+		StartedAt:       unixSeconds(x.StartedAt),
+		LastUpdatedAt:   unixSeconds(x.LastUpdatedAt),
+		VersionNumber:   x.VersionNumber,
+		ExecutionNumber: x.ExecutionNumber,
+	}
+}
+
+// listed is the thing's pending executions as the lists show them: the
+// first jobs.MaxPendingListed, split by status.
+func (t *thingState) listed() (inProgress, queued []jobs.JobExecutionSummary) {
+	inProgress, queued = []jobs.JobExecutionSummary{}, []jobs.JobExecutionSummary{}
+	if t == nil {
+		return inProgress, queued
+	}
+	for _, x := range t.pending[:min(len(t.pending), jobs.MaxPendingListed)] {
+		if x.Status == jobs.StatusInProgress {
+			inProgress = append(inProgress, x.summary())
+		} else {
+			queued = append(queued, x.summary())
+		}
+	}
+	return inProgress, queued
+}

@@ -1,0 +1,65 @@
+package emulator
+
+import (
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+// armLocked (re)arms x's timer for its current deadline, or leaves it
+// disarmed when none runs or the engine is not started; stateMu is held for
+// writing. The timer only carries the deadline it was armed for, so one that
+// fires after its execution moved on finds a different deadline and does
+// nothing.
+func (e *Engine) armLocked(x *execution) {
+	disarm(x)
+	deadline := x.deadline()
+	if !e.started || deadline == 0 || x.Status != jobs.StatusInProgress {
+		return
+	}
+	thing, jobID := x.Thing, x.JobID
+	x.timer = time.AfterFunc(time.Duration(deadline-e.now().UnixNano()), func() {
+		e.expire(thing, jobID, deadline)
+	})
+}
+
+func disarm(x *execution) {
+	if x.timer != nil {
+		x.timer.Stop()
+		x.timer = nil
+	}
+}
+
+// expire times the execution out if it still has the deadline that fired.
+func (e *Engine) expire(thing, jobID string, deadline int64) {
+	err := e.writeThing(thing, func(ts *thingState) error {
+		if ts == nil {
+			return nil
+		}
+		e.stateMu.RLock()
+		x := ts.execs[jobID]
+		current := x != nil && x.Status == jobs.StatusInProgress && x.deadline() == deadline
+		var next execRecord
+		if current {
+			next = x.execRecord
+		}
+		e.stateMu.RUnlock()
+		if !current {
+			return nil
+		}
+		// versionNumber counts device updates only; the service's own
+		// transitions (timeout, cancel) leave it as it is.
+		next.Status = jobs.StatusTimedOut
+		next.LastUpdatedAt = e.now().UnixNano()
+		next.StepDeadline, next.InProgressDeadline = 0, 0
+		return e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}})
+	})
+	if err != nil && err != errClosed {
+		// The execution stays IN_PROGRESS past its deadline; the next Start
+		// (after a restart) fires the timer again.
+		e.log.Error("time out execution", "thing", thing, "job", jobID, "err", err)
+	}
+}
+
+// minutes converts emulated minutes to a duration.
+func (e *Engine) minutes(n int64) int64 { return n * int64(e.minute) }
