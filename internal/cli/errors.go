@@ -23,8 +23,28 @@ func Usagef(format string, args ...any) error {
 type RejectedError struct {
 	Code    jobs.ErrorCode
 	Message string
+	// State is the executionState of VersionMismatch and
+	// InvalidStateTransition rejections, when the service sent it.
+	State *jobs.JobExecutionState
+	// Expected is the expectedVersion the request carried, if any.
+	Expected *int64
+	// Hint says what to do next.
+	Hint string
 }
 
 func (e *RejectedError) Error() string {
-	return "rejected: " + string(e.Code) + ": " + e.Message
+	msg := "rejected: " + string(e.Code)
+	switch {
+	case e.Code == jobs.CodeVersionMismatch && e.Expected != nil && e.State != nil:
+		msg += fmt.Sprintf(" (expected %d, current %d)", *e.Expected, e.State.VersionNumber)
+	case e.State != nil:
+		msg += fmt.Sprintf(" (execution is %s, version %d)", e.State.Status, e.State.VersionNumber)
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Hint != "" {
+		msg += "\n  hint: " + e.Hint
+	}
+	return msg
 }

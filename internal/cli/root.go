@@ -21,6 +21,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "iotjobs <command>",
 		Short:         "Act as an AWS IoT thing and drive the Jobs device MQTT API",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -28,8 +29,36 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.AddCommand(
+		newGetPendingCmd(ios),
+		newStartNextCmd(ios),
+		newDescribeCmd(ios),
+		newUpdateCmd(ios),
+	)
 	return root
 }
+
+const rootLong = `iotjobs connects to an MQTT broker as an AWS IoT thing and speaks the Jobs
+device API: get-pending, start-next, describe and update. It prints the
+service's reply on stdout (indented on a terminal, one JSON line otherwise)
+and human status and errors on stderr.
+
+Exit codes:
+  0    accepted
+  1    rejected with another code, or any other failure
+  2    usage error or invalid input; nothing was sent
+  3    could not connect, or the connection was lost before the reply
+  4    no reply within --timeout
+  10   rejected: InvalidTopic
+  11   rejected: InvalidJson
+  12   rejected: InvalidRequest
+  13   rejected: InvalidStateTransition
+  14   rejected: ResourceNotFound
+  15   rejected: VersionMismatch
+  16   rejected: InternalError
+  17   rejected: RequestThrottled
+  18   rejected: TerminalStateReached
+  130  interrupted`
 
 // IsFlagError reports errors cobra raises itself for bad arguments (unknown
 // command, wrong number of arguments) that do not go through the flag error

@@ -23,7 +23,7 @@ const (
 	// has no deadline (reconnects of a long-lived client).
 	defaultConnectTimeout = 30 * time.Second
 	// closeQuiesce is how long Close lets in-flight work finish.
-	closeQuiesce = 250 // milliseconds
+	closeQuiesce   = 250 // milliseconds
 	qosAtLeastOnce = 1
 	// hangUpWindow is how soon after a packet a disconnection is taken as
 	// the server's answer to it.
@@ -113,17 +113,17 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	opts := paho.NewClientOptions().
 		// The scheme is irrelevant: openConnection dials plain or TLS itself.
-		AddBroker("tcp://"+cfg.Endpoint.Address()).
+		AddBroker("tcp://" + cfg.Endpoint.Address()).
 		SetClientID(cfg.ClientID).
 		SetProtocolVersion(4).
 		SetCleanSession(true).
 		SetAutoReconnect(cfg.AutoReconnect).
 		SetConnectRetry(false).
-		SetMaxReconnectInterval(30*time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
 		SetKeepAlive(keepAlive).
-		SetPingTimeout(10*time.Second).
+		SetPingTimeout(10 * time.Second).
 		SetConnectTimeout(connectTimeout).
-		SetWriteTimeout(10*time.Second).
+		SetWriteTimeout(10 * time.Second).
 		// AWS IoT delivers accepted/rejected replies to the requester even
 		// without a subscription; they must find a handler from the first
 		// packet on.

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/iotjobs/iotjobs/internal/render"
+)
+
+// Environment variables of the connection flags (cli.md).
+const (
+	envThing    = "IOTJOBS_THING"
+	envEndpoint = "IOTJOBS_ENDPOINT"
+	envClientID = "IOTJOBS_CLIENT_ID"
+	envCert     = "IOTJOBS_CERT"
+	envKey      = "IOTJOBS_KEY"
+	envCA       = "IOTJOBS_CA"
+	envTimeout  = "IOTJOBS_TIMEOUT"
+	envOutput   = "IOTJOBS_OUTPUT"
+
+	defaultEndpoint = "mqtt://127.0.0.1:1883"
+	defaultTimeout  = 10 * time.Second
+	// maxClientIDLen is AWS IoT's limit, in bytes.
+	maxClientIDLen = 128
+)
+
+// connOptions are the flags every device command shares, and what they
+// resolve to once checked.
+type connOptions struct {
+	IO *iostreams.IOStreams
+
+	Thing       string
+	Endpoint    string
+	ClientID    string
+	Cert        string
+	Key         string
+	CA          string
+	Timeout     time.Duration
+	Output      string
+	NoColor     bool
+	Verbose     bool
+	ClientToken string
+
+	endpoint mqttclient.Endpoint
+	tls      *tls.Config
+	format   render.Format
+}
+
+// addConnFlags binds the connection flags and --client-token to cmd.
+func (o *connOptions) addConnFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+envThing+"; required)")
+	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port (plain), mqtts://host[:port] or host[:port] (TLS) (env "+envEndpoint+")")
+	f.StringVar(&o.ClientID, "client-id", "", "MQTT client `ID` (env "+envClientID+"; default: the thing name)")
+	f.StringVar(&o.Cert, "cert", "", "client certificate `FILE`, PEM (env "+envCert+")")
+	f.StringVar(&o.Key, "key", "", "private key `FILE` of the client certificate, PEM (env "+envKey+")")
+	f.StringVar(&o.CA, "ca", "", "`FILE` of the CA certificate(s) that signed the server's, PEM (env "+envCA+"; default: system roots)")
+	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on connect + the whole exchange, a `DURATION` (env "+envTimeout+")")
+	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
+	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
+	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
+	_ = cmd.MarkFlagFilename("key", "pem", "key")
+	_ = cmd.MarkFlagFilename("ca", "pem", "crt")
+}
+
+// fromEnv fills a flag the user did not give from its environment variable.
+func fromEnv(cmd *cobra.Command, flag, env string, dst *string) {
+	if cmd.Flags().Changed(flag) {
+		return
+	}
+	if v, ok := os.LookupEnv(env); ok && v != "" {
+		*dst = v
+	}
+}
+
+// complete applies the environment, checks every connection setting and
+// loads the TLS files, so that nothing bad reaches the network. Errors are
+// UsageErrors (exit 2).
+func (o *connOptions) complete(cmd *cobra.Command) error {
+	fromEnv(cmd, "thing", envThing, &o.Thing)
+	fromEnv(cmd, "endpoint", envEndpoint, &o.Endpoint)
+	fromEnv(cmd, "client-id", envClientID, &o.ClientID)
+	fromEnv(cmd, "cert", envCert, &o.Cert)
+	fromEnv(cmd, "key", envKey, &o.Key)
+	fromEnv(cmd, "ca", envCA, &o.CA)
+	fromEnv(cmd, "output", envOutput, &o.Output)
+	if !cmd.Flags().Changed("timeout") {
+		if v := os.Getenv(envTimeout); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return Usagef("invalid %s %q: want a duration such as 10s or 1m30s", envTimeout, v)
+			}
+			o.Timeout = d
+		}
+	}
+	if o.NoColor {
+		o.IO.SetNoColor(true)
+	}
+
+	if o.Thing == "" {
+		return Usagef("no thing given: pass -t/--thing NAME or set %s", envThing)
+	}
+	if err := jobs.ValidateThingName(o.Thing); err != nil {
+		return &UsageError{Err: err}
+	}
+	ep, err := mqttclient.ParseEndpoint(o.Endpoint)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	o.endpoint = ep
+	if o.ClientID == "" {
+		o.ClientID = o.Thing
+	}
+	if err := checkClientID(o.ClientID); err != nil {
+		return err
+	}
+	if o.Timeout <= 0 {
+		return Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
+	}
+	if o.Output == "" {
+		o.format = render.DefaultFormat(o.IO)
+	} else if o.format, err = render.ParseFormat(o.Output); err != nil {
+		return &UsageError{Err: err}
+	}
+	if err := o.loadTLS(); err != nil {
+		return err
+	}
+	if !cmd.Flags().Changed("client-token") {
+		o.ClientToken = uuid.NewString() // crypto/rand underneath
+	} else if err := checkClientToken(o.ClientToken); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (o *connOptions) loadTLS() error {
+	files := mqttclient.TLSFiles{Cert: o.Cert, Key: o.Key, CA: o.CA}
+	switch {
+	case o.Cert != "" && o.Key == "":
+		return Usagef("--cert needs --key: give the private key of the client certificate too")
+	case o.Key != "" && o.Cert == "":
+		return Usagef("--key needs --cert: give the client certificate too")
+	case !o.endpoint.TLS && !files.Empty():
+		return Usagef("--cert, --key and --ca need a TLS endpoint, but %s is plain MQTT: use mqtts://%s or drop them", o.endpoint, o.endpoint.Address())
+	case !o.endpoint.TLS:
+		return nil
+	}
+	cfg, err := mqttclient.LoadTLSConfig(o.endpoint, files)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	o.tls = cfg
+	return nil
+}
+
+func checkClientID(id string) error {
+	switch {
+	case len(id) > maxClientIDLen:
+		return Usagef("invalid client id %q: it is %d bytes long, the limit is %d", id, len(id), maxClientIDLen)
+	case strings.HasPrefix(id, "$"):
+		return Usagef("invalid client id %q: client ids starting with '$' are reserved", id)
+	case !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return Usagef("invalid client id %q: it must be UTF-8 text without control characters", id)
+	}
+	return nil
+}
+
+func checkClientToken(token string) error {
+	if token == "" {
+		return Usagef("invalid --client-token: must not be empty (leave the flag out for a random token)")
+	}
+	if !utf8.ValidString(token) || strings.IndexFunc(token, unicode.IsControl) >= 0 {
+		return Usagef("invalid --client-token %q: it must be UTF-8 text without control characters", token)
+	}
+	return nil
+}
+
+// warnImpersonation tells the user, once, that connecting as the thing's
+// own client id pushes the real device off the broker: AWS IoT keeps one
+// connection per client id and drops the older one.
+func (o *connOptions) warnImpersonation() {
+	if o.ClientID != o.Thing || o.endpoint.IsLoopback() {
+		return
+	}
+	fmt.Fprintf(o.IO.ErrOut, "warning: connecting as client id %q, the thing's own name: a device connected with this client id "+
+		"will be disconnected while this command runs. To leave it alone, choose another client id with --client-id "+
+		"(or %s), if the policy allows it.\n", o.ClientID, envClientID)
+}
+
+// clientConfig is the mqttclient configuration of a one-shot exchange.
+func (o *connOptions) clientConfig() mqttclient.Config {
+	cfg := mqttclient.Config{Endpoint: o.endpoint, ClientID: o.ClientID, TLS: o.tls}
+	if o.Verbose {
+		errOut := o.IO.ErrOut
+		cfg.Trace = func(format string, args ...any) { fmt.Fprintf(errOut, format+"\n", args...) }
+	}
+	return cfg
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+type describeOptions struct {
+	conn connOptions
+
+	JobID              string
+	Next               bool
+	ExecutionNumber    int64
+	IncludeJobDocument bool
+
+	executionNumber    *int64
+	includeJobDocument *bool
+}
+
+func newDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &describeOptions{conn: connOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "describe <job-id>",
+		Short: "Describe one job execution of the thing",
+		Long: `Describe one job execution (DescribeJobExecution).
+
+Publishes on $aws/things/THING/jobs/JOB-ID/get. JOB-ID may be $next (or use
+--next) for the next pending execution, which is not changed. The reply from
+.../get/accepted is {"execution":{...},"timestamp":N,"clientToken":"..."};
+for $next with nothing pending it has no "execution". The job document is
+included unless --include-job-document=false; the field is sent only when the
+flag is given. Quote $next in the shell: '$next'.`,
+		Example: `  $ iotjobs describe job-42 -t my-thing
+  $ iotjobs describe '$next' -t my-thing --include-job-document=false
+  $ iotjobs describe job-42 -t my-thing --execution-number 2
+  $ iotjobs describe --next -t my-thing | jq .execution.jobDocument`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.complete(cmd, args); err != nil {
+				return err
+			}
+			return runDescribe(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Next, "next", false, "describe the next pending execution (the job id $next)")
+	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job (default: the latest)")
+	cmd.Flags().BoolVar(&opts.IncludeJobDocument, "include-job-document", true, "include the job document; sent only when given")
+	opts.conn.addConnFlags(cmd)
+	return cmd
+}
+
+func (o *describeOptions) complete(cmd *cobra.Command, args []string) (err error) {
+	switch {
+	case len(args) == 1 && o.Next:
+		return Usagef("give either a job id or --next, not both")
+	case len(args) == 1:
+		o.JobID = args[0]
+	case o.Next:
+		o.JobID = jobs.NextJobID
+	default:
+		return Usagef("describe needs a job id, or --next ('$next') for the next pending execution")
+	}
+	if err := jobs.ValidateJobIDOrNext(o.JobID); err != nil {
+		return &UsageError{Err: err}
+	}
+	if o.executionNumber, err = executionNumber(cmd, o.ExecutionNumber); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("include-job-document") {
+		o.includeJobDocument = &o.IncludeJobDocument
+	}
+	return o.conn.complete(cmd)
+}
+
+func runDescribe(ctx context.Context, opts *describeOptions) error {
+	req := jobs.DescribeRequest{
+		ExecutionNumber:    opts.executionNumber,
+		IncludeJobDocument: opts.includeJobDocument,
+		ClientToken:        opts.conn.ClientToken,
+	}
+	return exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil)
+}

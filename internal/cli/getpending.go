@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+type getPendingOptions struct {
+	conn connOptions
+}
+
+func newGetPendingCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &getPendingOptions{conn: connOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "get-pending",
+		Short: "List the thing's in-progress and queued job executions",
+		Long: `List the thing's pending job executions (GetPendingJobExecutions).
+
+Publishes {"clientToken":"..."} on $aws/things/THING/jobs/get and prints the
+reply from .../get/accepted: {"inProgressJobs":[...],"queuedJobs":[...],
+"timestamp":N,"clientToken":"..."}, at most 10 entries; both lists are present
+and empty when nothing is pending. A reply on .../get/rejected is printed too
+and sets the exit code (see iotjobs --help).`,
+		Example: `  $ iotjobs get-pending -t my-thing
+  $ iotjobs get-pending -t my-thing | jq -r '.queuedJobs[].jobId'
+  $ iotjobs get-pending -t my-thing -e a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com \
+      --cert my-thing.cert.pem --key my-thing.private.key --client-id my-thing-operator`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.conn.complete(cmd); err != nil {
+				return err
+			}
+			return runGetPending(cmd.Context(), opts)
+		},
+	}
+	opts.conn.addConnFlags(cmd)
+	return cmd
+}
+
+func runGetPending(ctx context.Context, opts *getPendingOptions) error {
+	req := jobs.GetPendingRequest{ClientToken: opts.conn.ClientToken}
+	return exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil)
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+type startNextOptions struct {
+	conn connOptions
+
+	StatusDetails []string
+	StepTimeout   int64
+
+	details     map[string]string
+	stepTimeout *int64
+}
+
+func newStartNextCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &startNextOptions{conn: connOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "start-next",
+		Short: "Start or resume the thing's next pending job execution",
+		Long: `Start the next pending job execution (StartNextPendingJobExecution).
+
+Publishes on $aws/things/THING/jobs/start-next. The next execution is the
+oldest IN_PROGRESS one, else the oldest QUEUED one, which becomes IN_PROGRESS
+with the given status details and step timeout; an execution already
+IN_PROGRESS is returned unchanged. The reply from .../start-next/accepted is
+{"execution":{...},"timestamp":N,"clientToken":"..."}, without "execution"
+when nothing is pending.`,
+		Example: `  $ iotjobs start-next -t my-thing
+  $ iotjobs start-next -t my-thing --status-detail step=download --step-timeout 30
+  $ iotjobs start-next -t my-thing | jq -r '.execution.jobId // empty'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.complete(cmd); err != nil {
+				return err
+			}
+			return runStartNext(cmd.Context(), opts)
+		},
+	}
+	addStatusDetailFlag(cmd, &opts.StatusDetails)
+	cmd.Flags().Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) the device has to finish this step before the execution times out")
+	opts.conn.addConnFlags(cmd)
+	return cmd
+}
+
+func (o *startNextOptions) complete(cmd *cobra.Command) (err error) {
+	if o.details, err = parseStatusDetails(o.StatusDetails); err != nil {
+		return err
+	}
+	if o.stepTimeout, err = stepTimeout(cmd, o.StepTimeout, false); err != nil {
+		return err
+	}
+	return o.conn.complete(cmd)
+}
+
+func runStartNext(ctx context.Context, opts *startNextOptions) error {
+	req := jobs.StartNextRequest{
+		StatusDetails:        opts.details,
+		StepTimeoutInMinutes: opts.stepTimeout,
+		ClientToken:          opts.conn.ClientToken,
+	}
+	return exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil)
+}
