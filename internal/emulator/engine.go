@@ -277,6 +277,7 @@ func (e *Engine) applyLocked(m *mutation) []Message {
 			j = &job{counts: map[jobs.Status]int{}}
 			e.jobs[m.job.ID] = j
 			e.jobList = append(e.jobList, j)
+			e.lastSeq = max(e.lastSeq, m.job.Seq)
 		}
 		j.jobRecord = *m.job
 	}
