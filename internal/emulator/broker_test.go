@@ -1,0 +1,200 @@
+package emulator_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// settle is how long a test waits to be sure a message does NOT arrive.
+const settle = 300 * time.Millisecond
+
+func TestReplyReachesClientThatNeverSubscribed(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+
+	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-1"}`)
+
+	reply := dev.next()
+	if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
+		t.Fatalf("reply on %s, want .../get/accepted: %s", reply.Topic, reply.Payload)
+	}
+	if got := reply.field(t, "clientToken"); got != "tok-1" {
+		t.Errorf("clientToken %q, want tok-1", got)
+	}
+}
+
+func TestReplyDeliveredOnceToSubscriberAndNotToSpy(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	spy := connectDevice(t, emu.Endpoint, "spy")
+	spy.subscribe("$aws/things/+/jobs/#")
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	// Overlapping subscriptions: a broker-routed reply would arrive twice.
+	dev.subscribe("$aws/things/thing-1/jobs/get/+", "$aws/things/thing-1/jobs/#")
+
+	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-2"}`)
+
+	// The device's own request comes back through its # subscription, as
+	// on any broker; the reply comes once, straight from the service.
+	var replies int
+	deadline := time.After(waitFor)
+	for replies == 0 {
+		select {
+		case m := <-dev.msgs:
+			if m.Topic == "$aws/things/thing-1/jobs/get/accepted" {
+				replies++
+			}
+		case <-deadline:
+			t.Fatal("no reply")
+		}
+	}
+	for {
+		select {
+		case m := <-dev.msgs:
+			if m.Topic != "$aws/things/thing-1/jobs/get" {
+				t.Fatalf("second message on %s: %s", m.Topic, m.Payload)
+			}
+			continue
+		case <-time.After(settle):
+		}
+		break
+	}
+
+	if req := spy.next(); req.Topic != "$aws/things/thing-1/jobs/get" {
+		t.Fatalf("spy saw %s, want the request", req.Topic)
+	}
+	spy.quiet(settle)
+}
+
+func TestInvalidTopicRejectedOnTopicPlusRejected(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+
+	dev.publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-3"}`)
+
+	reply := dev.next()
+	if reply.Topic != "$aws/things/thing-1/jobs/bogus/rejected" {
+		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
+	}
+	if code := reply.field(t, "code"); code != "InvalidTopic" {
+		t.Errorf("code %q, want InvalidTopic", code)
+	}
+	if got := reply.field(t, "clientToken"); got != "tok-3" {
+		t.Errorf("clientToken %q, want tok-3", got)
+	}
+}
+
+func TestPublicationsOutsideJobsAreRoutedAndNotAnswered(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	sub := connectDevice(t, emu.Endpoint, "listener")
+	sub.subscribe("plain/topic", "$aws/things/thing-1/shadow/get")
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+
+	dev.publish("plain/topic", "hello")
+	dev.publish("$aws/things/thing-1/shadow/get", "{}")
+
+	for _, want := range []string{"plain/topic", "$aws/things/thing-1/shadow/get"} {
+		if m := sub.next(); m.Topic != want {
+			t.Fatalf("subscriber got %s, want %s", m.Topic, want)
+		}
+	}
+	dev.quiet(settle)
+}
+
+func TestNotificationsReachSubscribers(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev.subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
+	other := connectDevice(t, emu.Endpoint, "thing-2")
+	other.subscribe("$aws/things/thing-2/jobs/#")
+
+	createJob(t, emu, "job-1", "thing-1")
+
+	got := map[string]bool{}
+	for range 2 {
+		got[dev.next().Topic] = true
+	}
+	for _, topic := range []string{"$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next"} {
+		if !got[topic] {
+			t.Errorf("no notification on %s; got %v", topic, got)
+		}
+	}
+	other.quiet(settle)
+}
+
+func TestSecondConnectionWithSameClientIDDisconnectsTheFirst(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	first := connectDevice(t, emu.Endpoint, "thing-1")
+	second := connectDevice(t, emu.Endpoint, "thing-1")
+
+	select {
+	case <-first.lost:
+	case <-time.After(waitFor):
+		t.Fatal("the first connection is still up")
+	}
+	second.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-4"}`)
+	if reply := second.next(); reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
+		t.Fatalf("reply on %s", reply.Topic)
+	}
+}
+
+func TestStateSurvivesRestartWithTheSameDataFile(t *testing.T) {
+	dataFile := t.TempDir() + "/emulator.db"
+	emu := testutil.StartEmulator(t, testutil.WithDataPath(dataFile))
+	createJob(t, emu, "job-1", "thing-1")
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev.publish("$aws/things/thing-1/jobs/start-next", `{"clientToken":"tok-5"}`)
+	if reply := dev.nextOn("$aws/things/thing-1/jobs/start-next/accepted"); reply.field(t, "clientToken") != "tok-5" {
+		t.Fatalf("start-next: %s", reply.Payload)
+	}
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	emu = testutil.StartEmulator(t, testutil.WithDataPath(dataFile))
+	dev = connectDevice(t, emu.Endpoint, "thing-1")
+	dev.publish("$aws/things/thing-1/jobs/job-1/get", `{"clientToken":"tok-6"}`)
+	reply := dev.nextOn("$aws/things/thing-1/jobs/job-1/get/accepted")
+	var body struct {
+		Execution struct {
+			JobID  string
+			Status string
+		}
+	}
+	decode(t, reply, &body)
+	if body.Execution.JobID != "job-1" || body.Execution.Status != "IN_PROGRESS" {
+		t.Fatalf("after the restart: %s", reply.Payload)
+	}
+}
+
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pki := testutil.NewPKI(t)
+	emu, err := emulator.Start(t.Context(), emulator.Config{
+		MQTTAddr:  "127.0.0.1:0",
+		MQTTSAddr: "127.0.0.1:0",
+		TLSCert:   pki.ServerCertFile,
+		TLSKey:    pki.ServerKeyFile,
+		HTTPAddr:  "127.0.0.1:0",
+		DataPath:  emulator.MemoryDataPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := connectDevice(t, "mqtt://"+emu.MQTTAddr(), "thing-1")
+	dev.publish("$aws/things/thing-1/jobs/get", `{}`)
+	dev.next()
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dev.lost:
+	case <-time.After(waitFor):
+		t.Fatal("Close left the device connected")
+	}
+	dev.client.Disconnect(0)
+	waitGoroutines(t, before)
+}

@@ -1,0 +1,111 @@
+package testutil
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+)
+
+// Emulator is an emulator started in the test process on 127.0.0.1 ports.
+// The embedded *emulator.Emulator gives Engine(), to create jobs directly,
+// and Close(), to stop it before the test ends (a restart test); it is also
+// closed when the test ends.
+type Emulator struct {
+	*emulator.Emulator
+	// Endpoint is where a device connects: mqtt://127.0.0.1:PORT of the
+	// embedded broker, or of Mosquitto with WithMosquitto.
+	Endpoint string
+	// MQTTSAddr is the TLS listener's 127.0.0.1:PORT; "" without WithTLS.
+	MQTTSAddr string
+	// HTTPURL is the control plane's base URL, http://127.0.0.1:PORT.
+	HTTPURL string
+	// DataPath is the store the emulator uses.
+	DataPath string
+}
+
+// Option changes how StartEmulator starts the emulator.
+type Option func(*options)
+
+type options struct {
+	cfg       emulator.Config
+	mosquitto bool
+}
+
+// WithMinute sets the length of an emulated minute, so timers fire fast.
+func WithMinute(d time.Duration) Option { return func(o *options) { o.cfg.Minute = d } }
+
+// WithDataPath uses a store file, to restart an emulator on the same state.
+// The default keeps nothing (emulator.MemoryDataPath).
+func WithDataPath(path string) Option { return func(o *options) { o.cfg.DataPath = path } }
+
+// WithTempDataPath uses a fresh store file in t.TempDir().
+func WithTempDataPath(t testing.TB) Option {
+	return WithDataPath(filepath.Join(t.TempDir(), "emulator.db"))
+}
+
+// WithTLS adds the MQTTS listener with this server certificate and key.
+func WithTLS(certFile, keyFile string) Option {
+	return func(o *options) { o.cfg.TLSCert, o.cfg.TLSKey = certFile, keyFile }
+}
+
+// WithClientCA requires MQTTS clients to present a certificate signed by
+// this CA. It needs WithTLS.
+func WithClientCA(caFile string) Option { return func(o *options) { o.cfg.ClientCA = caFile } }
+
+// WithLogger sends the emulator's logs to l; by default they are discarded.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger = l } }
+
+// WithMosquitto starts a real Mosquitto 2 (see StartMosquitto) and attaches
+// the emulator to it as a client; Endpoint is then Mosquitto's.
+func WithMosquitto() Option { return func(o *options) { o.mosquitto = true } }
+
+// StartEmulator starts an emulator with a plain MQTT listener (unless
+// WithMosquitto) and the HTTP control plane, both on 127.0.0.1:0, and
+// closes it when the test ends.
+func StartEmulator(t testing.TB, opts ...Option) *Emulator {
+	t.Helper()
+	o := options{cfg: emulator.Config{
+		MQTTAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0",
+		DataPath: emulator.MemoryDataPath,
+	}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.cfg.TLSCert != "" {
+		o.cfg.MQTTSAddr = "127.0.0.1:0"
+	}
+	var endpoint string
+	if o.mosquitto {
+		addr := StartMosquitto(t)
+		o.cfg.MQTTAddr = ""
+		o.cfg.BrokerURL = "mqtt://" + addr
+		endpoint = o.cfg.BrokerURL
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	emu, err := emulator.Start(ctx, o.cfg)
+	if err != nil {
+		t.Fatalf("start the emulator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := emu.Close(); err != nil {
+			t.Errorf("close the emulator: %v", err)
+		}
+	})
+	if endpoint == "" {
+		endpoint = "mqtt://" + emu.MQTTAddr()
+	}
+	return &Emulator{
+		Emulator:  emu,
+		Endpoint:  endpoint,
+		MQTTSAddr: emu.MQTTSAddr(),
+		HTTPURL:   "http://" + emu.HTTPAddr(),
+		DataPath:  o.cfg.DataPath,
+	}
+}
