@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/build"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -34,7 +35,10 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newStartNextCmd(ios),
 		newDescribeCmd(ios),
 		newUpdateCmd(ios),
+		newVersionCmd(ios),
 	)
+	root.Version = build.Read().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	return root
 }
 
