@@ -1,0 +1,693 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Unix(1700000000, 0)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// notifications records what the engine publishes through Notify.
+type notifications struct {
+	mu   sync.Mutex
+	msgs []Message
+	ch   chan struct{}
+}
+
+func (n *notifications) add(m Message) {
+	n.mu.Lock()
+	n.msgs = append(n.msgs, m)
+	n.mu.Unlock()
+	select {
+	case n.ch <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the notifications so far and forgets them.
+func (n *notifications) take() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, m := range n.msgs {
+		out = append(out, m.Topic+" "+string(m.Payload))
+	}
+	n.msgs = nil
+	return out
+}
+
+// waitFor waits until count notifications have arrived.
+func (n *notifications) waitFor(t *testing.T, count int, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		n.mu.Lock()
+		got := len(n.msgs)
+		n.mu.Unlock()
+		if got >= count {
+			return
+		}
+		select {
+		case <-n.ch:
+		case <-deadline:
+			t.Fatalf("waited %v for %d notifications, got %d", within, count, got)
+		}
+	}
+}
+
+type harness struct {
+	t      *testing.T
+	e      *Engine
+	clock  *clock
+	notes  *notifications
+	path   string
+	minute time.Duration
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return openHarness(t, filepath.Join(t.TempDir(), "jobs.db"), newClock(), 0)
+}
+
+func openHarness(t *testing.T, path string, c *clock, minute time.Duration) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: c, notes: &notifications{ch: make(chan struct{}, 1)}, path: path, minute: minute}
+	e, err := OpenEngine(EngineOptions{DataPath: path, Minute: minute, Now: c.Now, Notify: h.notes.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	h.e = e
+	t.Cleanup(func() { e.Close() })
+	return h
+}
+
+// reopen closes the engine and opens the same store again.
+func (h *harness) reopen() {
+	h.t.Helper()
+	if err := h.e.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	*h = *openHarness(h.t, h.path, h.clock, h.minute)
+}
+
+// pub publishes payload on topic and returns "replyTopic payload".
+func (h *harness) pub(topic, payload string) string {
+	h.t.Helper()
+	reply, ok := h.e.HandlePublish(topic, []byte(payload))
+	if !ok {
+		h.t.Fatalf("HandlePublish(%s) ignored the request", topic)
+	}
+	return reply.Topic + " " + string(reply.Payload)
+}
+
+func (h *harness) createJob(id string, things ...string) {
+	h.t.Helper()
+	if _, err := h.e.CreateJob(CreateJobInput{JobID: id, Targets: things, Document: `{"op":"` + id + `"}`}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// rejection decodes a rejected reply.
+func rejection(t *testing.T, reply string) jobs.ErrorResponse {
+	t.Helper()
+	topic, body, _ := strings.Cut(reply, " ")
+	if !strings.HasSuffix(topic, "/rejected") {
+		t.Fatalf("want a rejection, got %s", reply)
+	}
+	var r jobs.ErrorResponse
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func equal(t *testing.T, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+const (
+	ts       = `"timestamp":1700000000`
+	thing    = "$aws/things/dev1/jobs/"
+	notify   = "$aws/things/dev1/jobs/notify "
+	nextNote = "$aws/things/dev1/jobs/notify-next "
+)
+
+// The walk of the live transcript: create, start-next, succeed. Exactly two
+// notify and two notify-next messages, none for the start.
+func TestWalkCreateStartSucceed(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	equal(t, h.notes.take(), []string{
+		notify + `{` + ts + `,"jobs":{"QUEUED":[{"jobId":"J1","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1}]}}`,
+		nextNote + `{` + ts + `,"execution":{"jobId":"J1","status":"QUEUED","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1,"jobDocument":{"op":"J1"}}}`,
+	})
+
+	got := h.pub(thing+"get", `{"clientToken":"c1"}`)
+	want := thing + `get/accepted {"inProgressJobs":[],"queuedJobs":[{"jobId":"J1","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1}],` + ts + `,"clientToken":"c1"}`
+	equal(t, []string{got}, []string{want})
+
+	h.clock.Advance(2 * time.Second)
+	got = h.pub(thing+"start-next", `{"clientToken":"c2"}`)
+	want = thing + `start-next/accepted {"execution":{"jobId":"J1","status":"IN_PROGRESS","queuedAt":1700000000,"startedAt":1700000002,"lastUpdatedAt":1700000002,"versionNumber":2,"executionNumber":1,"jobDocument":{"op":"J1"}},"timestamp":1700000002,"clientToken":"c2"}`
+	equal(t, []string{got}, []string{want})
+	equal(t, h.notes.take(), nil)
+
+	got = h.pub(thing+"J1/update", `{"status":"SUCCEEDED","clientToken":"c3"}`)
+	want = thing + `J1/update/accepted {"timestamp":1700000002,"clientToken":"c3"}`
+	equal(t, []string{got}, []string{want})
+	equal(t, h.notes.take(), []string{
+		notify + `{"timestamp":1700000002,"jobs":{}}`,
+		nextNote + `{"timestamp":1700000002}`,
+	})
+
+	got = h.pub(thing+"get", ``)
+	equal(t, []string{got}, []string{thing + `get/accepted {"inProgressJobs":[],"queuedJobs":[],"timestamp":1700000002}`})
+	got = h.pub(thing+"start-next", `{"clientToken":"c4"}`)
+	equal(t, []string{got}, []string{thing + `start-next/accepted {"timestamp":1700000002,"clientToken":"c4"}`})
+	got = h.pub(thing+"$next/get", `{"clientToken":"c5"}`)
+	equal(t, []string{got}, []string{thing + `$next/get/accepted {"timestamp":1700000002,"clientToken":"c5"}`})
+}
+
+func TestNotifyRules(t *testing.T) {
+	t.Run("second job gives notify only", func(t *testing.T) {
+		h := newHarness(t)
+		h.createJob("J1", "dev1")
+		h.notes.take()
+		h.createJob("J2", "dev1")
+		got := h.notes.take()
+		if len(got) != 1 || !strings.HasPrefix(got[0], notify) || !strings.Contains(got[0], `"jobId":"J2"`) {
+			t.Fatalf("want one notify listing J2, got %q", got)
+		}
+	})
+	t.Run("starting J2 while J1 is queued changes the head", func(t *testing.T) {
+		h := newHarness(t)
+		h.createJob("J1", "dev1")
+		h.createJob("J2", "dev1")
+		h.notes.take()
+		h.pub(thing+"J2/update", `{"status":"IN_PROGRESS"}`)
+		got := h.notes.take()
+		if len(got) != 1 || !strings.HasPrefix(got[0], nextNote) || !strings.Contains(got[0], `"jobId":"J2","status":"IN_PROGRESS"`) {
+			t.Fatalf("want one notify-next with J2 IN_PROGRESS, got %q", got)
+		}
+		// An update of the head that changes only its details announces nothing.
+		h.pub(thing+"J2/update", `{"status":"IN_PROGRESS","statusDetails":{"step":"2"}}`)
+		equal(t, h.notes.take(), nil)
+	})
+	t.Run("terminal update of a non-head execution gives notify only", func(t *testing.T) {
+		h := newHarness(t)
+		h.createJob("J1", "dev1")
+		h.createJob("J2", "dev1")
+		h.notes.take()
+		h.pub(thing+"J2/update", `{"status":"REJECTED"}`)
+		got := h.notes.take()
+		if len(got) != 1 || !strings.HasPrefix(got[0], notify) || strings.Contains(got[0], "J2") {
+			t.Fatalf("want one notify without J2, got %q", got)
+		}
+	})
+	t.Run("cancel and delete", func(t *testing.T) {
+		h := newHarness(t)
+		h.createJob("J1", "dev1", "dev2")
+		h.createJob("J2", "dev1")
+		h.notes.take()
+		if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1"}); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, h.notes.take(), []string{
+			notify + `{` + ts + `,"jobs":{"QUEUED":[{"jobId":"J2","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1}]}}`,
+			nextNote + `{` + ts + `,"execution":{"jobId":"J2","status":"QUEUED","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1,"jobDocument":{"op":"J2"}}}`,
+			`$aws/things/dev2/jobs/notify {` + ts + `,"jobs":{}}`,
+			`$aws/things/dev2/jobs/notify-next {` + ts + `}`,
+		})
+		if err := h.e.DeleteJob("J2", true); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
+		// Deleting a job whose executions are all terminal announces nothing.
+		if err := h.e.DeleteJob("J1", false); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, h.notes.take(), nil)
+	})
+}
+
+func TestQueueOrderAndCap(t *testing.T) {
+	h := newHarness(t)
+	for i := 1; i <= 12; i++ {
+		h.clock.Advance(time.Second)
+		h.createJob("J"+string(rune('A'-1+i)), "dev1")
+	}
+	h.pub(thing+"JC/update", `{"status":"IN_PROGRESS"}`)
+	h.pub(thing+"JE/update", `{"status":"IN_PROGRESS"}`)
+	var resp jobs.GetPendingResponse
+	_, body, _ := strings.Cut(h.pub(thing+"get", ``), " ")
+	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(s []jobs.JobExecutionSummary) (out []string) {
+		for _, x := range s {
+			out = append(out, x.JobID)
+		}
+		return out
+	}
+	equal(t, ids(resp.InProgressJobs), []string{"JC", "JE"})
+	equal(t, ids(resp.QueuedJobs), []string{"JA", "JB", "JD", "JF", "JG", "JH", "JI", "JJ"})
+	// queuedAt decides before creation order: a job created later with an
+	// earlier clock reading queues first.
+	h.clock.Advance(-time.Hour)
+	h.createJob("early", "dev1")
+	_, body, _ = strings.Cut(h.pub(thing+"get", ``), " ")
+	if !strings.Contains(body, `"queuedJobs":[{"jobId":"early"`) {
+		t.Errorf("want early at the head of the queued jobs, got %s", body)
+	}
+	// Executions queued at the same instant go by job creation order.
+	h2 := newHarness(t)
+	for _, id := range []string{"Z", "A", "M"} {
+		h2.createJob(id, "dev1")
+	}
+	_, body, _ = strings.Cut(h2.pub(thing+"$next/get", `{"includeJobDocument":false}`), " ")
+	if !strings.Contains(body, `"jobId":"Z"`) || strings.Contains(body, "jobDocument") {
+		t.Errorf("want Z without its document first, got %s", body)
+	}
+}
+
+func TestVersionsAndDetails(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	steps := []struct{ payload, want string }{
+		{`{"status":"IN_PROGRESS","includeJobExecutionState":true}`, `{"executionState":{"status":"IN_PROGRESS","versionNumber":2},` + ts + `}`},
+		{`{"status":"IN_PROGRESS","statusDetails":{"a":"1","b":"2"},"includeJobExecutionState":true}`, `{"executionState":{"status":"IN_PROGRESS","statusDetails":{"a":"1","b":"2"},"versionNumber":3},` + ts + `}`},
+		// Omitted details stay; given details replace the stored ones as a whole.
+		{`{"status":"IN_PROGRESS","expectedVersion":3,"includeJobExecutionState":true}`, `{"executionState":{"status":"IN_PROGRESS","statusDetails":{"a":"1","b":"2"},"versionNumber":4},` + ts + `}`},
+		{`{"status":"IN_PROGRESS","statusDetails":{"c":"3"},"expectedVersion":"4","includeJobExecutionState":true,"includeJobDocument":true}`, `{"executionState":{"status":"IN_PROGRESS","statusDetails":{"c":"3"},"versionNumber":5},"jobDocument":{"op":"J1"},` + ts + `}`},
+		{`{"status":"SUCCEEDED","includeJobDocument":true}`, `{"jobDocument":{"op":"J1"},` + ts + `}`},
+	}
+	for _, s := range steps {
+		equal(t, []string{h.pub(thing+"J1/update", s.payload)}, []string{thing + "J1/update/accepted " + s.want})
+	}
+	x, err := h.e.DescribeJobExecution("J1", "dev1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.VersionNumber != 6 || x.Status != jobs.StatusSucceeded || x.StartedAt.IsZero() {
+		t.Errorf("got %+v", x)
+	}
+}
+
+func TestRejections(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	h.createJob("done", "dev1")
+	h.pub(thing+"done/update", `{"status":"FAILED"}`)
+	state := func(status string, version int) *jobs.JobExecutionState {
+		return &jobs.JobExecutionState{Status: jobs.Status(status), VersionNumber: int64(version)}
+	}
+	tests := []struct {
+		name, topic, payload string
+		code                 jobs.ErrorCode
+		state                *jobs.JobExecutionState
+	}{
+		{"not JSON", "get", `{"clientToken":`, jobs.CodeInvalidJSON, nil},
+		{"not an object", "start-next", `[1]`, jobs.CodeInvalidJSON, nil},
+		{"not UTF-8", "J1/get", "{\"clientToken\":\"\xff\"}", jobs.CodeInvalidJSON, nil},
+		{"missing status", "J1/update", `{"clientToken":"t"}`, jobs.CodeInvalidRequest, nil},
+		{"no such status", "J1/update", `{"status":"DONE"}`, jobs.CodeInvalidRequest, nil},
+		{"status of wrong type", "J1/update", `{"status":1}`, jobs.CodeInvalidRequest, nil},
+		{"step timeout 0", "start-next", `{"stepTimeoutInMinutes":0}`, jobs.CodeInvalidRequest, nil},
+		{"step timeout -1 on start-next", "start-next", `{"stepTimeoutInMinutes":-1}`, jobs.CodeInvalidRequest, nil},
+		{"step timeout too long", "J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":10081}`, jobs.CodeInvalidRequest, nil},
+		{"11 details", "J1/update", `{"status":"IN_PROGRESS","statusDetails":{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1","k":"1"}}`, jobs.CodeInvalidRequest, nil},
+		{"bad detail key", "start-next", `{"statusDetails":{"a b":"1"}}`, jobs.CodeInvalidRequest, nil},
+		{"expectedVersion not a number", "J1/update", `{"status":"IN_PROGRESS","expectedVersion":"x"}`, jobs.CodeInvalidRequest, nil},
+		{"executionNumber 0", "J1/get", `{"executionNumber":0}`, jobs.CodeInvalidRequest, nil},
+		{"device asks QUEUED", "J1/update", `{"status":"QUEUED"}`, jobs.CodeInvalidStateTransition, state("QUEUED", 1)},
+		{"device asks CANCELED", "J1/update", `{"status":"CANCELED"}`, jobs.CodeInvalidStateTransition, state("QUEUED", 1)},
+		{"device asks TIMED_OUT", "J1/update", `{"status":"TIMED_OUT"}`, jobs.CodeInvalidStateTransition, state("QUEUED", 1)},
+		{"device asks REMOVED", "J1/update", `{"status":"REMOVED"}`, jobs.CodeInvalidStateTransition, state("QUEUED", 1)},
+		{"update of terminal", "done/update", `{"status":"IN_PROGRESS"}`, jobs.CodeInvalidStateTransition, state("FAILED", 2)},
+		{"version mismatch (number)", "J1/update", `{"status":"IN_PROGRESS","expectedVersion":7}`, jobs.CodeVersionMismatch, state("QUEUED", 1)},
+		{"version mismatch (string)", "J1/update", `{"status":"IN_PROGRESS","expectedVersion":"0"}`, jobs.CodeVersionMismatch, state("QUEUED", 1)},
+		{"version checked before transition", "done/update", `{"status":"SUCCEEDED","expectedVersion":1}`, jobs.CodeVersionMismatch, state("FAILED", 2)},
+		{"describe unknown job", "nope/get", `{}`, jobs.CodeResourceNotFound, nil},
+		{"update unknown job", "nope/update", `{"status":"SUCCEEDED"}`, jobs.CodeResourceNotFound, nil},
+		{"describe other executionNumber", "J1/get", `{"executionNumber":2}`, jobs.CodeResourceNotFound, nil},
+		{"update other executionNumber", "J1/update", `{"status":"SUCCEEDED","executionNumber":2}`, jobs.CodeResourceNotFound, nil},
+		{"describe terminal", "done/get", `{}`, jobs.CodeTerminalStateReached, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply := h.pub(thing+tt.topic, tt.payload)
+			if !strings.HasPrefix(reply, thing+tt.topic+"/rejected ") {
+				t.Fatalf("got %s", reply)
+			}
+			r := rejection(t, reply)
+			if r.Code != tt.code || r.Message == "" || r.Timestamp != 1700000000 {
+				t.Errorf("got %s, want code %s", reply, tt.code)
+			}
+			if tt.state == nil && r.ExecutionState != nil || tt.state != nil && (r.ExecutionState == nil || !reflect.DeepEqual(r.ExecutionState, tt.state)) {
+				t.Errorf("executionState: got %s, want %+v", reply, tt.state)
+			}
+		})
+	}
+	// An unknown thing has nothing: not found by id, nothing next.
+	r := rejection(t, h.pub("$aws/things/ghost/jobs/J1/update", `{"status":"SUCCEEDED","clientToken":"g"}`))
+	if r.Code != jobs.CodeResourceNotFound || r.ClientToken != "g" {
+		t.Errorf("got %+v", r)
+	}
+	// Nothing changed: the rejected requests did not touch the execution.
+	equal(t, []string{h.pub(thing+"J1/get", `{"includeJobDocument":false}`)}, []string{
+		thing + `J1/get/accepted {"execution":{"jobId":"J1","status":"QUEUED","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1},` + ts + `}`,
+	})
+	// The exact bytes of a rejection that carries executionState.
+	equal(t, []string{h.pub(thing+"J1/update", `{"status":"QUEUED","clientToken":"q"}`)}, []string{
+		thing + `J1/update/rejected {"code":"InvalidStateTransition","message":"A device cannot set status QUEUED; it may set IN_PROGRESS, SUCCEEDED, FAILED or REJECTED","clientToken":"q",` + ts + `,"executionState":{"status":"QUEUED","versionNumber":1}}`,
+	})
+}
+
+func TestTopics(t *testing.T) {
+	h := newHarness(t)
+	invalid := []string{
+		"$aws/things/dev1/jobs",
+		"$aws/things/dev1/jobs/foo",
+		"$aws/things/dev1/jobs/J1/foo",
+		"$aws/things/dev1/jobs/$next/update",
+		"$aws/things/dev1/jobs/a/b/c",
+		"$aws/things/bad.name/jobs/get",
+	}
+	for _, topic := range invalid {
+		reply := h.pub(topic, `{"clientToken":"tok"}`)
+		want := topic + `/rejected {"code":"InvalidTopic","message":"The topic ` + topic + ` does not map to any Jobs API","clientToken":"tok",` + ts + `}`
+		equal(t, []string{reply}, []string{want})
+	}
+	ignored := []string{
+		"$aws/things/dev1/jobs/get/accepted",
+		"$aws/things/dev1/jobs/J1/update/rejected",
+		"$aws/things/dev1/jobs/foo/rejected",
+		"$aws/things/dev1/jobs/notify",
+		"$aws/things/dev1/jobs/notify-next",
+		"$aws/things/dev1/shadow/get",
+		"devices/dev1/jobs/get",
+	}
+	for _, topic := range ignored {
+		if reply, ok := h.e.HandlePublish(topic, []byte(`{}`)); ok {
+			t.Errorf("%s answered with %s", topic, reply.Topic)
+		}
+	}
+}
+
+func TestStartNextKeepsInProgressHead(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	h.pub(thing+"start-next", `{"statusDetails":{"s":"1"}}`)
+	first := h.pub(thing+"start-next", `{"statusDetails":{"s":"2"},"stepTimeoutInMinutes":5}`)
+	if !strings.Contains(first, `"statusDetails":{"s":"1"}`) || !strings.Contains(first, `"versionNumber":2`) {
+		t.Errorf("the IN_PROGRESS head changed: %s", first)
+	}
+	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	if x.ApproximateSecondsBeforeTimedOut != 0 {
+		t.Errorf("start-next of an IN_PROGRESS head armed a step timer: %+v", x)
+	}
+}
+
+func waitStatus(t *testing.T, e *Engine, jobID, thing string, want jobs.Status, within time.Duration) Execution {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		x, err := e.DescribeJobExecution(jobID, thing, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Status == want {
+			return x
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the execution is %s, want %s", within, x.Status, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestTimers(t *testing.T) {
+	const minute = 20 * time.Millisecond
+	t.Run("step timer times out with notifications", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
+		h.createJob("J1", "dev1")
+		h.notes.take()
+		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":1}`)
+		h.notes.waitFor(t, 2, 5*time.Second)
+		equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
+		x := waitStatus(t, h.e, "J1", "dev1", jobs.StatusTimedOut, time.Second)
+		if x.VersionNumber != 2 {
+			t.Errorf("a timeout changed the version: %+v", x)
+		}
+		r := rejection(t, h.pub(thing+"J1/update", `{"status":"SUCCEEDED"}`))
+		if r.Code != jobs.CodeInvalidStateTransition || r.ExecutionState.Status != jobs.StatusTimedOut {
+			t.Errorf("got %+v", r)
+		}
+	})
+	t.Run("-1 cancels the step timer", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
+		h.createJob("J1", "dev1")
+		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":1}`)
+		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":-1}`)
+		time.Sleep(5 * minute)
+		waitStatus(t, h.e, "J1", "dev1", jobs.StatusInProgress, 0)
+	})
+	t.Run("a new step timeout replaces the previous one", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
+		h.createJob("J1", "dev1")
+		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":1}`)
+		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":500}`)
+		time.Sleep(5 * minute)
+		x := waitStatus(t, h.e, "J1", "dev1", jobs.StatusInProgress, 0)
+		if x.ApproximateSecondsBeforeTimedOut != 500*60 {
+			t.Errorf("approximateSecondsBeforeTimedOut = %d, want %d", x.ApproximateSecondsBeforeTimedOut, 500*60)
+		}
+	})
+	t.Run("the in-progress timer caps the step timer", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
+		if _, err := h.e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`, InProgressTimeoutInMinutes: 2}); err != nil {
+			t.Fatal(err)
+		}
+		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":10080}`)
+		x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+		if x.ApproximateSecondsBeforeTimedOut != 120 {
+			t.Errorf("approximateSecondsBeforeTimedOut = %d, want 120", x.ApproximateSecondsBeforeTimedOut)
+		}
+		waitStatus(t, h.e, "J1", "dev1", jobs.StatusTimedOut, 5*time.Second)
+		j, _ := h.e.DescribeJob("J1")
+		if j.Status != JobCompleted || j.ProcessDetails.NumberOfTimedOutThings != 1 {
+			t.Errorf("got %+v", j)
+		}
+	})
+	t.Run("a terminal status stops the timers", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
+		h.createJob("J1", "dev1")
+		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":1}`)
+		h.pub(thing+"J1/update", `{"status":"SUCCEEDED"}`)
+		time.Sleep(5 * minute)
+		waitStatus(t, h.e, "J1", "dev1", jobs.StatusSucceeded, 0)
+	})
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	h := openHarness(t, filepath.Join(t.TempDir(), "jobs.db"), newClock(), time.Hour)
+	h.createJob("J1", "dev1", "dev2")
+	h.createJob("J2", "dev1")
+	if _, err := h.e.CreateJob(CreateJobInput{JobID: "J3", Targets: []string{"dev3"}, Document: `{}`, InProgressTimeoutInMinutes: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h.pub(thing+"start-next", `{"statusDetails":{"p":"10"},"stepTimeoutInMinutes":30}`)
+	h.pub("$aws/things/dev2/jobs/J1/update", `{"status":"SUCCEEDED"}`)
+	h.pub("$aws/things/dev3/jobs/start-next", `{}`)
+	before := []string{h.pub(thing+"get", ``), h.pub(thing+"J1/get", ``), h.pub(thing+"J2/get", ``), h.pub("$aws/things/dev2/jobs/J2/get", ``)}
+	beforeJob, _ := h.e.DescribeJob("J1")
+
+	// Down for two emulated minutes: J3's in-progress timer (one minute)
+	// expires meanwhile, dev1's step timer (30 minutes) does not.
+	h.clock.Advance(2 * time.Hour)
+	if err := h.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var opened *harness
+	func() {
+		c := h.clock
+		opened = &harness{t: t, clock: c, notes: &notifications{ch: make(chan struct{}, 1)}, path: h.path, minute: time.Hour}
+		e, err := OpenEngine(EngineOptions{DataPath: h.path, Minute: time.Hour, Now: c.Now, Notify: opened.notes.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened.e = e
+		t.Cleanup(func() { e.Close() })
+	}()
+	// Before Start nothing fires and the state is as it was.
+	after := []string{opened.pub(thing+"get", ``), opened.pub(thing+"J1/get", ``), opened.pub(thing+"J2/get", ``), opened.pub("$aws/things/dev2/jobs/J2/get", ``)}
+	for i := range before {
+		b, a := strings.Replace(before[i], ts, "", 1), strings.Replace(after[i], `"timestamp":1700007200`, "", 1)
+		if a != b {
+			t.Errorf("after restart\n  %s\nbefore\n  %s", a, b)
+		}
+	}
+	afterJob, _ := opened.e.DescribeJob("J1")
+	if afterJob.ProcessDetails != beforeJob.ProcessDetails || !afterJob.CreatedAt.Equal(beforeJob.CreatedAt) {
+		t.Errorf("job after restart %+v, before %+v", afterJob, beforeJob)
+	}
+	equal(t, opened.notes.take(), nil)
+
+	opened.e.Start()
+	waitStatus(t, opened.e, "J3", "dev3", jobs.StatusTimedOut, 5*time.Second)
+	opened.notes.waitFor(t, 2, 5*time.Second)
+	equal(t, opened.notes.take(), []string{
+		`$aws/things/dev3/jobs/notify {"timestamp":1700007200,"jobs":{}}`,
+		`$aws/things/dev3/jobs/notify-next {"timestamp":1700007200}`,
+	})
+	x, _ := opened.e.DescribeJobExecution("J1", "dev1", nil)
+	if x.Status != jobs.StatusInProgress || x.StatusDetails["p"] != "10" || x.VersionNumber != 2 || x.ApproximateSecondsBeforeTimedOut != 28*60 {
+		t.Errorf("dev1's execution after restart: %+v", x)
+	}
+
+	// Jobs created after the restart queue behind the old ones.
+	opened.createJob("J4", "dev1")
+	_, body, _ := strings.Cut(opened.pub(thing+"get", ``), " ")
+	if !strings.Contains(body, `"queuedJobs":[{"jobId":"J2"`) || !strings.Contains(body, `{"jobId":"J4"`) {
+		t.Errorf("got %s", body)
+	}
+}
+
+func TestMemoryStore(t *testing.T) {
+	for range 2 {
+		e, err := OpenEngine(EngineOptions{DataPath: MemoryDataPath})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := e.ListJobs(ListJobsInput{}); len(out.Jobs) != 0 {
+			t.Fatalf(":memory: kept %d jobs", len(out.Jobs))
+		}
+		if _, err := e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStoreFailureIsInternalError(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	h.notes.take()
+	// A real storage failure: the database goes away under the engine.
+	if err := h.e.store.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := rejection(t, h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","clientToken":"x"}`))
+	if r.Code != jobs.CodeInternalError || r.ClientToken != "x" {
+		t.Errorf("got %+v", r)
+	}
+	r = rejection(t, h.pub(thing+"start-next", `{}`))
+	if r.Code != jobs.CodeInternalError {
+		t.Errorf("got %+v", r)
+	}
+	// Nothing that failed to commit is visible or announced.
+	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	if x.Status != jobs.StatusQueued || x.VersionNumber != 1 {
+		t.Errorf("uncommitted change visible: %+v", x)
+	}
+	equal(t, h.notes.take(), nil)
+	var se *ServiceError
+	_, err := h.e.CreateJob(CreateJobInput{JobID: "J2", Targets: []string{"dev1"}, Document: `{}`})
+	if !errors.As(err, &se) || se.Kind != InternalFailure {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestClosedEngine(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	h.e.Close()
+	if r := rejection(t, h.pub(thing+"J1/update", `{"status":"IN_PROGRESS"}`)); r.Code != jobs.CodeInternalError {
+		t.Errorf("got %+v", r)
+	}
+	// Reads still answer from memory.
+	if reply := h.pub(thing+"get", ``); !strings.Contains(reply, "J1") {
+		t.Errorf("got %s", reply)
+	}
+}
+
+// Many devices at once, for the race detector: each thing's updates are
+// serialised and none is lost.
+func TestConcurrentDevices(t *testing.T) {
+	h := newHarness(t)
+	const things, updates = 20, 10
+	var names []string
+	for i := range things {
+		names = append(names, "t"+string(rune('a'+i)))
+	}
+	h.createJob("J1", names...)
+	h.createJob("J2", names...)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range updates {
+				reply := h.pub("$aws/things/"+name+"/jobs/J1/update", `{"status":"IN_PROGRESS"}`)
+				if !strings.Contains(reply, "/accepted") {
+					t.Errorf("got %s", reply)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range updates {
+				h.pub("$aws/things/"+name+"/jobs/get", ``)
+				h.pub("$aws/things/"+name+"/jobs/$next/get", ``)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range updates {
+			h.e.DescribeJob("J1")
+			h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{})
+		}
+	}()
+	wg.Wait()
+	for _, name := range names {
+		x, err := h.e.DescribeJobExecution("J1", name, nil)
+		if err != nil || x.VersionNumber != 1+updates {
+			t.Errorf("%s: %+v %v", name, x, err)
+		}
+	}
+}
