@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -111,7 +112,7 @@ func explainNetError(ep Endpoint, err error) (error, string) {
 		unknownCA   x509.UnknownAuthorityError
 		hostErr     x509.HostnameError
 		invalidErr  x509.CertificateInvalidError
-		alert       tls.AlertError
+		opErr       *net.OpError
 		recordErr   tls.RecordHeaderError
 		verifyErr   *tls.CertificateVerificationError
 		netErr      net.Error
@@ -131,12 +132,15 @@ func explainNetError(ep Endpoint, err error) (error, string) {
 		return fmt.Errorf("TLS: the server certificate of %s has expired or is not yet valid: %v", addr, invalidErr.Detail), "check the clock of this machine, or renew the server certificate"
 	case errors.As(err, &verifyErr):
 		return fmt.Errorf("TLS: the server certificate of %s could not be verified: %v", addr, verifyErr.Err), "give the CA that signed it with --ca"
-	case errors.As(err, &alert):
-		msg := alert.Error()
-		switch alert {
-		case 42, 43, 44, 45, 46, 48, 49, 116: // bad/unsupported/revoked/expired/unknown certificate, unknown CA, access denied, certificate required
-			return fmt.Errorf("TLS: the server rejected our client certificate (%s)", msg), "give --cert and --key of a certificate the server trusts (on AWS IoT: registered and ACTIVE)"
-		case 120: // no_application_protocol
+	case errors.As(err, &opErr) && opErr.Op == "remote error":
+		// The server sent a TLS alert; crypto/tls does not export its type.
+		msg := opErr.Err.Error()
+		for _, certProblem := range []string{"bad certificate", "unsupported certificate", "revoked", "expired", "unknown certificate", "certificate unknown", "unknown certificate authority", "access denied", "certificate required"} {
+			if strings.Contains(msg, certProblem) {
+				return fmt.Errorf("TLS: the server rejected our client certificate (%s)", msg), "give --cert and --key of a certificate the server trusts (on AWS IoT: registered and ACTIVE)"
+			}
+		}
+		if strings.Contains(msg, "no application protocol") {
 			return fmt.Errorf("TLS: the server does not accept ALPN %q (%s)", ALPNProtocol, msg), "ALPN is offered only on port 443; use port 8883"
 		}
 		return fmt.Errorf("TLS handshake with %s failed: %s", addr, msg), ""
@@ -146,6 +150,8 @@ func explainNetError(ep Endpoint, err error) (error, string) {
 		return fmt.Errorf("timed out connecting to %s", addr), "check the endpoint and the network; raise --timeout on a slow link"
 	case !ep.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
 		return fmt.Errorf("%s closed the connection (%v)", addr, unwrapPaho(err)), "is this a TLS port? use " + tlsEndpoint
+	case ep.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("%s closed the connection during the TLS handshake (%v)", addr, unwrapPaho(err)), "is this a plain MQTT port? use mqtt://" + addr
 	}
 	return unwrapPaho(err), ""
 }
