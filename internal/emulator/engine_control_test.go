@@ -1,0 +1,295 @@
+package emulator
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+func kindOf(err error) ErrorKind {
+	var se *ServiceError
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return ""
+}
+
+func TestCreateJobValidation(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("taken", "dev1")
+	ok := CreateJobInput{JobID: "J", Targets: []string{"dev1"}, Document: `{"a":1}`}
+	with := func(change func(*CreateJobInput)) CreateJobInput {
+		in := ok
+		change(&in)
+		return in
+	}
+	tests := []struct {
+		name string
+		in   CreateJobInput
+		kind ErrorKind
+	}{
+		{"bad job id", with(func(in *CreateJobInput) { in.JobID = "a:b" }), InvalidRequest},
+		{"no targets", with(func(in *CreateJobInput) { in.Targets = nil }), InvalidRequest},
+		{"bad thing name", with(func(in *CreateJobInput) { in.Targets = []string{"a/b"} }), InvalidRequest},
+		{"thing group ARN", with(func(in *CreateJobInput) { in.Targets = []string{"arn:aws:iot:eu-west-1:1:thinggroup/g"} }), InvalidRequest},
+		{"other ARN", with(func(in *CreateJobInput) { in.Targets = []string{"arn:aws:s3:::bucket"} }), InvalidRequest},
+		{"document not JSON", with(func(in *CreateJobInput) { in.Document = `{` }), InvalidRequest},
+		{"document not an object", with(func(in *CreateJobInput) { in.Document = `"x"` }), InvalidRequest},
+		{"document too big", with(func(in *CreateJobInput) { in.Document = `{"a":"` + strings.Repeat("x", 32768) + `"}` }), InvalidRequest},
+		{"description with control character", with(func(in *CreateJobInput) { in.Description = "a\nb" }), InvalidRequest},
+		{"timeout too long", with(func(in *CreateJobInput) { in.InProgressTimeoutInMinutes = 10081 }), InvalidRequest},
+		{"timeout negative", with(func(in *CreateJobInput) { in.InProgressTimeoutInMinutes = -1 }), InvalidRequest},
+		{"existing id", with(func(in *CreateJobInput) { in.JobID = "taken" }), ResourceAlreadyExists},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := h.e.CreateJob(tt.in); kindOf(err) != tt.kind {
+				t.Errorf("got %v, want %s", err, tt.kind)
+			}
+		})
+	}
+	if out, _ := h.e.ListJobs(ListJobsInput{}); len(out.Jobs) != 1 {
+		t.Errorf("refused jobs were created: %+v", out.Jobs)
+	}
+}
+
+func TestCreateAndDescribeJob(t *testing.T) {
+	h := newHarness(t)
+	j, err := h.e.CreateJob(CreateJobInput{
+		JobID:       "J1",
+		Targets:     []string{"dev1", "arn:aws:iot:eu-west-1:999999999999:thing/dev2", "dev1"},
+		Document:    `{"op": "reboot"}`,
+		Description: "reboot",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"arn:aws:iot:us-east-1:123456789012:thing/dev1", "arn:aws:iot:us-east-1:123456789012:thing/dev2"}
+	equal(t, j.Targets, want)
+	if j.JobARN != "arn:aws:iot:us-east-1:123456789012:job/J1" || j.Status != JobInProgress || j.ProcessDetails.NumberOfQueuedThings != 2 || !j.CompletedAt.IsZero() {
+		t.Errorf("got %+v", j)
+	}
+	// The document keeps its text on the control plane and is an object over MQTT.
+	if doc, _ := h.e.GetJobDocument("J1"); doc != `{"op": "reboot"}` {
+		t.Errorf("document %q", doc)
+	}
+	if reply := h.pub("$aws/things/dev2/jobs/J1/get", ``); !strings.Contains(reply, `"jobDocument":{"op":"reboot"}`) {
+		t.Errorf("got %s", reply)
+	}
+
+	h.clock.Advance(time.Minute)
+	h.pub("$aws/things/dev1/jobs/J1/update", `{"status":"SUCCEEDED"}`)
+	h.pub("$aws/things/dev2/jobs/J1/update", `{"status":"REJECTED"}`)
+	j, _ = h.e.DescribeJob("J1")
+	end := time.Unix(1700000060, 0)
+	if j.Status != JobCompleted || !j.CompletedAt.Equal(end) || !j.LastUpdatedAt.Equal(end) ||
+		j.ProcessDetails != (JobProcessDetails{NumberOfSucceededThings: 1, NumberOfRejectedThings: 1}) {
+		t.Errorf("got %+v", j)
+	}
+	for _, id := range []string{"nope"} {
+		if _, err := h.e.DescribeJob(id); kindOf(err) != ResourceNotFound {
+			t.Errorf("DescribeJob: %v", err)
+		}
+		if _, err := h.e.GetJobDocument(id); kindOf(err) != ResourceNotFound {
+			t.Errorf("GetJobDocument: %v", err)
+		}
+	}
+}
+
+func TestCancelJob(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1", "dev2", "dev3")
+	h.pub("$aws/things/dev1/jobs/start-next", ``)
+	h.pub("$aws/things/dev2/jobs/J1/update", `{"status":"SUCCEEDED"}`)
+
+	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1", ReasonCode: "bad code"}); kindOf(err) != InvalidRequest {
+		t.Errorf("bad reason code: %v", err)
+	}
+	j, err := h.e.CancelJob(CancelJobInput{JobID: "J1", Comment: "stop", ReasonCode: "OOPS_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != JobCanceled || j.ForceCanceled || j.Comment != "stop" || j.ReasonCode != "OOPS_1" ||
+		j.ProcessDetails != (JobProcessDetails{NumberOfInProgressThings: 1, NumberOfSucceededThings: 1, NumberOfCanceledThings: 1}) {
+		t.Errorf("got %+v", j)
+	}
+	// The IN_PROGRESS execution survives a cancel without force.
+	if reply := h.pub("$aws/things/dev1/jobs/J1/update", `{"status":"IN_PROGRESS"}`); !strings.Contains(reply, "/accepted") {
+		t.Errorf("got %s", reply)
+	}
+	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1"}); kindOf(err) != InvalidRequest {
+		t.Errorf("second cancel without force: %v", err)
+	}
+	j, err = h.e.CancelJob(CancelJobInput{JobID: "J1", Force: true})
+	if err != nil || !j.ForceCanceled || j.ProcessDetails.NumberOfCanceledThings != 2 || j.Comment != "stop" {
+		t.Errorf("forced cancel: %+v %v", j, err)
+	}
+	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	if x.Status != jobs.StatusCanceled || !x.ForceCanceled || x.VersionNumber != 3 {
+		t.Errorf("got %+v", x)
+	}
+	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1", Force: true}); kindOf(err) != InvalidRequest {
+		t.Errorf("third cancel: %v", err)
+	}
+	h.createJob("J2", "dev1")
+	h.pub("$aws/things/dev1/jobs/J2/update", `{"status":"SUCCEEDED"}`)
+	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J2"}); kindOf(err) != InvalidRequest {
+		t.Errorf("cancel of a COMPLETED job: %v", err)
+	}
+	if _, err := h.e.CancelJob(CancelJobInput{JobID: "nope"}); kindOf(err) != ResourceNotFound {
+		t.Errorf("cancel of an unknown job: %v", err)
+	}
+}
+
+func TestDeleteJob(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	if err := h.e.DeleteJob("J1", false); kindOf(err) != InvalidStateTransition {
+		t.Errorf("delete of an IN_PROGRESS job without force: %v", err)
+	}
+	if err := h.e.DeleteJob("J1", true); err != nil {
+		t.Fatal(err)
+	}
+	if r := rejection(t, h.pub(thing+"J1/get", ``)); r.Code != jobs.CodeResourceNotFound {
+		t.Errorf("got %+v", r)
+	}
+	if err := h.e.DeleteJob("J1", true); kindOf(err) != ResourceNotFound {
+		t.Errorf("second delete: %v", err)
+	}
+	// The id is free again, and survives a restart as deleted.
+	h.reopen()
+	if _, err := h.e.DescribeJob("J1"); kindOf(err) != ResourceNotFound {
+		t.Errorf("deleted job back after restart: %v", err)
+	}
+	h.createJob("J1", "dev1")
+}
+
+func TestJobExecutionsControl(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1", "dev2")
+	h.pub(thing+"start-next", ``)
+
+	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != InvalidStateTransition {
+		t.Errorf("cancel IN_PROGRESS without force: %v", err)
+	}
+	v := int64(1)
+	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v}); kindOf(err) != VersionConflict {
+		t.Errorf("cancel with a stale version: %v", err)
+	}
+	v = 2
+	h.notes.take()
+	err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v, StatusDetails: map[string]string{"why": "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
+	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	if x.Status != jobs.StatusCanceled || x.StatusDetails["why"] != "test" || !x.ForceCanceled {
+		t.Errorf("got %+v", x)
+	}
+	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != InvalidStateTransition {
+		t.Errorf("cancel of a terminal execution: %v", err)
+	}
+	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "ghost"}); kindOf(err) != ResourceNotFound {
+		t.Errorf("cancel on an untargeted thing: %v", err)
+	}
+	if err := h.e.DeleteJobExecution("J1", "dev2", 1, false); kindOf(err) != InvalidStateTransition {
+		t.Errorf("delete of a QUEUED execution without force: %v", err)
+	}
+	if err := h.e.DeleteJobExecution("J1", "dev1", 2, false); kindOf(err) != ResourceNotFound {
+		t.Errorf("delete of another execution number: %v", err)
+	}
+	if err := h.e.DeleteJobExecution("J1", "dev1", 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.e.DescribeJobExecution("J1", "dev1", nil); kindOf(err) != ResourceNotFound {
+		t.Errorf("deleted execution: %v", err)
+	}
+	out, _ := h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{})
+	if len(out.Executions) != 1 || out.Executions[0].ThingName != "dev2" {
+		t.Errorf("got %+v", out)
+	}
+	j, _ := h.e.DescribeJob("J1")
+	if j.ProcessDetails != (JobProcessDetails{NumberOfQueuedThings: 1}) {
+		t.Errorf("counts after delete: %+v", j.ProcessDetails)
+	}
+}
+
+func TestListPaging(t *testing.T) {
+	h := newHarness(t)
+	var things []string
+	for _, c := range "edcba" {
+		things = append(things, "t"+string(c))
+	}
+	for _, id := range []string{"J1", "J2", "J3", "J4", "J5"} {
+		h.createJob(id, things...)
+	}
+	h.pub("$aws/things/ta/jobs/J2/update", `{"status":"SUCCEEDED"}`)
+	for _, thing := range things {
+		h.pub("$aws/things/"+thing+"/jobs/J3/update", `{"status":"FAILED"}`)
+	}
+
+	collect := func(list func(token string) ([]string, string, error)) []string {
+		var all []string
+		token := ""
+		for {
+			page, next, err := list(token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if next == "" {
+				return all
+			}
+			token = next
+		}
+	}
+	jobsOf := func(status JobStatus) []string {
+		return collect(func(token string) ([]string, string, error) {
+			out, err := h.e.ListJobs(ListJobsInput{Status: status, MaxResults: 2, NextToken: token})
+			var ids []string
+			for _, j := range out.Jobs {
+				ids = append(ids, j.JobID)
+			}
+			return ids, out.NextToken, err
+		})
+	}
+	equal(t, jobsOf(""), []string{"J1", "J2", "J3", "J4", "J5"})
+	equal(t, jobsOf(JobCompleted), []string{"J3"})
+	equal(t, jobsOf(JobDeletionInProgress), nil)
+
+	forJob := collect(func(token string) ([]string, string, error) {
+		out, err := h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{MaxResults: 2, NextToken: token})
+		var names []string
+		for _, x := range out.Executions {
+			names = append(names, x.ThingName)
+		}
+		return names, out.NextToken, err
+	})
+	equal(t, forJob, []string{"ta", "tb", "tc", "td", "te"})
+	forThing := collect(func(token string) ([]string, string, error) {
+		out, err := h.e.ListJobExecutionsForThing("ta", ListExecutionsInput{Status: jobs.StatusQueued, MaxResults: 1, NextToken: token})
+		var ids []string
+		for _, x := range out.Executions {
+			ids = append(ids, x.JobID)
+		}
+		return ids, out.NextToken, err
+	})
+	equal(t, forThing, []string{"J1", "J4", "J5"})
+
+	if _, err := h.e.ListJobs(ListJobsInput{MaxResults: 251}); kindOf(err) != InvalidRequest {
+		t.Errorf("maxResults 251: %v", err)
+	}
+	if _, err := h.e.ListJobs(ListJobsInput{NextToken: "x"}); kindOf(err) != InvalidRequest {
+		t.Errorf("bad token: %v", err)
+	}
+	if _, err := h.e.ListJobExecutionsForJob("nope", ListExecutionsInput{}); kindOf(err) != ResourceNotFound {
+		t.Errorf("unknown job: %v", err)
+	}
+	if out, err := h.e.ListJobExecutionsForThing("ghost", ListExecutionsInput{}); err != nil || len(out.Executions) != 0 {
+		t.Errorf("unknown thing: %+v %v", out, err)
+	}
+}
