@@ -37,6 +37,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newUpdateCmd(ios),
 		newVersionCmd(ios),
 	)
+	root.AddCommand(newEmulatorCmd(ios))
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	return root

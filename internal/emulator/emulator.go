@@ -41,30 +41,37 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Validate checks the combination of settings without touching the network
-// or the files, so a command can refuse bad flags before starting anything.
+// Validate checks the combination of settings and the TLS files without
+// touching the network, so a command can refuse bad flags before starting
+// anything. Its messages name the settings by their `iotjobs emulator`
+// flags, which is how users give them.
 func (c Config) Validate() error {
 	switch {
 	case c.Minute < 0:
-		return fmt.Errorf("the emulated minute must be positive, got %s", c.Minute)
+		return fmt.Errorf("--minute must be positive, got %s", c.Minute)
 	case c.DataPath == "":
-		return errors.New("a data path is required (" + MemoryDataPath + " keeps nothing)")
+		return errors.New("--data is required (" + MemoryDataPath + " keeps nothing)")
 	case c.MQTTSAddr == "" && (c.TLSCert != "" || c.TLSKey != "" || c.ClientCA != ""):
-		return errors.New("a TLS certificate, key or client CA is given but no MQTTS address to use them on")
+		return errors.New("--tls-cert, --tls-key and --client-ca apply to the MQTTS listener: give --mqtts ADDR too")
 	case c.MQTTSAddr != "" && (c.TLSCert == "" || c.TLSKey == ""):
-		return errors.New("the MQTTS listener needs a TLS certificate and its key")
+		return errors.New("--mqtts needs --tls-cert and --tls-key")
 	}
-	if c.BrokerURL == "" {
-		if c.MQTTAddr == "" && c.MQTTSAddr == "" {
-			return errors.New("the embedded broker needs an MQTT or an MQTTS address")
+	if c.BrokerURL != "" {
+		if c.MQTTAddr != "" || c.MQTTSAddr != "" {
+			return errors.New("--broker cannot be combined with --mqtt or --mqtts: attach mode has no broker of its own")
 		}
-		return nil
+		if _, err := mqttclient.ParseEndpoint(c.BrokerURL); err != nil {
+			return fmt.Errorf("--broker: %w", err)
+		}
+	} else if c.MQTTAddr == "" && c.MQTTSAddr == "" {
+		return errors.New("the embedded broker needs --mqtt or --mqtts")
 	}
-	if c.MQTTAddr != "" || c.MQTTSAddr != "" {
-		return errors.New("attach mode serves on an existing broker: it has no MQTT or MQTTS listener of its own")
+	if c.MQTTSAddr != "" {
+		if _, err := serverTLS(c.TLSCert, c.TLSKey, c.ClientCA); err != nil {
+			return err
+		}
 	}
-	_, err := mqttclient.ParseEndpoint(c.BrokerURL)
-	return err
+	return nil
 }
 
 // Emulator is a running Jobs service: the engine behind an MQTT front (the
@@ -189,7 +196,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 func (e *Emulator) serveHTTP(l net.Listener) {
 	e.httpAddr = l.Addr().String()
 	e.http = &http.Server{
-		Handler:           http.NotFoundHandler(), // TODO(control plane): the handler over e.engine
+		Handler:           NewControlPlane(e.engine),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
 	}
@@ -209,7 +216,7 @@ func (e *Emulator) serveHTTP(l net.Listener) {
 func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("TLS certificate %s and key %s: %w", certFile, keyFile, err)
+		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s: %w", certFile, keyFile, err)
 	}
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
@@ -219,11 +226,11 @@ func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	if clientCA != "" {
 		pem, err := os.ReadFile(clientCA)
 		if err != nil {
-			return nil, fmt.Errorf("client CA: %w", err)
+			return nil, fmt.Errorf("--client-ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client CA %s: no PEM certificate found", clientCA)
+			return nil, fmt.Errorf("--client-ca %s: no PEM certificate found", clientCA)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert

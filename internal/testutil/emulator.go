@@ -25,6 +25,9 @@ type Emulator struct {
 	HTTPURL string
 	// DataPath is the store the emulator uses.
 	DataPath string
+	// Mosquitto is the broker the emulator is attached to, nil unless
+	// WithMosquitto.
+	Mosquitto *Mosquitto
 }
 
 // Option changes how StartEmulator starts the emulator.
@@ -79,12 +82,11 @@ func StartEmulator(t testing.TB, opts ...Option) *Emulator {
 	if o.cfg.TLSCert != "" {
 		o.cfg.MQTTSAddr = "127.0.0.1:0"
 	}
-	var endpoint string
+	var mosquitto *Mosquitto
 	if o.mosquitto {
-		addr := StartMosquitto(t)
+		mosquitto = StartMosquitto(t)
 		o.cfg.MQTTAddr = ""
-		o.cfg.BrokerURL = "mqtt://" + addr
-		endpoint = o.cfg.BrokerURL
+		o.cfg.BrokerURL = mosquitto.URL
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -98,11 +100,13 @@ func StartEmulator(t testing.TB, opts ...Option) *Emulator {
 			t.Errorf("close the emulator: %v", err)
 		}
 	})
-	if endpoint == "" {
-		endpoint = "mqtt://" + emu.MQTTAddr()
+	endpoint := "mqtt://" + emu.MQTTAddr()
+	if mosquitto != nil {
+		endpoint = mosquitto.URL
 	}
 	return &Emulator{
 		Emulator:  emu,
+		Mosquitto: mosquitto,
 		Endpoint:  endpoint,
 		MQTTSAddr: emu.MQTTSAddr(),
 		HTTPURL:   "http://" + emu.HTTPAddr(),

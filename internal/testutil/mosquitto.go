@@ -15,13 +15,27 @@ import (
 // MosquittoPath is where Debian's mosquitto package installs the broker.
 const MosquittoPath = "/usr/sbin/mosquitto"
 
+// Mosquitto is a Mosquitto 2 broker process run for a test.
+type Mosquitto struct {
+	// Addr is the broker's 127.0.0.1:PORT; URL is mqtt://Addr.
+	Addr, URL string
+
+	t       testing.TB
+	path    string
+	conf    string
+	logs    *lockedBuffer
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+}
+
 // StartMosquitto runs a Mosquitto 2 broker on a free 127.0.0.1 port with
 // anonymous access and no persistence, waits until it accepts connections
-// and kills it when the test ends. It returns the broker's host:port.
+// and kills it when the test ends.
 //
 // Without the binary the test is skipped on a developer machine, but fails in
 // CI (CI set): the interoperability suite must not silently stop running.
-func StartMosquitto(t testing.TB) string {
+func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
 	path, err := exec.LookPath(MosquittoPath)
 	if err != nil {
@@ -33,45 +47,72 @@ func StartMosquitto(t testing.TB) string {
 
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	m := &Mosquitto{Addr: addr, URL: "mqtt://" + addr, t: t, path: path, logs: &lockedBuffer{},
+		conf: filepath.Join(t.TempDir(), "mosquitto.conf")}
 	config := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n", port)
-	if err := os.WriteFile(conf, []byte(config), 0o644); err != nil {
+	if err := os.WriteFile(m.conf, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	var logs lockedBuffer
-	cmd := exec.Command(path, "-c", conf)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mosquitto: %v", err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() && logs.Len() > 0 {
-			t.Logf("mosquitto output:\n%s", logs.String())
+		m.Stop()
+		if t.Failed() && m.logs.Len() > 0 {
+			t.Logf("mosquitto output:\n%s", m.logs.String())
 		}
 	})
+	m.start()
+	return m
+}
+
+// start runs the process and waits until it accepts connections.
+func (m *Mosquitto) start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.path, "-c", m.conf)
+	m.cmd.Stdout, m.cmd.Stderr = m.logs, m.logs
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("start mosquitto: %v", err)
+	}
+	m.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		m.waitErr = cmd.Wait()
+		close(exited)
+	}(m.cmd, m.exited)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", m.Addr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
-			return addr
+			return
 		}
 		select {
-		case <-exited:
-			t.Fatalf("mosquitto exited before accepting connections: %v\n%s", waitErr, logs.String())
+		case <-m.exited:
+			m.t.Fatalf("mosquitto exited before accepting connections: %v\n%s", m.waitErr, m.logs.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not accept connections on %s within 10s\n%s", addr, logs.String())
+			m.t.Fatalf("mosquitto did not accept connections on %s within 10s\n%s", m.Addr, m.logs.String())
 		}
 	}
+}
+
+// Stop kills the broker, dropping every connection, and waits for it to
+// exit. It may be called more than once.
+func (m *Mosquitto) Stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.exited
+	m.cmd = nil
+}
+
+// Restart kills the broker and starts it again on the same port, with no
+// memory of sessions or subscriptions: clients must reconnect and subscribe
+// again.
+func (m *Mosquitto) Restart() {
+	m.t.Helper()
+	m.Stop()
+	m.start()
 }
 
 // freeAddr returns a 127.0.0.1 address whose port was free a moment ago, for

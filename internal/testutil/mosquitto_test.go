@@ -5,11 +5,14 @@ import (
 	"testing"
 )
 
-func TestStartMosquittoAcceptsConnections(t *testing.T) {
-	addr := StartMosquitto(t)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+func TestMosquittoAcceptsConnectionsAcrossRestarts(t *testing.T) {
+	m := StartMosquitto(t)
+	for range 2 {
+		conn, err := net.Dial("tcp", m.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		m.Restart()
 	}
-	conn.Close()
 }

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+// defaultMQTTAddr is the embedded broker's plain listener unless --mqtt
+// says otherwise: the devices' default endpoint, mqtt://127.0.0.1:1883.
+const defaultMQTTAddr = "127.0.0.1:1883"
+
+type emulatorOptions struct {
+	IO  *iostreams.IOStreams
+	cfg emulator.Config
+}
+
+// newEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
+// verbs are its subcommands, so its flags are local, not persistent.
+func newEmulatorCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &emulatorOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Run the embedded AWS IoT Jobs service: MQTT broker, jobs engine and control plane",
+		Long: `Run an emulator of the AWS IoT Jobs service in the foreground until SIGINT or
+SIGTERM, then shut down cleanly.
+
+It embeds an MQTT broker that serves the Jobs device API the way AWS IoT does:
+the reply to a request goes to the requesting client only, even when it did
+not subscribe, and notify/notify-next go to their subscribers. Jobs live in a
+durable store (--data) and are managed over the control plane (--http), with
+the AWS IoT control-plane REST routes and JSON shapes.
+
+With --broker there is no embedded broker: the emulator serves the Jobs topics
+as a client of an existing broker such as Mosquitto. Such a broker routes the
+replies like any message, so requesters must subscribe to them (iotjobs
+does), and every subscriber to them sees them.
+
+When ready it prints on stdout one line per address it serves, e.g.
+  mqtt   mqtt://127.0.0.1:1883
+  http   http://127.0.0.1:8084
+  data   /home/me/.local/state/iotjobs/emulator.db
+and it logs on stderr.`,
+		Example: `  $ iotjobs emulator
+  $ iotjobs emulator --data :memory: --minute 1s --http ""
+  $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
+  $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.complete(cmd); err != nil {
+				return err
+			}
+			return runEmulator(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.cfg.MQTTAddr, "mqtt", defaultMQTTAddr, "listen on `ADDR` for plain MQTT (\"\" for none)")
+	f.StringVar(&opts.cfg.MQTTSAddr, "mqtts", "", "listen on `ADDR` for MQTT over TLS (needs --tls-cert and --tls-key)")
+	f.StringVar(&opts.cfg.TLSCert, "tls-cert", "", "PEM `FILE` with the MQTTS listener's certificate")
+	f.StringVar(&opts.cfg.TLSKey, "tls-key", "", "PEM `FILE` with the MQTTS listener's private key")
+	f.StringVar(&opts.cfg.ClientCA, "client-ca", "", "PEM `FILE` with a CA: MQTTS clients must present a certificate it signed")
+	f.StringVar(&opts.cfg.HTTPAddr, "http", "127.0.0.1:8084", "serve the control plane on `ADDR` (\"\" for none)")
+	f.StringVar(&opts.cfg.DataPath, "data", "", "keep jobs in the store at `PATH` (default $XDG_STATE_HOME/iotjobs/emulator.db, or ~/.local/state/iotjobs/emulator.db); "+emulator.MemoryDataPath+" keeps nothing")
+	f.StringVar(&opts.cfg.BrokerURL, "broker", "", "attach mode: serve the Jobs topics on the broker at this mqtt:// or mqtts:// `URL` instead of embedding one")
+	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION`")
+	return cmd
+}
+
+// complete resolves defaults and validates every flag before anything is
+// started: bad flags are a usage error (exit 2).
+func (o *emulatorOptions) complete(cmd *cobra.Command) error {
+	// --mqtt has a default; in attach mode only an explicit one is an error
+	// (left to Validate).
+	if o.cfg.BrokerURL != "" && !cmd.Flags().Changed("mqtt") {
+		o.cfg.MQTTAddr = ""
+	}
+	if o.cfg.Minute <= 0 {
+		return Usagef("--minute must be a positive duration, got %s", o.cfg.Minute)
+	}
+	for _, a := range []struct{ flag, addr string }{
+		{"mqtt", o.cfg.MQTTAddr}, {"mqtts", o.cfg.MQTTSAddr}, {"http", o.cfg.HTTPAddr},
+	} {
+		if err := checkListenAddr(a.addr); err != nil {
+			return Usagef("invalid --%s %q: %v", a.flag, a.addr, err)
+		}
+	}
+	if o.cfg.DataPath == "" {
+		path, err := defaultDataPath()
+		if err != nil {
+			return err
+		}
+		o.cfg.DataPath = path
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return &UsageError{Err: err}
+	}
+	return nil
+}
+
+// checkListenAddr accepts host:port and :port with a numeric port, or ""
+// for no listener.
+func checkListenAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:1883")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number between 0 and 65535", port)
+	}
+	return nil
+}
+
+// defaultDataPath is the store under the user's state directory, per the
+// XDG base directory specification.
+func defaultDataPath() (string, error) {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if !filepath.IsAbs(dir) { // the specification says to ignore a relative path
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no state directory for the store (%v); give one with --data PATH", err)
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "iotjobs", "emulator.db"), nil
+}
+
+func runEmulator(ctx context.Context, opts *emulatorOptions) error {
+	cfg := opts.cfg
+	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
+	if cfg.DataPath != emulator.MemoryDataPath {
+		if err := os.MkdirAll(filepath.Dir(cfg.DataPath), 0o700); err != nil {
+			return fmt.Errorf("create the directory of the store: %w", err)
+		}
+	}
+	emu, err := emulator.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := printAddresses(opts.IO, cfg, emu); err != nil {
+		emu.Close()
+		return err
+	}
+	cfg.Logger.Info("emulator ready; SIGINT or SIGTERM stops it")
+
+	<-ctx.Done()
+	cfg.Logger.Info("shutting down")
+	if err := emu.Close(); err != nil {
+		return err
+	}
+	cfg.Logger.Info("stopped")
+	return nil
+}
+
+// printAddresses writes one "name  URL" line per served address: what a
+// user copies into --endpoint or --emulator, and what a script waits for.
+func printAddresses(ios *iostreams.IOStreams, cfg emulator.Config, emu *emulator.Emulator) error {
+	w := tabwriter.NewWriter(ios.Out, 0, 0, 2, ' ', 0)
+	if cfg.BrokerURL != "" {
+		fmt.Fprintf(w, "broker\t%s\n", cfg.BrokerURL)
+	}
+	if addr := emu.MQTTAddr(); addr != "" {
+		fmt.Fprintf(w, "mqtt\tmqtt://%s\n", addr)
+	}
+	if addr := emu.MQTTSAddr(); addr != "" {
+		fmt.Fprintf(w, "mqtts\tmqtts://%s\n", addr)
+	}
+	if addr := emu.HTTPAddr(); addr != "" {
+		fmt.Fprintf(w, "http\thttp://%s\n", addr)
+	}
+	fmt.Fprintf(w, "data\t%s\n", cfg.DataPath)
+	return w.Flush()
+}

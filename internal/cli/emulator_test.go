@@ -1,0 +1,127 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// TestEmulatorCommand runs the real binary: flag validation exits 2 before
+// anything starts, and a started emulator prints its addresses, serves them
+// and exits 0 on SIGTERM.
+func TestEmulatorCommand(t *testing.T) {
+	bin, err := testutil.BuildBinary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("usage errors", func(t *testing.T) {
+		pki := testutil.NewPKI(t)
+		missing := filepath.Join(t.TempDir(), "missing.pem")
+		for _, tc := range []struct {
+			name, want string
+			args       []string
+		}{
+			{"mqtts without a certificate", "--mqtts needs --tls-cert and --tls-key", []string{"--mqtts", "127.0.0.1:0"}},
+			{"certificate without mqtts", "give --mqtts", []string{"--tls-cert", pki.ServerCertFile, "--tls-key", pki.ServerKeyFile}},
+			{"client CA without mqtts", "give --mqtts", []string{"--client-ca", pki.CAFile}},
+			{"unreadable certificate", "missing.pem", []string{"--mqtts", "127.0.0.1:0", "--tls-cert", missing, "--tls-key", pki.ServerKeyFile}},
+			{"key of another certificate", "--tls-cert", []string{"--mqtts", "127.0.0.1:0", "--tls-cert", pki.ServerCertFile, "--tls-key", pki.ClientKeyFile}},
+			{"CA file without a certificate", "no PEM certificate", []string{"--mqtts", "127.0.0.1:0", "--tls-cert", pki.ServerCertFile, "--tls-key", pki.ServerKeyFile, "--client-ca", pki.ServerKeyFile}},
+			{"broker and mqtt", "--broker cannot be combined", []string{"--broker", "mqtt://127.0.0.1:1", "--mqtt", "127.0.0.1:0"}},
+			{"broker and mqtts", "--broker cannot be combined", []string{"--broker", "mqtt://127.0.0.1:1", "--mqtts", "127.0.0.1:0", "--tls-cert", pki.ServerCertFile, "--tls-key", pki.ServerKeyFile}},
+			{"broker URL with another scheme", "--broker", []string{"--broker", "ws://127.0.0.1:1"}},
+			{"no listener", "needs --mqtt or --mqtts", []string{"--mqtt", ""}},
+			{"address without a port", "invalid --mqtt", []string{"--mqtt", "127.0.0.1"}},
+			{"port out of range", "invalid --http", []string{"--http", "127.0.0.1:70000"}},
+			{"zero minute", "--minute must be a positive duration", []string{"--minute", "0s"}},
+			{"not a duration", "--minute", []string{"--minute", "fast"}},
+			{"an argument", "unknown command", []string{"serve"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				args := append([]string{"emulator", "--data", ":memory:"}, tc.args...)
+				res := testutil.RunBinary(t, bin, nil, args...)
+				if res.ExitCode != 2 || !strings.Contains(res.Stderr, tc.want) {
+					t.Fatalf("want exit 2 and %q on stderr, got %s", tc.want, res)
+				}
+				if res.Stdout != "" {
+					t.Errorf("printed on stdout: %s", res.Stdout)
+				}
+			})
+		}
+	})
+
+	t.Run("serves until SIGTERM", func(t *testing.T) {
+		state := t.TempDir()
+		cmd := exec.Command(bin, "emulator", "--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_STATE_HOME=" + state}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+		})
+
+		served := map[string]string{}
+		lines := bufio.NewScanner(stdout)
+		for len(served) < 3 && lines.Scan() {
+			name, value, _ := strings.Cut(lines.Text(), " ")
+			served[name] = strings.TrimSpace(value)
+		}
+		go func() {
+			io.Copy(io.Discard, stdout)
+			exited <- cmd.Wait()
+		}()
+
+		wantData := filepath.Join(state, "iotjobs", "emulator.db")
+		if served["data"] != wantData {
+			t.Errorf("data %q, want the default under XDG_STATE_HOME, %q", served["data"], wantData)
+		}
+		if _, err := os.Stat(wantData); err != nil {
+			t.Errorf("store not created: %v", err)
+		}
+		for name, scheme := range map[string]string{"mqtt": "mqtt://", "http": "http://"} {
+			addr, ok := strings.CutPrefix(served[name], scheme)
+			if !ok {
+				t.Fatalf("no %s address printed; stdout had %v", name, served)
+			}
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatalf("%s not served at %s: %v", name, addr, err)
+			}
+			conn.Close()
+		}
+
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("still running 10s after SIGTERM\n%s", stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "stopped") {
+			t.Errorf("stderr does not tell that it stopped:\n%s", stderr.String())
+		}
+	})
+}

@@ -1,0 +1,92 @@
+package emulator_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// In attach mode a plain Mosquitto routes everything, replies included, so
+// the device subscribes to its replies as the iotjobs CLI does.
+
+func TestAttachedToMosquittoServesTheDeviceExchange(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev.subscribe("$aws/things/thing-1/jobs/get/+")
+
+	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-a"}`)
+
+	reply := dev.next()
+	if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" || reply.field(t, "clientToken") != "tok-a" {
+		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
+	}
+	dev.quiet(settle)
+}
+
+func TestAttachedInvalidTopicIsAnsweredOnceWithoutLooping(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
+	spy := connectDevice(t, emu.Endpoint, "spy")
+	spy.subscribe("$aws/things/+/jobs/#")
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev.subscribe("$aws/things/thing-1/jobs/bogus/rejected")
+
+	dev.publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-b"}`)
+
+	if reply := dev.next(); reply.field(t, "code") != "InvalidTopic" {
+		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
+	}
+	// The service's reply matches its own request filters and comes back
+	// to it; answering it would publish .../rejected/rejected.
+	for _, want := range []string{"$aws/things/thing-1/jobs/bogus", "$aws/things/thing-1/jobs/bogus/rejected"} {
+		if m := spy.next(); m.Topic != want {
+			t.Fatalf("spy saw %s, want %s", m.Topic, want)
+		}
+	}
+	spy.quiet(settle)
+	dev.quiet(settle)
+}
+
+func TestAttachedNotificationsReachSubscribers(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
+	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev.subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
+
+	createJob(t, emu, "job-1", "thing-1")
+
+	got := map[string]bool{}
+	for range 2 {
+		got[dev.next().Topic] = true
+	}
+	if !got["$aws/things/thing-1/jobs/notify"] || !got["$aws/things/thing-1/jobs/notify-next"] {
+		t.Fatalf("notifications: %v", got)
+	}
+}
+
+func TestAttachedServiceReconnectsAndResubscribes(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
+
+	emu.Mosquitto.Restart()
+
+	// The service's reconnect is not observable from outside but by its
+	// answers: keep asking until it is back, within a bound.
+	deadline := time.Now().Add(20 * time.Second)
+	for attempt := 1; ; attempt++ {
+		dev := connectDevice(t, emu.Endpoint, "thing-1")
+		dev.subscribe("$aws/things/thing-1/jobs/get/+")
+		dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-c"}`)
+		select {
+		case reply := <-dev.msgs:
+			if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
+				t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
+			}
+			t.Logf("answered after the restart on attempt %d", attempt)
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+		dev.client.Disconnect(0)
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not come back after the broker restarted")
+		}
+	}
+}
