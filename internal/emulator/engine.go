@@ -130,8 +130,11 @@ func (e *Engine) load() error {
 		if j == nil {
 			return fmt.Errorf("execution of %s on %s belongs to no job", r.JobID, r.Thing)
 		}
-		x := &execution{execRecord: r, job: j}
 		ts := e.thing(r.Thing)
+		// Share the names with the job and the thing instead of keeping a
+		// decoded copy per execution.
+		r.JobID, r.Thing = j.ID, ts.name
+		x := &execution{execRecord: r, job: j}
 		ts.execs[r.JobID] = x
 		if r.Status.Pending() {
 			ts.pending = append(ts.pending, x)
