@@ -33,3 +33,10 @@ func run(t *testing.T, env []string, args ...string) testutil.Result {
 	t.Helper()
 	return testutil.RunBinary(t, bin, env, args...)
 }
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

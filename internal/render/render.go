@@ -68,7 +68,7 @@ func (p *Printer) Payload(payload []byte) error {
 		buf.Write(payload)
 		buf.WriteByte('\n')
 	case p.format == Pretty:
-		out := pretty.PrettyOptions(payload, &pretty.Options{Width: 80, Indent: "  "})
+		out := pretty.PrettyOptions(payload, &pretty.Options{Indent: "  "}) // expanded like jq
 		if p.color {
 			out = pretty.Color(out, nil)
 		}
