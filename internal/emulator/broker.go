@@ -38,9 +38,7 @@ func startBroker(plain, secure net.Listener, engine requestHandler, logger *slog
 		Capabilities: caps,
 		// The inline client publishes the engine's notifications.
 		InlineClient: true,
-		// mochi logs every listener, hook, start and stop at Info; only its
-		// warnings and errors are worth an emulator user's attention.
-		Logger: slog.New(minLevel{Handler: logger.With("component", "broker").Handler(), min: slog.LevelWarn}),
+		Logger: slog.New(brokerLog{logger.With("component", "broker").Handler()}),
 	})
 	if err := server.AddHook(&serviceHook{engine: engine, log: logger}, nil); err != nil {
 		return nil, err
@@ -125,20 +123,32 @@ func (h *serviceHook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 	}
 }
 
-// minLevel drops records below min before they reach Handler.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
+// brokerLog adapts mochi's logging to the emulator's. mochi logs every
+// listener, hook, start and stop at Info, which is noise for an emulator
+// user; those are dropped. It also logs a Warn with an empty message
+// whenever a connection ends abnormally (EOF without DISCONNECT, a failed
+// TLS handshake): that becomes an Info record with a message, since a
+// device that cannot connect is worth seeing but is no fault of the broker.
+type brokerLog struct{ slog.Handler }
+
+func (h brokerLog) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, slog.LevelInfo)
 }
 
-func (h minLevel) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= h.min && h.Handler.Enabled(ctx, level)
+func (h brokerLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "" {
+		r.Message, r.Level = "client connection ended", slog.LevelInfo
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
-func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+func (h brokerLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return brokerLog{h.Handler.WithAttrs(attrs)}
 }
 
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+func (h brokerLog) WithGroup(name string) slog.Handler {
+	return brokerLog{h.Handler.WithGroup(name)}
 }
