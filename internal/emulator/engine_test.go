@@ -691,3 +691,38 @@ func TestConcurrentDevices(t *testing.T) {
 		}
 	}
 }
+
+// Whatever a device publishes, the engine never panics, answers requests
+// with JSON on the request topic + /accepted or /rejected, and echoes a
+// clientToken it can read.
+func FuzzHandlePublish(f *testing.F) {
+	f.Add("$aws/things/dev1/jobs/J1/update", `{"status":"IN_PROGRESS","expectedVersion":"1","clientToken":"c"}`)
+	f.Add("$aws/things/dev1/jobs/start-next", `{"statusDetails":{"a":"b"},"stepTimeoutInMinutes":1}`)
+	f.Add("$aws/things/dev1/jobs/$next/get", `{"executionNumber":1,"includeJobDocument":false}`)
+	f.Add("$aws/things/dev1/jobs/get", ``)
+	f.Add("$aws/things/dev1/jobs/x/y", `[`)
+	e, err := OpenEngine(EngineOptions{DataPath: MemoryDataPath})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { e.Close() })
+	if _, err := e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, topic, payload string) {
+		reply, ok := e.HandlePublish(topic, []byte(payload))
+		if !ok {
+			return
+		}
+		if reply.Topic != topic+"/accepted" && reply.Topic != topic+"/rejected" {
+			t.Fatalf("reply to %q on %q", topic, reply.Topic)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(reply.Payload, &body); err != nil {
+			t.Fatalf("reply is not JSON: %s", reply.Payload)
+		}
+		if token := jobs.ClientTokenOf([]byte(payload)); token != "" && body["clientToken"] != token {
+			t.Fatalf("clientToken %q not echoed: %s", token, reply.Payload)
+		}
+	})
+}

@@ -52,7 +52,11 @@ func (e *Engine) expire(thing, jobID string, deadline int64) {
 		next.Status = jobs.StatusTimedOut
 		next.LastUpdatedAt = e.now().UnixNano()
 		next.StepDeadline, next.InProgressDeadline = 0, 0
-		return e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}})
+		if err := e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}}); err != nil {
+			return err
+		}
+		e.log.Info("execution timed out", "thing", thing, "job", jobID)
+		return nil
 	})
 	if err != nil && err != errClosed {
 		// The execution stays IN_PROGRESS past its deadline; the next Start
