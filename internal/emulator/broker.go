@@ -6,7 +6,6 @@ import (
 	"net"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -31,6 +30,7 @@ type broker struct {
 // takes ownership of them. Every publication of a client is routed as
 // usual, and the engine's reply to a request goes to that client alone.
 func startBroker(plain, secure net.Listener, engine requestHandler, logger *slog.Logger) (*broker, error) {
+	log := logger.With("component", "broker")
 	caps := mqtt.NewDefaultServerCapabilities()
 	// AWS IoT supports QoS 0 and 1 only; mochi downgrades anything higher.
 	caps.MaximumQos = 1
@@ -38,7 +38,7 @@ func startBroker(plain, secure net.Listener, engine requestHandler, logger *slog
 		Capabilities: caps,
 		// The inline client publishes the engine's notifications.
 		InlineClient: true,
-		Logger: slog.New(brokerLog{logger.With("component", "broker").Handler()}),
+		Logger:       slog.New(brokerLog{log.Handler()}),
 	})
 	if err := server.AddHook(&serviceHook{engine: engine, log: logger}, nil); err != nil {
 		return nil, err
@@ -47,9 +47,7 @@ func startBroker(plain, secure net.Listener, engine requestHandler, logger *slog
 		if l == nil {
 			continue
 		}
-		// listeners.NewNet serves a listener we bound ourselves, so the
-		// caller knows the real address (":0") before anything is served.
-		if err := server.AddListener(listeners.NewNet(id, l)); err != nil {
+		if err := server.AddListener(newBrokerListener(id, l, log)); err != nil {
 			return nil, err
 		}
 	}
@@ -123,26 +121,12 @@ func (h *serviceHook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
 	}
 }
 
-// brokerLog adapts mochi's logging to the emulator's. mochi logs every
-// listener, hook, start and stop at Info, which is noise for an emulator
-// user; those are dropped. It also logs a Warn with an empty message
-// whenever a connection ends abnormally (EOF without DISCONNECT, a failed
-// TLS handshake): that becomes an Info record with a message, since a
-// device that cannot connect is worth seeing but is no fault of the broker.
+// brokerLog keeps mochi's warnings and errors. It logs every listener,
+// hook, start and stop at Info, which is noise for an emulator user.
 type brokerLog struct{ slog.Handler }
 
 func (h brokerLog) Enabled(ctx context.Context, level slog.Level) bool {
-	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, slog.LevelInfo)
-}
-
-func (h brokerLog) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "" {
-		r.Message, r.Level = "client connection ended", slog.LevelInfo
-	}
-	if !h.Handler.Enabled(ctx, r.Level) {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
+	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
 }
 
 func (h brokerLog) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -197,4 +198,52 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	}
 	dev.client.Disconnect(0)
 	waitGoroutines(t, before)
+}
+
+// Close while clients keep connecting: every connection ends and Close
+// returns (mochi's own listeners race here; see brokerListener).
+func TestCloseWhileClientsConnect(t *testing.T) {
+	emu, err := emulator.Start(t.Context(), emulator.Config{MQTTAddr: "127.0.0.1:0", DataPath: emulator.MemoryDataPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, empty client id.
+	connect := []byte{0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			conn, err := net.Dial("tcp", emu.MQTTAddr())
+			if err != nil {
+				continue // closed already; keep going until told to stop
+			}
+			conn.Write(connect)
+			conns = append(conns, conn)
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() { closed <- emu.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Close did not return")
+	}
+	close(stop)
+	<-done
 }

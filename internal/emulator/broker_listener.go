@@ -1,0 +1,92 @@
+package emulator
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// brokerListener serves a net.Listener we bound ourselves to mochi.
+//
+// mochi's own listeners start each connection on a goroutine that calls
+// ClientsWg.Add inside the server, so a connection accepted while the server
+// closes races with Close's ClientsWg.Wait: the race detector reports it and
+// Close may return before that connection ends. This listener stops
+// accepting, disconnects, and waits for every connection it started before
+// mochi waits on its group.
+type brokerListener struct {
+	id  string
+	ln  net.Listener
+	log *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	conns   map[net.Conn]struct{} // accepted and not yet ended
+	running sync.WaitGroup        // one per accepted connection
+}
+
+var _ listeners.Listener = (*brokerListener)(nil)
+
+func newBrokerListener(id string, ln net.Listener, log *slog.Logger) *brokerListener {
+	return &brokerListener{id: id, ln: ln, log: log.With("listener", id), conns: map[net.Conn]struct{}{}}
+}
+
+func (l *brokerListener) ID() string              { return l.id }
+func (l *brokerListener) Address() string         { return l.ln.Addr().String() }
+func (l *brokerListener) Protocol() string        { return "tcp" }
+func (l *brokerListener) Init(*slog.Logger) error { return nil }
+
+// Serve accepts connections until Close and hands each to establish, which
+// runs the client until it disconnects.
+func (l *brokerListener) Serve(establish listeners.EstablishFn) {
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			conn.Close()
+			return
+		}
+		l.conns[conn] = struct{}{}
+		l.running.Add(1)
+		l.mu.Unlock()
+		go func() {
+			defer l.running.Done()
+			// An error here is the client's connection ending abnormally
+			// (EOF without DISCONNECT, a failed TLS handshake, a refused
+			// CONNECT): worth seeing when a device cannot connect, no fault
+			// of the broker.
+			if err := establish(l.id, conn); err != nil {
+				l.log.Info("client connection ended", "remote", conn.RemoteAddr().String(), "error", err)
+			}
+			l.mu.Lock()
+			delete(l.conns, conn)
+			l.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, lets mochi send DISCONNECT to its clients, closes
+// the connections that were not yet clients, and waits for all of them.
+func (l *brokerListener) Close(closeClients listeners.CloseFn) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.ln.Close()
+	closeClients(l.id)
+	l.mu.Lock()
+	for conn := range l.conns {
+		conn.Close()
+	}
+	l.mu.Unlock()
+	l.running.Wait()
+}
