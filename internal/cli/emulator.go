@@ -75,6 +75,7 @@ and it logs on stderr.`,
 	f.StringVar(&opts.cfg.DataPath, "data", "", "keep jobs in the store at `PATH` (default $XDG_STATE_HOME/iotjobs/emulator.db, or ~/.local/state/iotjobs/emulator.db); "+emulator.MemoryDataPath+" keeps nothing")
 	f.StringVar(&opts.cfg.BrokerURL, "broker", "", "attach mode: serve the Jobs topics on the broker at this mqtt:// or mqtts:// `URL` instead of embedding one")
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION`")
+	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	return cmd
 }
 

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+type cancelJobOptions struct {
+	ctl controlOptions
+
+	JobID      string
+	Force      bool
+	Comment    string
+	ReasonCode string
+}
+
+func newCancelJobCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &cancelJobOptions{ctl: controlOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "cancel-job <job-id>",
+		Short: "Cancel a job: its queued executions, and with --force its running ones",
+		Long: `Cancel a job of a running emulator (CancelJob, PUT /jobs/JOB-ID/cancel).
+
+Its QUEUED executions become CANCELED, and with --force its IN_PROGRESS ones
+too; the things are told on notify and notify-next. A canceled job can be
+canceled again only to force it. Prints the CancelJob output:
+{"jobArn":...,"jobId":...,"description":...}.`,
+		Example: `  $ iotjobs emulator cancel-job job-42
+  $ iotjobs emulator cancel-job job-42 --force --comment "bad firmware" --reason-code BAD_BUILD
+  $ iotjobs emulator cancel-job job-42 | jq -r .jobArn`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.JobID, err = jobIDArg(args); err != nil {
+				return err
+			}
+			if err := opts.ctl.complete(cmd); err != nil {
+				return err
+			}
+			return runCancelJob(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.Force, "force", false, "cancel IN_PROGRESS executions too")
+	f.StringVar(&opts.Comment, "comment", "", "`TEXT` saying why the job was canceled")
+	f.StringVar(&opts.ReasonCode, "reason-code", "", "`CODE` saying why, e.g. BAD_BUILD (upper-case letters, digits, '_')")
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func runCancelJob(ctx context.Context, opts *cancelJobOptions) error {
+	body := struct {
+		Comment    string `json:"comment,omitempty"`
+		ReasonCode string `json:"reasonCode,omitempty"`
+	}{opts.Comment, opts.ReasonCode}
+	req := controlRequest{
+		method: http.MethodPut, path: []string{"jobs", opts.JobID, "cancel"},
+		query: forceQuery(opts.Force), body: body,
+	}
+	return opts.ctl.run(ctx, req, showJobRef, "")
+}
+
+// forceQuery is the force parameter of the cancel and delete operations,
+// sent only when set.
+func forceQuery(force bool) url.Values {
+	if !force {
+		return nil
+	}
+	return url.Values{"force": {strconv.FormatBool(force)}}
+}

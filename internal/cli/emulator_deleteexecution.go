@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+type deleteExecutionOptions struct {
+	ctl controlOptions
+
+	JobID           string
+	Thing           string
+	ExecutionNumber int64
+	Force           bool
+}
+
+func newDeleteExecutionCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &deleteExecutionOptions{ctl: controlOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "delete-execution <job-id> --thing NAME --execution-number N [--force]",
+		Short: "Delete one execution of a job on a thing",
+		Long: `Delete one job execution of a running emulator (DeleteJobExecution,
+DELETE /things/NAME/jobs/JOB-ID/executionNumber/N).
+
+Without --force the execution must be in a terminal state; with it a QUEUED
+or IN_PROGRESS execution is deleted too, and the thing is told on notify and
+notify-next. A device asking about it afterwards gets ResourceNotFound.
+DeleteJobExecution has no output: nothing is printed on stdout.`,
+		Example: `  $ iotjobs emulator delete-execution job-42 --thing my-thing --execution-number 1
+  $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
+  $ iotjobs emulator list-executions --thing my-thing --status FAILED |
+      jq -r '.executionSummaries[] | "\(.jobId) \(.jobExecutionSummary.executionNumber)"' |
+      while read -r job n; do iotjobs emulator delete-execution "$job" -t my-thing --execution-number "$n"; done`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.JobID, err = jobIDArg(args); err != nil {
+				return err
+			}
+			if err := checkThingFlag(opts.Thing); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("execution-number") {
+				return Usagef("delete-execution needs --execution-number N (see describe-execution)")
+			}
+			if _, err := executionNumber(cmd, opts.ExecutionNumber); err != nil {
+				return err
+			}
+			if err := opts.ctl.complete(cmd); err != nil {
+				return err
+			}
+			return runDeleteExecution(cmd.Context(), opts)
+		},
+	}
+	addThingFlag(cmd, &opts.Thing, "the execution ran on (required)")
+	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (required)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a QUEUED or IN_PROGRESS execution too")
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func runDeleteExecution(ctx context.Context, opts *deleteExecutionOptions) error {
+	req := controlRequest{
+		method: http.MethodDelete,
+		path:   []string{"things", opts.Thing, "jobs", opts.JobID, "executionNumber", fmt.Sprint(opts.ExecutionNumber)},
+		query:  forceQuery(opts.Force),
+	}
+	return opts.ctl.run(ctx, req, nil, fmt.Sprintf("deleted execution %d of %s on %s", opts.ExecutionNumber, opts.JobID, opts.Thing))
+}

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+type deleteJobOptions struct {
+	ctl controlOptions
+
+	JobID string
+	Force bool
+}
+
+func newDeleteJobCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &deleteJobOptions{ctl: controlOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "delete-job <job-id>",
+		Short: "Delete a job and all its executions",
+		Long: `Delete a job of a running emulator and all its executions (DeleteJob,
+DELETE /jobs/JOB-ID).
+
+Without --force the job must be COMPLETED or CANCELED; with it, pending
+executions are deleted too, and their things are told on notify and
+notify-next. DeleteJob has no output: nothing is printed on stdout.`,
+		Example: `  $ iotjobs emulator delete-job job-42
+  $ iotjobs emulator delete-job job-42 --force
+  $ iotjobs emulator list-jobs --status CANCELED | jq -r '.jobs[].jobId' | xargs -n1 iotjobs emulator delete-job`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.JobID, err = jobIDArg(args); err != nil {
+				return err
+			}
+			if err := opts.ctl.complete(cmd); err != nil {
+				return err
+			}
+			return runDeleteJob(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a job that is still IN_PROGRESS")
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func runDeleteJob(ctx context.Context, opts *deleteJobOptions) error {
+	req := controlRequest{method: http.MethodDelete, path: []string{"jobs", opts.JobID}, query: forceQuery(opts.Force)}
+	return opts.ctl.run(ctx, req, nil, "deleted job "+opts.JobID)
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+type describeExecutionOptions struct {
+	ctl controlOptions
+
+	JobID           string
+	Thing           string
+	ExecutionNumber int64
+
+	executionNumber *int64
+}
+
+func newDescribeExecutionCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &describeExecutionOptions{ctl: controlOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "describe-execution <job-id> --thing NAME [--execution-number N]",
+		Short: "Describe the execution of a job on a thing, as the control plane sees it",
+		Long: `Describe one job execution of a running emulator (DescribeJobExecution,
+GET /things/NAME/jobs/JOB-ID), terminal or not.
+
+Prints {"execution":{...}} as AWS IoT's control plane does: status,
+statusDetails.detailsMap, thingArn, executionNumber, versionNumber,
+timestamps in epoch seconds, and approximateSecondsBeforeTimedOut while a
+timer runs. Unlike the device's describe, it needs no MQTT connection and
+never returns the job document.`,
+		Example: `  $ iotjobs emulator describe-execution job-42 --thing my-thing
+  $ iotjobs emulator describe-execution job-42 -t my-thing --execution-number 1
+  $ iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.JobID, err = jobIDArg(args); err != nil {
+				return err
+			}
+			if err := checkThingFlag(opts.Thing); err != nil {
+				return err
+			}
+			if opts.executionNumber, err = executionNumber(cmd, opts.ExecutionNumber); err != nil {
+				return err
+			}
+			if err := opts.ctl.complete(cmd); err != nil {
+				return err
+			}
+			return runDescribeExecution(cmd.Context(), opts)
+		},
+	}
+	addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
+	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (default: the latest)")
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func runDescribeExecution(ctx context.Context, opts *describeExecutionOptions) error {
+	req := controlRequest{method: http.MethodGet, path: []string{"things", opts.Thing, "jobs", opts.JobID}}
+	if opts.executionNumber != nil {
+		req.query = url.Values{"executionNumber": {fmt.Sprint(*opts.executionNumber)}}
+	}
+	return opts.ctl.run(ctx, req, showExecution, "")
+}
+
+func showExecution(w io.Writer, body []byte) error {
+	var out struct {
+		Execution struct {
+			JobID         string `json:"jobId"`
+			ThingArn      string `json:"thingArn"`
+			Status        string `json:"status"`
+			ForceCanceled bool   `json:"forceCanceled"`
+			StatusDetails struct {
+				DetailsMap map[string]string `json:"detailsMap"`
+			} `json:"statusDetails"`
+			ExecutionNumber                  int64        `json:"executionNumber"`
+			VersionNumber                    int64        `json:"versionNumber"`
+			QueuedAt                         epochSeconds `json:"queuedAt"`
+			StartedAt                        epochSeconds `json:"startedAt"`
+			LastUpdatedAt                    epochSeconds `json:"lastUpdatedAt"`
+			ApproximateSecondsBeforeTimedOut int64        `json:"approximateSecondsBeforeTimedOut"`
+		} `json:"execution"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return err
+	}
+	x := out.Execution
+	status := x.Status
+	if x.ForceCanceled {
+		status += " (forced)"
+	}
+	var details []string
+	for _, k := range slices.Sorted(maps.Keys(x.StatusDetails.DetailsMap)) {
+		details = append(details, k+"="+x.StatusDetails.DetailsMap[k])
+	}
+	var timesOut string
+	if s := x.ApproximateSecondsBeforeTimedOut; s > 0 {
+		timesOut = "in about " + (time.Duration(s) * time.Second).String()
+	}
+	fields(w,
+		[2]string{"JOB ID", x.JobID}, [2]string{"THING", thingOfARN(x.ThingArn)}, [2]string{"STATUS", status},
+		[2]string{"STATUS DETAILS", strings.Join(details, ", ")},
+		[2]string{"EXECUTION", fmt.Sprint(x.ExecutionNumber)}, [2]string{"VERSION", fmt.Sprint(x.VersionNumber)},
+		[2]string{"QUEUED", x.QueuedAt.String()}, [2]string{"STARTED", x.StartedAt.String()},
+		[2]string{"UPDATED", x.LastUpdatedAt.String()}, [2]string{"TIMES OUT", timesOut},
+	)
+	return nil
+}
