@@ -33,9 +33,7 @@ notify-next. A device asking about it afterwards gets ResourceNotFound.
 DeleteJobExecution has no output: nothing is printed on stdout.`,
 		Example: `  $ iotjobs emulator delete-execution job-42 --thing my-thing --execution-number 1
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
-  $ iotjobs emulator list-executions --thing my-thing --status FAILED |
-      jq -r '.executionSummaries[] | "\(.jobId) \(.jobExecutionSummary.executionNumber)"' |
-      while read -r job n; do iotjobs emulator delete-execution "$job" -t my-thing --execution-number "$n"; done`,
+  $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 && iotjobs emulator list-executions --job job-42 | jq '.executionSummaries | length'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error

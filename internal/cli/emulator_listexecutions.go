@@ -58,7 +58,6 @@ executions has an empty list.`,
 	}
 	cmd.Flags().StringVar(&opts.JobID, "job", "", "list the executions of the job `JOB-ID`")
 	addThingFlag(cmd, &opts.Thing, "whose executions to list")
-	cmd.MarkFlagsMutuallyExclusive("job", "thing")
 	opts.page.add(cmd, executionStatuses())
 	opts.ctl.addControlFlags(cmd)
 	return cmd
@@ -68,6 +67,8 @@ func (o *listExecutionsOptions) complete(cmd *cobra.Command) (url.Values, error)
 	switch {
 	case o.JobID == "" && o.Thing == "":
 		return nil, Usagef("list-executions needs --job JOB-ID or --thing NAME")
+	case o.JobID != "" && o.Thing != "":
+		return nil, Usagef("give either --job or --thing, not both")
 	case o.JobID != "":
 		if err := jobs.ValidateJobID(o.JobID); err != nil {
 			return nil, &UsageError{Err: err}

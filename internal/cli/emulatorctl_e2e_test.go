@@ -1,0 +1,216 @@
+package cli_test
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// The control-plane verbs run as the real binary against an emulator in
+// the test process, found through IOTJOBS_EMULATOR or --emulator.
+
+// ctl runs `iotjobs emulator VERB ...` against emu.
+func ctl(t *testing.T, emu *testutil.Emulator, args ...string) testutil.Result {
+	t.Helper()
+	return run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL}, append([]string{"emulator"}, args...)...)
+}
+
+// wantQuiet checks a verb without output: exit 0, nothing on stdout or
+// stderr (neither is a terminal).
+func wantQuiet(t *testing.T, r testutil.Result) {
+	t.Helper()
+	wantExit(t, r, 0)
+	if r.Stdout != "" || r.Stderr != "" {
+		t.Fatalf("want no output\n%s", r)
+	}
+}
+
+// deadURL is a control-plane URL nothing listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+func TestControlVerbsWalkthrough(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	doc := filepath.Join(t.TempDir(), "job.json")
+	writeFile(t, doc, "{\n  \"operation\": \"install\",\n  \"version\": \"1.2.3\"\n}\n")
+
+	r := ctl(t, emu, "create-job", "fw-1", "--target", "dev-1", "-t", "arn:aws:iot:us-east-1:123456789012:thing/dev-2",
+		"--document", doc, "--description", "firmware 1.2.3", "--in-progress-timeout", "30")
+	wantExit(t, r, 0)
+	created := reply(t, r)
+	if created["jobId"] != "fw-1" || created["jobArn"] != emulator.JobARN("fw-1") || created["description"] != "firmware 1.2.3" {
+		t.Errorf("create-job printed %v", created)
+	}
+	if r.Stderr != "" {
+		t.Errorf("stderr: %s", r.Stderr)
+	}
+	wantExit(t, ctl(t, emu, "create-job", "reboot", "-t", "dev-1", "--document", `{"operation":"reboot"}`), 0)
+
+	job := reply(t, ctl(t, emu, "describe-job", "fw-1"))
+	if path(job, "job", "status") != "IN_PROGRESS" || path(job, "job", "jobProcessDetails", "numberOfQueuedThings") != 2.0 ||
+		path(job, "job", "timeoutConfig", "inProgressTimeoutInMinutes") != 30.0 {
+		t.Errorf("describe-job printed %v", job)
+	}
+	document := reply(t, ctl(t, emu, "describe-job", "fw-1", "--document"))
+	if document["document"] != `{
+  "operation": "install",
+  "version": "1.2.3"
+}` {
+		t.Errorf("describe-job --document printed %q, want the file without its trailing newline", document["document"])
+	}
+
+	list := reply(t, ctl(t, emu, "list-jobs", "--max-results", "1"))
+	jobs, _ := list["jobs"].([]any)
+	if len(jobs) != 1 || path(jobs[0].(map[string]any), "jobId") != "fw-1" || list["nextToken"] == nil {
+		t.Errorf("list-jobs --max-results 1 printed %v", list)
+	}
+	next := reply(t, ctl(t, emu, "list-jobs", "--next-token", list["nextToken"].(string), "--status", "IN_PROGRESS"))
+	if jobs, _ := next["jobs"].([]any); len(jobs) != 1 || path(jobs[0].(map[string]any), "jobId") != "reboot" {
+		t.Errorf("second page printed %v", next)
+	}
+
+	forJob := reply(t, ctl(t, emu, "list-executions", "--job", "fw-1"))
+	if summaries, _ := forJob["executionSummaries"].([]any); len(summaries) != 2 {
+		t.Errorf("list-executions --job printed %v", forJob)
+	}
+	forThing := reply(t, ctl(t, emu, "list-executions", "--thing", "dev-1", "--status", "QUEUED"))
+	if summaries, _ := forThing["executionSummaries"].([]any); len(summaries) != 2 {
+		t.Errorf("list-executions --thing printed %v", forThing)
+	}
+
+	x := reply(t, ctl(t, emu, "describe-execution", "fw-1", "--thing", "dev-1", "--execution-number", "1"))
+	if path(x, "execution", "status") != "QUEUED" || path(x, "execution", "thingArn") != emulator.ThingARN("dev-1") {
+		t.Errorf("describe-execution printed %v", x)
+	}
+
+	wantQuiet(t, ctl(t, emu, "cancel-execution", "fw-1", "-t", "dev-1", "--expected-version", "1", "--status-detail", "by=test"))
+	x = reply(t, ctl(t, emu, "describe-execution", "fw-1", "-t", "dev-1"))
+	if path(x, "execution", "status") != "CANCELED" || path(x, "execution", "statusDetails", "detailsMap", "by") != "test" {
+		t.Errorf("after cancel-execution: %v", x)
+	}
+	wantQuiet(t, ctl(t, emu, "delete-execution", "fw-1", "-t", "dev-1", "--execution-number", "1"))
+
+	canceled := reply(t, ctl(t, emu, "cancel-job", "fw-1", "--force", "--comment", "bad build", "--reason-code", "BAD_BUILD"))
+	if canceled["jobId"] != "fw-1" {
+		t.Errorf("cancel-job printed %v", canceled)
+	}
+	job = reply(t, ctl(t, emu, "describe-job", "fw-1"))
+	if path(job, "job", "status") != "CANCELED" || path(job, "job", "comment") != "bad build" || path(job, "job", "forceCanceled") != true {
+		t.Errorf("after cancel-job: %v", job)
+	}
+	wantQuiet(t, ctl(t, emu, "delete-job", "fw-1"))
+	wantQuiet(t, run(t, nil, "emulator", "delete-job", "reboot", "--force", "--emulator", emu.HTTPURL))
+	if list := reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
+		t.Errorf("jobs left after deleting all: %v", list)
+	}
+}
+
+func TestControlVerbsServiceErrorsExit1(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	wantExit(t, ctl(t, emu, "create-job", "j1", "-t", "dev-1", "--document", "{}"), 0)
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"unknown job", "ResourceNotFoundException: No job with id nope", []string{"describe-job", "nope"}},
+		{"unknown execution", "ResourceNotFoundException", []string{"describe-execution", "j1", "-t", "dev-9"}},
+		{"job exists", "ResourceAlreadyExistsException", []string{"create-job", "j1", "-t", "dev-1", "--document", "{}"}},
+		{"delete in progress", "InvalidStateTransitionException", []string{"delete-job", "j1"}},
+		{"version conflict", "VersionConflictException", []string{"cancel-execution", "j1", "-t", "dev-1", "--expected-version", "9"}},
+		{"bad reason code", "InvalidRequestException", []string{"cancel-job", "j1", "--reason-code", "lower"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ctl(t, emu, tc.args...)
+			wantExit(t, r, 1)
+			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
+			}
+		})
+	}
+}
+
+func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dead := deadURL(t)
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"bad job id", "invalid job id", []string{"create-job", "bad.id", "-t", "dev-1", "--document", "{}"}},
+		{"no target", "--target", []string{"create-job", "j1", "--document", "{}"}},
+		{"bad target", "invalid --target", []string{"create-job", "j1", "-t", "dev/1", "--document", "{}"}},
+		{"group target", "thing groups", []string{"create-job", "j1", "-t", "arn:aws:iot:us-east-1:123456789012:thinggroup/g", "--document", "{}"}},
+		{"no document", "--document", []string{"create-job", "j1", "-t", "dev-1"}},
+		{"document not an object", "JSON object", []string{"create-job", "j1", "-t", "dev-1", "--document", "[1]"}},
+		{"document not JSON", "JSON object", []string{"create-job", "j1", "-t", "dev-1", "--document", "{oops"}},
+		{"document file missing", "missing.json", []string{"create-job", "j1", "-t", "dev-1", "--document", missing}},
+		{"zero timeout", "--in-progress-timeout", []string{"create-job", "j1", "-t", "dev-1", "--document", "{}", "--in-progress-timeout", "0"}},
+		{"no job id", "accepts 1 arg", []string{"describe-job"}},
+		{"bad output", "--output", []string{"list-jobs", "-o", "yaml"}},
+		{"bad emulator URL", "--emulator", []string{"list-jobs", "--emulator", "127.0.0.1:8084"}},
+		{"bad job status", "--status", []string{"list-jobs", "--status", "QUEUED"}},
+		{"max results", "--max-results", []string{"list-jobs", "--max-results", "251"}},
+		{"neither job nor thing", "--job JOB-ID or --thing NAME", []string{"list-executions"}},
+		{"job and thing", "either --job or --thing, not both", []string{"list-executions", "--job", "j1", "--thing", "dev-1"}},
+		{"bad execution status", "--status", []string{"list-executions", "--thing", "dev-1", "--status", "DONE"}},
+		{"execution without thing", "--thing", []string{"describe-execution", "j1"}},
+		{"bad thing", "invalid thing name", []string{"cancel-execution", "j1", "-t", "a+b"}},
+		{"bad status detail", "status detail", []string{"cancel-execution", "j1", "-t", "dev-1", "--status-detail", "novalue"}},
+		{"delete without number", "--execution-number", []string{"delete-execution", "j1", "-t", "dev-1"}},
+		{"zero execution number", "--execution-number", []string{"delete-execution", "j1", "-t", "dev-1", "--execution-number", "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Against a dead address: had anything been sent, the exit
+			// would be 3.
+			r := run(t, []string{"IOTJOBS_EMULATOR=" + dead}, append([]string{"emulator"}, tc.args...)...)
+			wantExit(t, r, 2)
+			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
+			}
+			// And against the emulator: nothing was created.
+			wantExit(t, ctl(t, emu, tc.args...), 2)
+		})
+	}
+	if list := reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
+		t.Errorf("refused input created jobs: %v", list)
+	}
+}
+
+func TestControlVerbsNothingListeningExit3(t *testing.T) {
+	dead := deadURL(t)
+	for _, args := range [][]string{
+		{"list-jobs"},
+		{"create-job", "j1", "-t", "dev-1", "--document", "{}"},
+		{"delete-execution", "j1", "-t", "dev-1", "--execution-number", "1"},
+	} {
+		r := run(t, nil, append(append([]string{"emulator"}, args...), "--emulator", dead)...)
+		wantExit(t, r, 3)
+		if r.Stdout != "" || !strings.Contains(r.Stderr, "connection refused") || !strings.Contains(r.Stderr, "iotjobs emulator") {
+			t.Errorf("want a refused connection and a hint to start the emulator\n%s", r)
+		}
+	}
+}
+
+func TestControlVerbsHelpNeverConnects(t *testing.T) {
+	for _, verb := range []string{"create-job", "describe-job", "list-jobs", "cancel-job", "delete-job",
+		"list-executions", "describe-execution", "cancel-execution", "delete-execution"} {
+		r := run(t, []string{"IOTJOBS_EMULATOR=http://192.0.2.1:1"}, "emulator", verb, "--help")
+		wantExit(t, r, 0)
+		if !strings.Contains(r.Stdout, "$ iotjobs emulator "+verb) || !strings.Contains(r.Stdout, "| jq") {
+			t.Errorf("%s --help lacks examples (one piped to jq):\n%s", verb, r.Stdout)
+		}
+	}
+}
