@@ -49,6 +49,10 @@ type Config struct {
 	OnConnect func()
 	// OnConnectionLost is called when an established connection drops.
 	OnConnectionLost func(error)
+
+	// onReconnect is DialWatch's: called after a reconnect (never the first
+	// connect) once the filters are subscribed again, before OnConnect.
+	onReconnect func()
 }
 
 // Reply is the service's answer to a Request.
@@ -229,6 +233,9 @@ func (c *Conn) onConnect(paho.Client) {
 				c.cfg.Trace("* re-subscribing after the reconnect failed: %v", err)
 			}
 			cancel()
+		}
+		if c.cfg.onReconnect != nil {
+			c.cfg.onReconnect()
 		}
 	}
 	if c.cfg.OnConnect != nil {

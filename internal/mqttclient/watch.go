@@ -1,0 +1,113 @@
+package mqttclient
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EventKind says what an Event of a Watch is.
+type EventKind int
+
+// The events of a Watch.
+const (
+	// Message is a message on one of the watched filters.
+	Message EventKind = iota + 1
+	// Lost is the connection dropping; the client is reconnecting, with
+	// paho's backoff (1 s, doubling, at most 30 s).
+	Lost
+	// Reconnected is a new connection on which the watched filters are
+	// subscribed again. Messages sent while the client was away are gone
+	// (clean session), so this is the moment to re-read the state.
+	Reconnected
+)
+
+// Event is one thing a Watch saw, in the order it saw them.
+type Event struct {
+	Kind    EventKind
+	Topic   string    // Message
+	Payload []byte    // Message
+	Err     error     // Lost: why the connection dropped
+	At      time.Time // when it was received
+}
+
+// Watch is a long-lived, auto-reconnecting connection subscribed to a set
+// of filters. Its messages and connection changes queue up without bound
+// and are read with Next: paho's handlers only append, so a slow reader
+// (a stdout blocked by a pager) never stalls the client's keep-alive, and
+// nothing is dropped. The embedded Conn serves requests on the side (a
+// describe after a reconnect).
+type Watch struct {
+	*Conn
+
+	mu    sync.Mutex
+	queue []Event
+	wake  chan struct{} // one token: the queue may be non-empty
+}
+
+// DialWatch connects with AutoReconnect and subscribes to filters in one
+// SUBSCRIBE; ctx bounds both. After each reconnect the filters are
+// subscribed again before a Reconnected event is queued, so a request made
+// on that event sees a state no later than the next queued message.
+func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error) {
+	w := &Watch{wake: make(chan struct{}, 1)}
+	cfg.AutoReconnect = true
+	userLost := cfg.OnConnectionLost
+	cfg.OnConnectionLost = func(err error) {
+		w.push(Event{Kind: Lost, Err: err})
+		if userLost != nil {
+			userLost(err)
+		}
+	}
+	cfg.onReconnect = func() { w.push(Event{Kind: Reconnected}) }
+	conn, err := Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = conn.Subscribe(ctx, filters, func(topic string, payload []byte) {
+		w.push(Event{Kind: Message, Topic: topic, Payload: append([]byte(nil), payload...)})
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	w.Conn = conn
+	conn.cfg.Trace("* watching %s", strings.Join(filters, ", "))
+	return w, nil
+}
+
+func (w *Watch) push(e Event) {
+	e.At = time.Now()
+	w.mu.Lock()
+	w.queue = append(w.queue, e)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default: // a token is already there
+	}
+}
+
+// Next returns the oldest event not yet returned, waiting for one if need
+// be. Once ctx is done it returns ctx's error even if events are queued:
+// the caller asked to stop.
+func (w *Watch) Next(ctx context.Context) (Event, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return Event{}, err
+		}
+		w.mu.Lock()
+		if len(w.queue) > 0 {
+			e := w.queue[0]
+			w.queue[0] = Event{} // let the payload go
+			w.queue = w.queue[1:]
+			w.mu.Unlock()
+			return e, nil
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.wake:
+		case <-ctx.Done():
+		}
+	}
+}
