@@ -187,3 +187,69 @@ func TestCreateJobOverHTTPNotifiesAPlainMQTTClient(t *testing.T) {
 		t.Errorf("notify-next timestamp %d is %s away from now", next.Timestamp, d)
 	}
 }
+
+// The other operations through the SDK too, so that every route's
+// serializer and deserializer has met the emulator.
+func TestControlPlaneRemainingOperationsWithTheAWSSDK(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	client := sdkClient(emu)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range []string{"a", "b"} {
+		if _, err := client.CreateJob(ctx, &iot.CreateJobInput{JobId: aws.String(id), Targets: []string{"dev-1", "dev-2"}, Document: aws.String("{}")}); err != nil {
+			t.Fatalf("CreateJob %s: %v", id, err)
+		}
+	}
+
+	page, err := client.ListJobs(ctx, &iot.ListJobsInput{MaxResults: aws.Int32(1), Status: types.JobStatusInProgress})
+	if err != nil || len(page.Jobs) != 1 || aws.ToString(page.Jobs[0].JobId) != "a" || page.NextToken == nil {
+		t.Fatalf("ListJobs first page: %+v, %v", page, err)
+	}
+	near(t, "job summary createdAt", page.Jobs[0].CreatedAt)
+	page, err = client.ListJobs(ctx, &iot.ListJobsInput{NextToken: page.NextToken})
+	if err != nil || len(page.Jobs) != 1 || aws.ToString(page.Jobs[0].JobId) != "b" || page.NextToken != nil {
+		t.Fatalf("ListJobs second page: %+v, %v", page, err)
+	}
+
+	forJob, err := client.ListJobExecutionsForJob(ctx, &iot.ListJobExecutionsForJobInput{JobId: aws.String("a"), Status: types.JobExecutionStatusQueued})
+	if err != nil || len(forJob.ExecutionSummaries) != 2 || aws.ToString(forJob.ExecutionSummaries[1].ThingArn) != "arn:aws:iot:us-east-1:123456789012:thing/dev-2" {
+		t.Fatalf("ListJobExecutionsForJob: %+v, %v", forJob, err)
+	}
+
+	canceled, err := client.CancelJob(ctx, &iot.CancelJobInput{JobId: aws.String("a"), Force: true, Comment: aws.String("stop"), ReasonCode: aws.String("STOP")})
+	if err != nil || aws.ToString(canceled.JobArn) != "arn:aws:iot:us-east-1:123456789012:job/a" {
+		t.Fatalf("CancelJob: %+v, %v", canceled, err)
+	}
+	described, err := client.DescribeJob(ctx, &iot.DescribeJobInput{JobId: aws.String("a")})
+	if err != nil || described.Job.Status != types.JobStatusCanceled || !aws.ToBool(described.Job.ForceCanceled) ||
+		aws.ToString(described.Job.Comment) != "stop" || aws.ToInt32(described.Job.JobProcessDetails.NumberOfCanceledThings) != 2 {
+		t.Fatalf("DescribeJob after CancelJob: %+v, %v", described.Job, err)
+	}
+	near(t, "completedAt", described.Job.CompletedAt)
+
+	if _, err := client.DeleteJobExecution(ctx, &iot.DeleteJobExecutionInput{
+		JobId: aws.String("a"), ThingName: aws.String("dev-1"), ExecutionNumber: aws.Int64(1),
+	}); err != nil {
+		t.Fatalf("DeleteJobExecution: %v", err)
+	}
+	_, err = client.DeleteJob(ctx, &iot.DeleteJobInput{JobId: aws.String("b")})
+	var transition *types.InvalidStateTransitionException
+	if !errors.As(err, &transition) {
+		t.Fatalf("DeleteJob of a job in progress: %v (%T), want InvalidStateTransitionException", err, err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := client.DeleteJob(ctx, &iot.DeleteJobInput{JobId: aws.String(id), Force: true}); err != nil {
+			t.Fatalf("DeleteJob %s: %v", id, err)
+		}
+	}
+	_, err = client.GetJobDocument(ctx, &iot.GetJobDocumentInput{JobId: aws.String("a")})
+	var notFound *types.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Fatalf("GetJobDocument of a deleted job: %v (%T)", err, err)
+	}
+	_, err = client.ListJobs(ctx, &iot.ListJobsInput{MaxResults: aws.Int32(500)})
+	var invalid *types.InvalidRequestException
+	if !errors.As(err, &invalid) {
+		t.Fatalf("ListJobs with maxResults 500: %v (%T), want InvalidRequestException", err, err)
+	}
+}
