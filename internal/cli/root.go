@@ -36,6 +36,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newDescribeCmd(ios),
 		newUpdateCmd(ios),
 		newVersionCmd(ios),
+		newDemoCmd(ios),
 	)
 	root.AddCommand(newEmulatorCmd(ios))
 	root.Version = build.Read().String()

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Wall time of one get-pending exchange, iotjobs against mosquitto_rr doing the
+# same exchange (connect, subscribe to .../get/accepted, publish, wait for the
+# reply, disconnect) against the same emulator, interleaved so that both see
+# the same machine load. Prints a table of medians and the ratio.
+#
+#   bench/get-pending.sh [RUNS]      (default 100; needs Go and mosquitto-clients)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-100}
+command -v mosquitto_rr >/dev/null || { echo "mosquitto_rr not found: apt-get install mosquitto-clients" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'kill "${emu_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+go build -trimpath -o "$work/iotjobs" ./cmd/iotjobs
+bin=$work/iotjobs
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mqtt_port=$(free_port); http_port=$(free_port)
+"$bin" emulator --data :memory: --mqtt "127.0.0.1:$mqtt_port" --http "127.0.0.1:$http_port" >"$work/emu.out" 2>"$work/emu.err" &
+emu_pid=$!
+for _ in $(seq 100); do grep -q '^http' "$work/emu.out" 2>/dev/null && break; sleep 0.05; done
+export IOTJOBS_EMULATOR=http://127.0.0.1:$http_port
+thing=bench-thing
+for j in 1 2 3; do
+  "$bin" emulator create-job "bench-job-$j" --target "$thing" --document '{"operation":"bench"}' >/dev/null
+done
+
+now_ns() { date +%s%N; }
+iot=() rr=()
+for _ in $(seq "$runs"); do
+  t0=$(now_ns)
+  "$bin" get-pending -t "$thing" -e "mqtt://127.0.0.1:$mqtt_port" --client-id bench-iotjobs -o json >"$work/iot.out"
+  t1=$(now_ns)
+  mosquitto_rr -h 127.0.0.1 -p "$mqtt_port" -i bench-rr -q 1 -W 10 \
+    -t "\$aws/things/$thing/jobs/get" -e "\$aws/things/$thing/jobs/get/accepted" \
+    -m '{"clientToken":"bench-rr"}' >"$work/rr.out"
+  t2=$(now_ns)
+  iot+=($(( (t1 - t0) / 1000 ))) rr+=($(( (t2 - t1) / 1000 )))
+done
+# Both must have received the same reply (three queued jobs), or the timing means nothing.
+for f in iot rr; do
+  grep -q '"queuedJobs":\[{"jobId":"bench-job-1"' "$work/$f.out" || { echo "$f got no proper reply:" >&2; cat "$work/$f.out" >&2; exit 1; }
+done
+
+summary() { # prints median and p90 in ms of the microsecond values given
+  printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {m=v[int((NR+1)/2)]; p=v[int(NR*0.9+0.5)]; printf "%.2f %.2f", m/1000, p/1000}'
+}
+read -r iot_med iot_p90 <<<"$(summary "${iot[@]}")"
+read -r rr_med rr_p90 <<<"$(summary "${rr[@]}")"
+size=$(stat -c %s "$bin" 2>/dev/null || wc -c <"$bin")
+printf '\nget-pending against iotjobs emulator on loopback, %d runs each, interleaved\n\n' "$runs"
+printf '| %-13s | %10s | %10s | %12s |\n' tool "median ms" "p90 ms" "vs rr median"
+printf '|%s|%s|%s|%s|\n' --------------- ------------ ------------ --------------
+printf '| %-13s | %10s | %10s | %12s |\n' iotjobs "$iot_med" "$iot_p90" "$(awk -v a="$iot_med" -v b="$rr_med" 'BEGIN{printf "%.2fx", a/b}')"
+printf '| %-13s | %10s | %10s | %12s |\n' mosquitto_rr "$rr_med" "$rr_p90" "1.00x"
+printf '\nbinary: %s bytes (%.1f MiB), go build -trimpath, %s\n' "$size" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(go version | cut -d' ' -f3-)"

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+)
+
+// The demo's thing and job, and the listeners it tries first: with the
+// defaults, every command line it prints runs as written against
+// `iotjobs emulator`.
+const (
+	demoThing = "demo-thing"
+	demoJob   = "demo-job"
+	demoDoc   = `{"operation":"install","package":"demo-app","version":"1.2.3"}`
+)
+
+type demoOptions struct {
+	IO *iostreams.IOStreams
+}
+
+func newDemoCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &demoOptions{IO: ios}
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Walk a sample job QUEUED -> IN_PROGRESS -> SUCCEEDED against a throwaway emulator",
+		Long: `Start an emulator in this process (nothing is kept), create a job for the thing
+demo-thing, and run the real commands against it: get-pending, start-next,
+update, describe, update to SUCCEEDED and get-pending again. Each command line is
+printed before its reply, so you can run the same lines yourself against
+` + "`iotjobs emulator`" + `.
+
+The emulator listens on the default addresses (MQTT 127.0.0.1:1883, control
+plane 127.0.0.1:8084) when they are free, else on free ports, and then the
+printed lines carry -e and --emulator.`,
+		Example: `  $ iotjobs demo
+  $ go run ./cmd/iotjobs demo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), opts) },
+	}
+}
+
+func runDemo(ctx context.Context, opts *demoOptions) error {
+	emu, err := startDemoEmulator(ctx)
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+
+	var device, control []string
+	if emu.MQTTAddr() != defaultMQTTAddr {
+		device = []string{"-e", "mqtt://" + emu.MQTTAddr()}
+	}
+	if "http://"+emu.HTTPAddr() != defaultEmulatorURL {
+		control = []string{"--emulator", "http://" + emu.HTTPAddr()}
+	}
+	// deviceStep reads like what a user types: the command and its job id,
+	// the thing, the request flags, then the endpoint if not the default.
+	deviceStep := func(head []string, flags ...string) []string {
+		step := append(append([]string{}, head...), "-t", demoThing)
+		return append(append(step, flags...), device...)
+	}
+	steps := [][]string{
+		append([]string{"emulator", "create-job", demoJob, "--target", demoThing, "--document", demoDoc,
+			"--description", "Install demo-app 1.2.3"}, control...),
+		deviceStep([]string{"get-pending"}),
+		deviceStep([]string{"start-next"}, "--status-detail", "step=downloading", "--step-timeout", "10"),
+		deviceStep([]string{"update", demoJob}, "--status", "IN_PROGRESS", "--status-detail", "step=installing",
+			"--expected-version", "2", "--include-job-execution-state"),
+		deviceStep([]string{"describe", demoJob}, "--include-job-document=false"),
+		deviceStep([]string{"update", demoJob}, "--status", "SUCCEEDED", "--status-detail", "step=done", "--expected-version", "3"),
+		deviceStep([]string{"get-pending"}),
+		append([]string{"emulator", "describe-execution", demoJob, "--thing", demoThing}, control...),
+	}
+	prompt := color.New(color.Bold)
+	for i, args := range steps {
+		if i > 0 {
+			fmt.Fprintln(opts.IO.Out)
+		}
+		line := "$ iotjobs " + shellJoin(args)
+		if opts.IO.ColorOnStdout() {
+			line = prompt.Sprint(line)
+		}
+		fmt.Fprintln(opts.IO.Out, line)
+		root := NewRootCmd(opts.IO)
+		root.SetArgs(args)
+		if err := root.ExecuteContext(ctx); err != nil {
+			return fmt.Errorf("demo step %q: %w", strings.Join(args, " "), err)
+		}
+	}
+	return nil
+}
+
+// startDemoEmulator prefers the default addresses, so the printed lines are
+// the ones a user types, and falls back to free ports when they are taken.
+func startDemoEmulator(ctx context.Context) (*emulator.Emulator, error) {
+	cfg := emulator.Config{MQTTAddr: defaultMQTTAddr, HTTPAddr: strings.TrimPrefix(defaultEmulatorURL, "http://"), DataPath: emulator.MemoryDataPath}
+	if emu, err := emulator.Start(ctx, cfg); err == nil {
+		return emu, nil
+	}
+	cfg.MQTTAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	return emulator.Start(ctx, cfg)
+}
+
+// shellJoin quotes the arguments that a POSIX shell would otherwise split or
+// expand, so a printed line can be pasted as it is.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'$`\\|&;<>(){}[]*?!#~%") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.Join(quoted, " ")
+}
