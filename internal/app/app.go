@@ -47,11 +47,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ios := iostreams.System(stdin, stdout, stderr)
 	root := cli.NewRootCmd(ios)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	executed, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	code := ExitCode(err)
+	if code == ExitInterrupted && cli.IsStream(executed) {
+		// Ctrl-C and SIGTERM are how a stream (watch) is meant to end.
+		return ExitOK
+	}
 	if code == ExitInterrupted {
 		fmt.Fprintln(stderr, "interrupted")
 	} else if !errors.Is(err, cli.ErrSilent) {

@@ -35,6 +35,8 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newStartNextCmd(ios),
 		newDescribeCmd(ios),
 		newUpdateCmd(ios),
+		newWatchCmd(ios),
+		newWaitCmd(ios),
 		newVersionCmd(ios),
 		newDemoCmd(ios),
 	)
@@ -50,7 +52,8 @@ service's reply on stdout (indented on a terminal, one JSON line otherwise)
 and human status and errors on stderr.
 
 Exit codes:
-  0    accepted
+  0    accepted; wait: the status was reached; watch: ended by --count,
+       --for, Ctrl-C or SIGTERM
   1    rejected with another code, or any other failure
   2    usage error or invalid input; nothing was sent
   3    could not connect, or the connection was lost before the reply
@@ -64,7 +67,7 @@ Exit codes:
   16   rejected: InternalError
   17   rejected: RequestThrottled
   18   rejected: TerminalStateReached
-  130  interrupted`
+  130  interrupted (all but watch)`
 
 // IsFlagError reports errors cobra raises itself for bad arguments (unknown
 // command, wrong number of arguments) that do not go through the flag error

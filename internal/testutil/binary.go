@@ -73,8 +73,7 @@ func RunBinary(t testing.TB, bin string, env []string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd := binaryCommand(ctx, bin, env, args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -89,4 +88,12 @@ func RunBinary(t testing.TB, bin string, env []string, args ...string) Result {
 		t.Fatalf("run %s %s: %v", bin, strings.Join(args, " "), err)
 	}
 	return res
+}
+
+// binaryCommand is bin with args in a clean environment plus env (see
+// RunBinary).
+func binaryCommand(ctx context.Context, bin string, env, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	return cmd
 }

@@ -28,6 +28,8 @@ type Emulator struct {
 	// Mosquitto is the broker the emulator is attached to, nil unless
 	// WithMosquitto.
 	Mosquitto *Mosquitto
+
+	cfg emulator.Config // as started, for Restart
 }
 
 // Option changes how StartEmulator starts the emulator.
@@ -89,27 +91,51 @@ func StartEmulator(t testing.TB, opts ...Option) *Emulator {
 		o.cfg.BrokerURL = mosquitto.URL
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	emu, err := emulator.Start(ctx, o.cfg)
-	if err != nil {
-		t.Fatalf("start the emulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := emu.Close(); err != nil {
-			t.Errorf("close the emulator: %v", err)
-		}
-	})
+	emu := startEmulator(t, o.cfg)
 	endpoint := "mqtt://" + emu.MQTTAddr()
 	if mosquitto != nil {
 		endpoint = mosquitto.URL
 	}
-	return &Emulator{
+	e := &Emulator{
 		Emulator:  emu,
 		Mosquitto: mosquitto,
 		Endpoint:  endpoint,
 		MQTTSAddr: emu.MQTTSAddr(),
 		HTTPURL:   "http://" + emu.HTTPAddr(),
 		DataPath:  o.cfg.DataPath,
+		cfg:       o.cfg,
 	}
+	// The one running when the test ends, after any Restart.
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close the emulator: %v", err)
+		}
+	})
+	return e
+}
+
+func startEmulator(t testing.TB, cfg emulator.Config) *emulator.Emulator {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	emu, err := emulator.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start the emulator: %v", err)
+	}
+	return emu
+}
+
+// Restart stops the emulator and starts it again on the same addresses and
+// store, the way a service restart looks to its clients: connections drop,
+// and they find the same endpoint and the same jobs when they come back.
+// Keeping the jobs needs a store file (WithDataPath, WithTempDataPath).
+// Call it from the test's goroutine.
+func (e *Emulator) Restart(t testing.TB) {
+	t.Helper()
+	if err := e.Close(); err != nil {
+		t.Fatalf("close the emulator: %v", err)
+	}
+	cfg := e.cfg
+	cfg.MQTTAddr, cfg.MQTTSAddr, cfg.HTTPAddr = e.Emulator.MQTTAddr(), e.Emulator.MQTTSAddr(), e.Emulator.HTTPAddr()
+	e.Emulator = startEmulator(t, cfg)
 }

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/fatih/color"
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+)
+
+// This file holds what the long-lived commands, watch and wait, share: a
+// connection that survives drops, the notification topics, and requests
+// made on the side of a watch.
+
+// annotationStream marks a command that runs until the user stops it. For
+// such a command Ctrl-C and SIGTERM are the normal way to end, and app
+// turns them into exit 0 instead of 130 (cli.md).
+const annotationStream = "iotjobs/stream"
+
+// IsStream reports whether cmd streams until stopped (see annotationStream).
+func IsStream(cmd *cobra.Command) bool {
+	return cmd != nil && cmd.Annotations[annotationStream] == "true"
+}
+
+// notificationTopics are the filters of a watch: notify, notify-next or
+// both.
+func notificationTopics(thing string, notify, next bool) []string {
+	var filters []string
+	if notify {
+		filters = append(filters, jobs.NotifyTopic(thing).String())
+	}
+	if next {
+		filters = append(filters, jobs.NotifyNextTopic(thing).String())
+	}
+	return filters
+}
+
+// dialWatch connects with auto-reconnect and subscribes to filters; ctx
+// bounds the connect and the SUBSCRIBE.
+func (o *connOptions) dialWatch(ctx context.Context, filters []string) (*mqttclient.Watch, error) {
+	o.warnImpersonation()
+	w, err := mqttclient.DialWatch(ctx, o.clientConfig(), filters)
+	if err != nil {
+		return nil, o.explainTimeout(err)
+	}
+	return w, nil
+}
+
+// reportConnection says on stderr, whether or not it is a terminal, that
+// the connection dropped or came back: the command carries on either way,
+// and a log reader needs to know there was a gap.
+func (o *connOptions) reportConnection(e mqttclient.Event) {
+	at := e.At.Format("15:04:05")
+	switch e.Kind {
+	case mqttclient.Lost:
+		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting\n", at, color.YellowString("disconnected"), o.endpoint, e.Err)
+	case mqttclient.Reconnected:
+		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.endpoint)
+	}
+}
+
+// clientTokens gives each request of a long-lived command its clientToken:
+// the one of --client-token if the user gave it, else a fresh one per
+// request, so that a late duplicate of one reply cannot pass for the
+// answer to the next request on the same topic.
+type clientTokens struct{ fixed string }
+
+func newClientTokens(cmd *cobra.Command, o *connOptions) clientTokens {
+	if cmd.Flags().Changed("client-token") {
+		return clientTokens{fixed: o.ClientToken}
+	}
+	return clientTokens{}
+}
+
+func (c clientTokens) next() string {
+	if c.fixed != "" {
+		return c.fixed
+	}
+	return uuid.NewString()
+}
+
+// request sends one request on an open connection and returns the reply,
+// accepted or rejected; the caller decides what a rejection means.
+func request(ctx context.Context, conn *mqttclient.Conn, topic jobs.Topic, req any, token string) (mqttclient.Reply, error) {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return mqttclient.Reply{}, err
+	}
+	return conn.Request(ctx, topic, payload, token)
+}

@@ -1,0 +1,378 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/iotjobs/iotjobs/internal/render"
+)
+
+// untilTerminal is the --until shorthand for every terminal status.
+const untilTerminal = "terminal"
+
+type waitOptions struct {
+	conn connOptions
+
+	JobID string
+	Until string
+
+	until  statusSet
+	tokens clientTokens
+	// last is the status the execution was last seen in, for the timeout
+	// message; "" until the first describe answers.
+	last jobs.Status
+}
+
+func newWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &waitOptions{conn: connOptions{IO: ios}}
+	cmd := &cobra.Command{
+		Use:   "wait <job-id> --until STATUS[,STATUS...]|terminal",
+		Short: "Wait until a job execution of the thing reaches a status",
+		Long: `Wait until the thing's execution of JOB-ID reaches one of the --until statuses:
+QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, REMOVED, CANCELED,
+or "terminal" for any of the last six. --timeout bounds the whole wait.
+
+It listens to notifications, it does not poll: it subscribes to notify and
+notify-next first, then describes the execution, and describes it again only
+when a notification shows it reached an awaited status or left the pending
+set, and after a reconnect (a dropped connection is reported on stderr and
+re-established with backoff).
+
+The Jobs service describes only pending executions: for one that has ended
+it answers TerminalStateReached without saying how it ended. To learn that,
+wait then sends an update asking for status QUEUED, which no device may set,
+so the service refuses it (InvalidStateTransition) and the refusal carries
+the execution's status; nothing is changed. The thing's policy must allow
+iot:Publish on $aws/things/THING/jobs/JOB-ID/update for this, as it does for
+any device that reports progress.
+
+On stdout it prints the execution: the describe reply
+{"execution":{...},"timestamp":N,"clientToken":"..."} for a pending status,
+and for a terminal status {"execution":{"jobId","status","statusDetails",
+"versionNumber"},"timestamp":N}, all the service tells about it.
+
+Exit status: 0 when an awaited status is reached; 1 when the execution ended
+in another terminal status (printed), or ended and the service would not say
+how; 4 when --timeout elapsed first; 14 when the thing has no execution of
+the job (ResourceNotFound), and the other codes of a rejected describe.
+
+Waiting for QUEUED or IN_PROGRESS has a limit: the service sends no
+notification when the head of the queue goes from QUEUED to IN_PROGRESS, so
+if that is the change awaited, wait sees it only with the next notification
+or reconnect, or not before --timeout.`,
+		Example: `  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m
+  $ iotjobs wait job-1 -t my-thing --until terminal --timeout 1h | jq -r .execution.status
+  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.complete(cmd, args); err != nil {
+				return err
+			}
+			return runWait(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Until, "until", "", "statuses to wait for: `STATUS`[,STATUS...], or terminal (required)")
+	_ = cmd.RegisterFlagCompletionFunc("until", cobra.FixedCompletions(untilCompletions(), cobra.ShellCompDirectiveNoFileComp))
+	opts.conn.addConnFlags(cmd)
+	cmd.Flags().Lookup("timeout").Usage = "bound on the whole wait, connect included, a `DURATION` (env " + envTimeout + ")"
+	cmd.Flags().Lookup("client-token").Usage = "clientToken `TOKEN` of the requests (default: a fresh random token for each)"
+	return cmd
+}
+
+func untilCompletions() []string {
+	names := []string{untilTerminal}
+	for _, s := range jobs.Statuses {
+		names = append(names, string(s))
+	}
+	return names
+}
+
+func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
+	o.JobID = args[0]
+	if o.JobID == jobs.NextJobID {
+		return Usagef("wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'")
+	}
+	if err := jobs.ValidateJobID(o.JobID); err != nil {
+		return &UsageError{Err: err}
+	}
+	if o.until, err = parseUntil(o.Until); err != nil {
+		return err
+	}
+	if err := o.conn.complete(cmd); err != nil {
+		return err
+	}
+	o.tokens = newClientTokens(cmd, &o.conn)
+	return nil
+}
+
+// statusSet is the set of statuses --until awaits.
+type statusSet map[jobs.Status]bool
+
+// parseUntil reads --until: statuses separated by commas, in any case, and
+// "terminal" for every terminal status.
+func parseUntil(s string) (statusSet, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, Usagef("wait needs --until STATUS[,STATUS...] or --until terminal")
+	}
+	set := statusSet{}
+	for _, part := range strings.Split(s, ",") {
+		name := strings.ToUpper(strings.TrimSpace(part))
+		status := jobs.Status(name)
+		switch {
+		case strings.EqualFold(name, untilTerminal):
+			for _, st := range jobs.Statuses {
+				if st.Terminal() {
+					set[st] = true
+				}
+			}
+		case status.Known():
+			set[status] = true
+		default:
+			return nil, Usagef("invalid --until status %q: use %s", strings.TrimSpace(part), strings.Join(untilCompletions(), ", "))
+		}
+	}
+	return set, nil
+}
+
+// String lists the set in the service's order: "SUCCEEDED or FAILED".
+func (s statusSet) String() string {
+	var names []string
+	for _, st := range jobs.Statuses {
+		if s[st] {
+			names = append(names, string(st))
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+// allTerminal reports whether every terminal status is awaited, so that an
+// ending whose status is unknown still satisfies the wait.
+func (s statusSet) allTerminal() bool {
+	for _, st := range jobs.Statuses {
+		if st.Terminal() && !s[st] {
+			return false
+		}
+	}
+	return true
+}
+
+func runWait(ctx context.Context, opts *waitOptions) error {
+	o := &opts.conn
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	// Subscribed before the first describe: a change between the two shows
+	// up as a notification.
+	w, err := o.dialWatch(ctx, notificationTopics(o.Thing, true, true))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	recheck := true
+	for {
+		if recheck {
+			done, err := opts.check(ctx, w.Conn)
+			var lost *mqttclient.ConnectionError
+			switch {
+			case errors.As(err, &lost) && ctx.Err() == nil:
+				// Dropped mid-request: Reconnected will ask again.
+			case done || err != nil:
+				return opts.explain(ctx, err)
+			}
+			recheck = false
+		}
+		e, err := w.Next(ctx)
+		if err != nil {
+			return opts.explain(ctx, err)
+		}
+		switch e.Kind {
+		case mqttclient.Message:
+			recheck = opts.mayHaveReached(e)
+		case mqttclient.Lost:
+			o.reportConnection(e)
+		case mqttclient.Reconnected:
+			o.reportConnection(e)
+			recheck = true
+		}
+	}
+}
+
+// mayHaveReached reads a notification: does it show the execution in an
+// awaited status, or no longer pending? Both call for a describe, which
+// alone gives the whole execution or tells that it ended. Notifications
+// list pending executions only, and at most 10, so an absent execution
+// may still be pending; the describe settles that too.
+func (opts *waitOptions) mayHaveReached(e mqttclient.Event) bool {
+	topic, err := jobs.ParseTopic(e.Topic)
+	if err != nil {
+		return false
+	}
+	switch topic.Op {
+	case jobs.OpNotify:
+		var m jobs.NotifyMessage
+		if json.Unmarshal(e.Payload, &m) != nil {
+			return true // unreadable: ask the service
+		}
+		for status, list := range m.Jobs {
+			for _, x := range list {
+				if x.JobID == opts.JobID {
+					opts.last = status
+					return opts.until[status]
+				}
+			}
+		}
+		return true
+	case jobs.OpNotifyNext:
+		var m jobs.NotifyNextMessage
+		if json.Unmarshal(e.Payload, &m) != nil {
+			return true
+		}
+		return m.Execution != nil && m.Execution.JobID == opts.JobID && opts.until[m.Execution.Status]
+	}
+	return false
+}
+
+// check describes the execution, and probes it when it has ended. done
+// reports that the wait is over; err, how it failed.
+func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done bool, err error) {
+	o := &opts.conn
+	topic := jobs.DescribeTopic(o.Thing, opts.JobID)
+	token := opts.tokens.next()
+	reply, err := request(ctx, conn, topic, jobs.DescribeRequest{ClientToken: token}, token)
+	if err != nil {
+		return false, err
+	}
+	if reply.Accepted {
+		var r jobs.ExecutionResponse
+		if err := json.Unmarshal(reply.Payload, &r); err != nil || r.Execution == nil {
+			return true, fmt.Errorf("the reply to describe %s carries no execution: %s", opts.JobID, reply.Payload)
+		}
+		return opts.reached(r.Execution.Status, reply.Payload)
+	}
+	var rej jobs.ErrorResponse
+	if json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
+		if err := render.New(o.IO, o.format).Payload(reply.Payload); err != nil {
+			return true, err
+		}
+		return true, rejection(topic, reply.Payload, nil)
+	}
+	return opts.ended(ctx, conn, reply.Payload)
+}
+
+// reached settles the wait on status, printing payload, when status is
+// awaited or terminal.
+func (opts *waitOptions) reached(status jobs.Status, payload []byte) (done bool, err error) {
+	o := &opts.conn
+	opts.last = status
+	if !opts.until[status] && !status.Terminal() {
+		return false, nil
+	}
+	if err := render.New(o.IO, o.format).Payload(payload); err != nil {
+		return true, err
+	}
+	if !opts.until[status] {
+		return true, fmt.Errorf("job %s ended %s, not %s", opts.JobID, status, opts.until)
+	}
+	if o.IO.IsStderrTTY() {
+		fmt.Fprintf(o.IO.ErrOut, "job %s is %s\n", opts.JobID, color.GreenString(string(status)))
+	}
+	return true, nil
+}
+
+// ended learns the terminal status of an execution the service would not
+// describe (TerminalStateReached, whose payload is terminalReply): it asks
+// for an update to QUEUED, which no device may set, and reads the
+// execution's state from the InvalidStateTransition refusal. Nothing
+// changes; the execution has ended, and no update is taken after that.
+func (opts *waitOptions) ended(ctx context.Context, conn *mqttclient.Conn, terminalReply []byte) (done bool, err error) {
+	o := &opts.conn
+	topic := jobs.UpdateTopic(o.Thing, opts.JobID)
+	token := opts.tokens.next()
+	reply, err := request(ctx, conn, topic, jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
+	if err != nil {
+		return false, err
+	}
+	if reply.Accepted {
+		return true, fmt.Errorf("the service accepted an update of job %s to QUEUED, which it refuses to devices; the execution's state is unknown", opts.JobID)
+	}
+	var rej jobs.ErrorResponse
+	if json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil && rej.ExecutionState.Status.Terminal() {
+		state := rej.ExecutionState
+		execution, err := json.Marshal(terminalExecution{
+			Execution: terminalState{JobID: opts.JobID, Status: state.Status, StatusDetails: state.StatusDetails, VersionNumber: state.VersionNumber},
+			Timestamp: rej.Timestamp,
+		})
+		if err != nil {
+			return true, err
+		}
+		return opts.reached(state.Status, execution)
+	}
+	// The service did not say: all that is known is that it ended.
+	if err := render.New(o.IO, o.format).Payload(terminalReply); err != nil {
+		return true, err
+	}
+	if opts.until.allTerminal() {
+		return true, nil
+	}
+	return true, fmt.Errorf("job %s has ended, but the service did not say in which status, so whether it is %s is unknown (the update probe got: %s)",
+		opts.JobID, opts.until, reply.Payload)
+}
+
+// terminalExecution is what wait prints for an execution that has ended:
+// the describe reply's shape, with what the service still tells about it.
+type terminalExecution struct {
+	Execution terminalState `json:"execution"`
+	Timestamp int64         `json:"timestamp"`
+}
+
+type terminalState struct {
+	JobID         string            `json:"jobId"`
+	Status        jobs.Status       `json:"status"`
+	StatusDetails map[string]string `json:"statusDetails,omitempty"`
+	VersionNumber int64             `json:"versionNumber"`
+}
+
+// explain turns the end of the --timeout into a waitTimeoutError that
+// says what was awaited and what was last seen.
+func (opts *waitOptions) explain(ctx context.Context, err error) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var te *mqttclient.TimeoutError
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
+		return err
+	}
+	return &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: opts.last, after: opts.conn.Timeout}
+}
+
+// waitTimeoutError is a wait that --timeout ended (exit 4).
+type waitTimeoutError struct {
+	jobID string
+	until statusSet
+	last  jobs.Status
+	after time.Duration
+}
+
+func (e *waitTimeoutError) Error() string {
+	msg := fmt.Sprintf("job %s did not reach %s within %s", e.jobID, e.until, e.after)
+	if e.last != "" {
+		msg += "; it was last seen " + string(e.last)
+	}
+	if e.until[jobs.StatusInProgress] {
+		msg += "\n  hint: the service sends no notification when the next execution goes from QUEUED to IN_PROGRESS; check with: iotjobs describe " + e.jobID
+	}
+	return msg
+}
+
+// Unwrap makes it a timeout for app's exit codes.
+func (e *waitTimeoutError) Unwrap() error { return context.DeadlineExceeded }
