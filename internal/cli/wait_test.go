@@ -1,0 +1,160 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// startWait runs `iotjobs wait` as thing-1 with -v and returns once the
+// first describe has been answered, so that a change made next happens
+// while it waits. Like startWatch it has a client id of its own.
+func startWait(t *testing.T, emu *testutil.Emulator, jobID string, args ...string) *testutil.Process {
+	t.Helper()
+	p := testutil.StartBinary(t, bin, nil, append([]string{"wait", jobID, "-t", "thing-1", "--client-id", "thing-1-wait", "-e", emu.Endpoint, "-v"}, args...)...)
+	p.WaitStderr(t, "< $aws/things/thing-1/jobs/"+jobID+"/get/accepted", lineWait)
+	return p
+}
+
+func TestWaitForSucceeded(t *testing.T) {
+	for name, opts := range emulators() {
+		t.Run(name, func(t *testing.T) {
+			emu := testutil.StartEmulator(t, opts...)
+			createJob(t, emu, "job-1", "thing-1", `{}`)
+			createJob(t, emu, "job-2", "thing-1", `{}`)
+			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
+			p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
+
+			wantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+			// Another job's change is not the awaited one.
+			wantExit(t, run(t, nil, append(conn, "update", "job-2", "--status", "REJECTED")...), 0)
+			wantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED", "--status-detail", "result=ok")...), 0)
+			r := p.Wait(t)
+			wantExit(t, r, 0)
+			m := reply(t, r)
+			if path(m, "execution", "jobId") != "job-1" || path(m, "execution", "status") != "SUCCEEDED" ||
+				path(m, "execution", "statusDetails", "result") != "ok" || path(m, "execution", "versionNumber") != 3.0 {
+				t.Errorf("printed %v", m)
+			}
+			// The probe that told SUCCEEDED changed nothing.
+			x, err := emu.Engine().DescribeJobExecution("job-1", "thing-1", nil)
+			if err != nil || x.Status != "SUCCEEDED" || x.VersionNumber != 3 {
+				t.Errorf("after the wait: %+v %v", x, err)
+			}
+		})
+	}
+}
+
+func TestWaitAlreadyThere(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	createJob(t, emu, "job-1", "thing-1", `{"op":"x"}`)
+	createJob(t, emu, "done", "thing-1", `{}`)
+	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
+	wantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+	wantExit(t, run(t, nil, append(conn, "update", "done", "--status", "FAILED")...), 0)
+
+	r := run(t, nil, append(conn, "wait", "job-1", "--until", "queued,in_progress")...)
+	wantExit(t, r, 0)
+	if m := reply(t, r); path(m, "execution", "status") != "IN_PROGRESS" || path(m, "execution", "jobDocument", "op") != "x" {
+		t.Errorf("wait for IN_PROGRESS printed %v", m)
+	}
+	r = run(t, nil, append(conn, "wait", "done", "--until", "terminal")...)
+	wantExit(t, r, 0)
+	if m := reply(t, r); path(m, "execution", "jobId") != "done" || path(m, "execution", "status") != "FAILED" {
+		t.Errorf("wait for terminal printed %v", m)
+	}
+	r = run(t, nil, append(conn, "wait", "done", "--until", "SUCCEEDED")...)
+	wantExit(t, r, 1)
+	if m := reply(t, r); path(m, "execution", "status") != "FAILED" || !strings.Contains(r.Stderr, "job done ended FAILED, not SUCCEEDED") {
+		t.Errorf("wait for SUCCEEDED of a FAILED job:\n%s", r)
+	}
+	r = run(t, nil, append(conn, "wait", "no-such-job", "--until", "terminal")...)
+	wantExit(t, r, 14)
+	if m := reply(t, r); m["code"] != "ResourceNotFound" {
+		t.Errorf("wait for a job the thing does not have:\n%s", r)
+	}
+}
+
+func TestWaitTimesOut(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	createJob(t, emu, "job-1", "thing-1", `{}`)
+	r := run(t, nil, "wait", "job-1", "-t", "thing-1", "-e", emu.Endpoint, "--until", "SUCCEEDED", "--timeout", "500ms")
+	wantExit(t, r, 4)
+	if r.Stdout != "" || !strings.Contains(r.Stderr, "job job-1 did not reach SUCCEEDED within 500ms; it was last seen QUEUED") {
+		t.Errorf("timeout:\n%s", r)
+	}
+}
+
+// TestWaitEndsOnTimedOut: the step timer fires while wait awaits SUCCEEDED;
+// the execution left the pending set in another terminal status: exit 1,
+// and the status printed.
+func TestWaitEndsOnTimedOut(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(300*time.Millisecond))
+	createJob(t, emu, "job-1", "thing-1", `{}`)
+	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
+	wantExit(t, run(t, nil, "start-next", "--step-timeout", "1", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	r := p.Wait(t)
+	wantExit(t, r, 1)
+	if m := reply(t, r); path(m, "execution", "status") != "TIMED_OUT" || !strings.Contains(r.Stderr, "job job-1 ended TIMED_OUT, not SUCCEEDED") {
+		t.Errorf("after the step timer:\n%s", r)
+	}
+}
+
+// TestWaitDescribesAfterReconnect: the update happens around a restart of
+// the service; the describe after the reconnect (or the notification, if
+// the wait is back first) ends the wait.
+func TestWaitDescribesAfterReconnect(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
+	createJob(t, emu, "job-1", "thing-1", `{}`)
+	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
+	emu.Restart(t)
+	wantExit(t, run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	r := p.Wait(t)
+	wantExit(t, r, 0)
+	if m := reply(t, r); path(m, "execution", "status") != "SUCCEEDED" ||
+		!strings.Contains(r.Stderr, "disconnected from") || !strings.Contains(r.Stderr, "reconnected to") {
+		t.Errorf("across a restart:\n%s", r)
+	}
+}
+
+func TestWaitBadInputSendsNothing(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	ep := "mqtt://" + b.Addr
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"wait", "job-1"}, "wait needs --until"},
+		{[]string{"wait", "job-1", "--until", "DONE"}, `invalid --until status "DONE"`},
+		{[]string{"wait", "job-1", "--until", "SUCCEEDED,"}, `invalid --until status ""`},
+		{[]string{"wait", "job/1", "--until", "terminal"}, "invalid job id"},
+		{[]string{"wait", "$next", "--until", "terminal"}, "wait needs the id of a job"},
+		{[]string{"wait", "--until", "terminal"}, "accepts 1 arg"},
+		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
+	} {
+		r := run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)
+		wantExit(t, r, 2)
+		if r.Stdout != "" || !strings.Contains(r.Stderr, tt.want) {
+			t.Errorf("%v:\n%s", tt.args, r)
+		}
+	}
+	if n := len(b.Published()); n != 0 {
+		t.Errorf("bad input published %d messages", n)
+	}
+}
+
+func TestWatchAndWaitHelp(t *testing.T) {
+	for cmd, example := range map[string]string{
+		"watch": "$ iotjobs watch -t my-thing | jq .payload.execution.jobId",
+		"wait":  "$ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m",
+	} {
+		r := run(t, nil, cmd, "--help", "-e", "mqtt://127.0.0.1:1")
+		wantExit(t, r, 0)
+		if !strings.Contains(r.Stdout, example) || !strings.Contains(r.Stdout, "| jq") {
+			t.Errorf("%s --help lacks %q:\n%s", cmd, example, r.Stdout)
+		}
+	}
+}
