@@ -1,0 +1,86 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// BenchmarkWatchLatency measures, per iteration, the time from a device's
+// update of an execution to SUCCEEDED (the PUBLISH of an in-process MQTT
+// client) to the notify line read from a running `iotjobs watch`'s stdout:
+// broker, jobs engine, notification, watch process and pipe. It reports the
+// median and 90th percentile (ns/op is the mean); run it with a fixed count, e.g.
+//
+//	go test -run '^$' -bench WatchLatency -benchtime 50x ./internal/cli/
+func BenchmarkWatchLatency(b *testing.B) {
+	for name, opts := range emulators() {
+		b.Run(name, func(b *testing.B) {
+			emu := testutil.StartEmulator(b, opts...)
+			p := testutil.StartBinary(b, bin, nil, "watch", "--notify-only", "-t", "thing-1", "--client-id", "thing-1-watch", "-e", emu.Endpoint, "-v")
+			p.WaitStderr(b, "* watching ", lineWait)
+			device := dialDevice(b, emu.Endpoint)
+
+			latencies := make([]time.Duration, 0, b.N)
+			for i := range b.N {
+				b.StopTimer() // ns/op is then the mean latency
+				jobID := fmt.Sprintf("job-%d", i)
+				if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: jobID, Targets: []string{"thing-1"}, Document: `{}`}); err != nil {
+					b.Fatal(err)
+				}
+				if line := p.Line(b, lineWait); !strings.Contains(line, jobID) {
+					b.Fatalf("the creation's notify: %s", line)
+				}
+				b.StartTimer()
+				start := time.Now()
+				updateSucceeded(b, device, jobID)
+				line := p.Line(b, lineWait)
+				latencies = append(latencies, time.Since(start))
+				if !strings.Contains(line, `"jobs":{}`) {
+					b.Fatalf("the update's notify: %s", line)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(latencies)
+			b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "ms-median")
+			b.ReportMetric(float64(latencies[len(latencies)*9/10].Microseconds())/1000, "ms-p90")
+		})
+	}
+}
+
+func dialDevice(b *testing.B, endpoint string) *mqttclient.Conn {
+	b.Helper()
+	ep, err := mqttclient.ParseEndpoint(endpoint)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lineWait)
+	defer cancel()
+	c, err := mqttclient.Dial(ctx, mqttclient.Config{Endpoint: ep, ClientID: "thing-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	return c
+}
+
+func updateSucceeded(b *testing.B, device *mqttclient.Conn, jobID string) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), lineWait)
+	defer cancel()
+	token := "tok-" + jobID
+	payload, _ := json.Marshal(jobs.UpdateRequest{Status: jobs.StatusSucceeded, ClientToken: token})
+	reply, err := device.Request(ctx, jobs.UpdateTopic("thing-1", jobID), payload, token)
+	if err != nil || !reply.Accepted {
+		b.Fatalf("update %s: %v %s", jobID, err, reply.Payload)
+	}
+}
