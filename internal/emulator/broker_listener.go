@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
@@ -71,8 +72,11 @@ func (l *brokerListener) Serve(establish listeners.EstablishFn) {
 	}
 }
 
+// closeWriteTimeout bounds the DISCONNECT a closing broker sends each client.
+const closeWriteTimeout = time.Second
+
 // Close stops accepting, lets mochi send DISCONNECT to its clients, closes
-// the connections that were not yet clients, and waits for all of them.
+// every connection, and waits for all of them to end.
 func (l *brokerListener) Close(closeClients listeners.CloseFn) {
 	l.mu.Lock()
 	if l.closed {
@@ -80,6 +84,11 @@ func (l *brokerListener) Close(closeClients listeners.CloseFn) {
 		return
 	}
 	l.closed = true
+	// A client that stopped reading would block mochi's DISCONNECT write,
+	// and so Close, for ever; the deadline bounds that.
+	for conn := range l.conns {
+		conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+	}
 	l.mu.Unlock()
 	l.ln.Close()
 	closeClients(l.id)

@@ -3,6 +3,7 @@ package emulator_test
 import (
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,28 +210,22 @@ func TestCloseWhileClientsConnect(t *testing.T) {
 	}
 	// CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, empty client id.
 	connect := []byte{0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00}
-	stop := make(chan struct{})
-	done := make(chan struct{})
+	dialing := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(dialing)
 		var conns []net.Conn
 		defer func() {
 			for _, c := range conns {
 				c.Close()
 			}
 		}()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+		// Paced and bounded, so the test measures Close, not a flood.
+		for range 300 {
+			if conn, err := net.Dial("tcp", emu.MQTTAddr()); err == nil {
+				conn.Write(connect)
+				conns = append(conns, conn)
 			}
-			conn, err := net.Dial("tcp", emu.MQTTAddr())
-			if err != nil {
-				continue // closed already; keep going until told to stop
-			}
-			conn.Write(connect)
-			conns = append(conns, conn)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -241,9 +236,37 @@ func TestCloseWhileClientsConnect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(waitFor):
-		t.Fatal("Close did not return")
+	case <-time.After(2 * waitFor):
+		buf := make([]byte, 1<<22)
+		t.Fatalf("Close did not return:\n%s", buf[:runtime.Stack(buf, true)])
 	}
-	close(stop)
-	<-done
+	<-dialing
+}
+
+func TestBusyAddressIsNamedAndNothingIsLeftOpen(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mqttAddr := free.Addr().String()
+	free.Close()
+
+	_, err = emulator.Start(t.Context(), emulator.Config{
+		MQTTAddr: mqttAddr,
+		HTTPAddr: busy.Addr().String(),
+		DataPath: emulator.MemoryDataPath,
+	})
+	if err == nil || !strings.Contains(err.Error(), "--http "+busy.Addr().String()+": the address is in use") {
+		t.Fatalf("got %v", err)
+	}
+	again, err := net.Listen("tcp", mqttAddr)
+	if err != nil {
+		t.Fatalf("the MQTT address bound before the failure is still taken: %v", err)
+	}
+	again.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -124,23 +125,26 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 			l.Close()
 		}
 	}
-	listen := func(what, addr string) (net.Listener, error) {
+	listen := func(flag, addr string) (net.Listener, error) {
 		if addr == "" {
 			return nil, nil
 		}
 		l, err := net.Listen("tcp", addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%s %s: the address is in use; is another emulator or broker (Mosquitto) running there? Choose another with %s HOST:PORT", flag, addr, flag)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s listener: %w", what, err)
+			return nil, fmt.Errorf("%s %s: %w", flag, addr, err)
 		}
 		bound = append(bound, l)
 		return l, nil
 	}
-	plain, err := listen("MQTT", cfg.MQTTAddr)
+	plain, err := listen("--mqtt", cfg.MQTTAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	secure, err := listen("MQTTS", cfg.MQTTSAddr)
+	secure, err := listen("--mqtts", cfg.MQTTSAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -148,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if secure != nil {
 		secure = tls.NewListener(secure, tlsConfig)
 	}
-	httpListener, err := listen("HTTP", cfg.HTTPAddr)
+	httpListener, err := listen("--http", cfg.HTTPAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
