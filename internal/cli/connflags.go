@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -28,6 +29,7 @@ const (
 	envCA       = "IOTJOBS_CA"
 	envTimeout  = "IOTJOBS_TIMEOUT"
 	envOutput   = "IOTJOBS_OUTPUT"
+	envProfile  = "IOTJOBS_PROFILE"
 
 	defaultEndpoint = "mqtt://127.0.0.1:1883"
 	defaultTimeout  = 10 * time.Second
@@ -51,6 +53,17 @@ type connOptions struct {
 	NoColor     bool
 	Verbose     bool
 	ClientToken string
+	Profile     string
+
+	// origins says, by flag name, where each connection setting came from,
+	// for error messages and config show.
+	origins map[string]origin
+	// file and profile are the profiles file and the profile in use (zero
+	// when none is); profileFrom says what chose it.
+	file        *config.File
+	profile     config.Profile
+	profileName string
+	profileFrom string
 
 	endpoint mqttclient.Endpoint
 	tls      *tls.Config
@@ -59,6 +72,16 @@ type connOptions struct {
 
 // addConnFlags binds the connection flags and --client-token to cmd.
 func (o *connOptions) addConnFlags(cmd *cobra.Command) {
+	o.addSettingFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
+	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
+}
+
+// addSettingFlags binds the flags of the settings that a profile can also
+// give (and --profile), which config show resolves without connecting.
+func (o *connOptions) addSettingFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+envThing+"; required)")
 	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port (plain), mqtts://host[:port] or host[:port] (TLS) (env "+envEndpoint+")")
@@ -68,10 +91,10 @@ func (o *connOptions) addConnFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CA, "ca", "", "`FILE` of the CA certificate(s) that signed the server's, PEM (env "+envCA+"; default: system roots)")
 	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on connect + the whole exchange, a `DURATION` (env "+envTimeout+")")
 	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
-	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
-	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
-	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
+	f.StringVar(&o.Profile, "profile", "", "`NAME` of a profile in the profiles file, for the settings not given otherwise (env "+envProfile+")")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("thing", completeProfileThings)
+	_ = cmd.RegisterFlagCompletionFunc("profile", completeProfileNames)
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("ca", "pem", "crt")
@@ -87,54 +110,41 @@ func fromEnv(cmd *cobra.Command, flag, env string, dst *string) {
 	}
 }
 
-// complete applies the environment, checks every connection setting and
-// loads the TLS files, so that nothing bad reaches the network. Errors are
-// UsageErrors (exit 2).
+// complete resolves the settings (resolve), checks every one and loads the
+// TLS files, so that nothing bad reaches the network. Errors are
+// UsageErrors (exit 2) that say where a bad value came from.
 func (o *connOptions) complete(cmd *cobra.Command) error {
-	fromEnv(cmd, "thing", envThing, &o.Thing)
-	fromEnv(cmd, "endpoint", envEndpoint, &o.Endpoint)
-	fromEnv(cmd, "client-id", envClientID, &o.ClientID)
-	fromEnv(cmd, "cert", envCert, &o.Cert)
-	fromEnv(cmd, "key", envKey, &o.Key)
-	fromEnv(cmd, "ca", envCA, &o.CA)
-	fromEnv(cmd, "output", envOutput, &o.Output)
-	if !cmd.Flags().Changed("timeout") {
-		if v := os.Getenv(envTimeout); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return Usagef("invalid %s %q: want a duration such as 10s or 1m30s", envTimeout, v)
-			}
-			o.Timeout = d
-		}
+	if err := o.resolve(cmd); err != nil {
+		return err
 	}
 	if o.NoColor {
 		o.IO.SetNoColor(true)
 	}
 
 	if o.Thing == "" {
-		return Usagef("no thing given: pass -t/--thing NAME or set %s", envThing)
+		return Usagef("no thing given: pass -t/--thing NAME, set %s, or set thing in a profile (iotjobs config --help)", envThing)
 	}
 	if err := jobs.ValidateThingName(o.Thing); err != nil {
-		return &UsageError{Err: err}
+		return o.blame("thing", err)
 	}
 	ep, err := mqttclient.ParseEndpoint(o.Endpoint)
 	if err != nil {
-		return &UsageError{Err: err}
+		return o.blame("endpoint", err)
 	}
 	o.endpoint = ep
 	if o.ClientID == "" {
 		o.ClientID = o.Thing
 	}
 	if err := checkClientID(o.ClientID); err != nil {
-		return err
+		return o.blame("client-id", err)
 	}
 	if o.Timeout <= 0 {
-		return Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
+		return o.blame("timeout", fmt.Errorf("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout))
 	}
 	if o.Output == "" {
 		o.format = render.DefaultFormat(o.IO)
 	} else if o.format, err = render.ParseFormat(o.Output); err != nil {
-		return &UsageError{Err: err}
+		return o.blame("output", err)
 	}
 	if err := o.loadTLS(); err != nil {
 		return err
@@ -193,12 +203,18 @@ func checkClientToken(token string) error {
 // own client id pushes the real device off the broker: AWS IoT keeps one
 // connection per client id and drops the older one.
 func (o *connOptions) warnImpersonation() {
-	if o.ClientID != o.Thing || o.endpoint.IsLoopback() {
+	if !o.takesOverDevice() {
 		return
 	}
 	fmt.Fprintf(o.IO.ErrOut, "warning: connecting as client id %q, the thing's own name: a device connected with this client id "+
 		"will be disconnected while this command runs. To leave it alone, choose another client id with --client-id "+
 		"(or %s), if the policy allows it.\n", o.ClientID, envClientID)
+}
+
+// takesOverDevice reports whether connecting would disconnect the real
+// device: the thing's own client id, on a broker that is not local.
+func (o *connOptions) takesOverDevice() bool {
+	return o.ClientID == o.Thing && !o.endpoint.IsLoopback()
 }
 
 // clientConfig is the mqttclient configuration of a one-shot exchange.

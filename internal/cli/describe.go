@@ -38,7 +38,8 @@ flag is given. Quote $next in the shell: '$next'.`,
   $ iotjobs describe '$next' -t my-thing --include-job-document=false
   $ iotjobs describe job-42 -t my-thing --execution-number 2
   $ iotjobs describe --next -t my-thing | jq .execution.jobDocument`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: jobIDCompletion(&opts.conn, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err

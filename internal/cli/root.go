@@ -41,6 +41,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newDemoCmd(ios),
 	)
 	root.AddCommand(newEmulatorCmd(ios))
+	root.AddCommand(newConfigCmd(ios))
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	return root
