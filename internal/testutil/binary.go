@@ -67,13 +67,14 @@ func (r Result) String() string {
 
 // RunBinary runs bin with args and the environment env (KEY=VALUE entries
 // added to a clean environment that keeps only PATH and HOME, so the
-// developer's IOTJOBS_* settings never leak into a test). It kills the
-// process if it outlives a minute.
+// developer's IOTJOBS_* settings never leak into a test; XDG_CONFIG_HOME
+// is an empty directory unless env sets it, for the same reason with the
+// profiles file). It kills the process if it outlives a minute.
 func RunBinary(t testing.TB, bin string, env []string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := binaryCommand(ctx, bin, env, args)
+	cmd := binaryCommand(ctx, t, bin, env, args)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -92,8 +93,9 @@ func RunBinary(t testing.TB, bin string, env []string, args ...string) Result {
 
 // binaryCommand is bin with args in a clean environment plus env (see
 // RunBinary).
-func binaryCommand(ctx context.Context, bin string, env, args []string) *exec.Cmd {
+func binaryCommand(ctx context.Context, t testing.TB, bin string, env, args []string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	// exec keeps the last of duplicate variables, so env can override.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "XDG_CONFIG_HOME=" + t.TempDir()}, env...)
 	return cmd
 }

@@ -30,7 +30,7 @@ type Process struct {
 func StartBinary(t testing.TB, bin string, env []string, args ...string) *Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	p := &Process{cmd: binaryCommand(ctx, bin, env, args), cancel: cancel, lines: make(chan string, 4096),
+	p := &Process{cmd: binaryCommand(ctx, t, bin, env, args), cancel: cancel, lines: make(chan string, 4096),
 		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	out, err := p.cmd.StdoutPipe()

@@ -1,0 +1,313 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// writeProfiles writes a profiles file into a fresh XDG_CONFIG_HOME and
+// returns the variable to pass and the file's path.
+func writeProfiles(t *testing.T, content string) (env, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "iotjobs", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, content)
+	return "XDG_CONFIG_HOME=" + dir, path
+}
+
+type shownSetting struct {
+	Value  string `json:"value"`
+	Source string `json:"source"`
+	Where  string `json:"where"`
+}
+
+type shown struct {
+	File struct {
+		Path   string `json:"path"`
+		Exists bool   `json:"exists"`
+	} `json:"file"`
+	Profile *struct {
+		Name string `json:"name"`
+		By   string `json:"by"`
+	} `json:"profile"`
+	Settings map[string]shownSetting `json:"settings"`
+}
+
+func configShow(t *testing.T, env []string, args ...string) shown {
+	t.Helper()
+	r := run(t, env, append([]string{"config", "show"}, args...)...)
+	wantExit(t, r, 0)
+	var s shown
+	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
+		t.Fatalf("config show is not JSON: %v\n%s", err, r)
+	}
+	return s
+}
+
+// The profile of the precedence tests sets every setting; the lines
+// matter, config show reports them.
+const precedenceProfiles = `[profiles.p]
+thing = "profile-thing"
+endpoint = "mqtt://profile-host:1883"
+client_id = "profile-client"
+timeout = "30s"
+output = "json"
+`
+
+// TestProfilePrecedence walks the layers flag > env > profile > default:
+// each layer alone, and each overriding the one below it.
+func TestProfilePrecedence(t *testing.T) {
+	xdg, file := writeProfiles(t, precedenceProfiles)
+	for _, tt := range []struct {
+		name    string
+		env     []string
+		args    []string
+		setting string
+		value   string
+		source  string
+		where   string
+	}{
+		{"default alone", nil, nil, "endpoint", "mqtt://127.0.0.1:1883", "default", ""},
+		{"default timeout", nil, nil, "timeout", "10s", "default", ""},
+		{"profile over default", nil, []string{"--profile", "p"}, "endpoint", "mqtt://profile-host:1883", "profile", file + ":3"},
+		{"profile timeout", nil, []string{"--profile", "p"}, "timeout", "30s", "profile", file + ":5"},
+		{"profile client id", nil, []string{"--profile", "p"}, "client-id", "profile-client", "profile", file + ":4"},
+		{"env alone", []string{"IOTJOBS_THING=env-thing"}, nil, "thing", "env-thing", "env", "IOTJOBS_THING"},
+		{"env over profile", []string{"IOTJOBS_THING=env-thing"}, []string{"--profile", "p"}, "thing", "env-thing", "env", "IOTJOBS_THING"},
+		{"env timeout over profile", []string{"IOTJOBS_TIMEOUT=1m"}, []string{"--profile", "p"}, "timeout", "1m0s", "env", "IOTJOBS_TIMEOUT"},
+		{"profile output", nil, []string{"--profile", "p"}, "output", "json", "profile", file + ":6"},
+		{"env output over profile", []string{"IOTJOBS_OUTPUT=json"}, []string{"--profile", "p"}, "output", "json", "env", "IOTJOBS_OUTPUT"},
+		{"flag output over env", []string{"IOTJOBS_OUTPUT=pretty"}, []string{"-o", "json"}, "output", "json", "flag", ""},
+		{"flag over env and profile", []string{"IOTJOBS_THING=env-thing"}, []string{"--profile", "p", "-t", "flag-thing"}, "thing", "flag-thing", "flag", ""},
+		{"flag over profile", nil, []string{"--profile", "p", "--client-id", "flag-client"}, "client-id", "flag-client", "flag", ""},
+		{"flag over env", []string{"IOTJOBS_ENDPOINT=mqtt://env-host:1"}, []string{"-e", "mqtt://flag-host:2"}, "endpoint", "mqtt://flag-host:2", "flag", ""},
+		{"client id defaults to the thing", nil, []string{"-t", "x"}, "client-id", "x", "default", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// config show prints JSON: stdout is not a terminal, and the
+			// output setting, which it follows, is json where it is set.
+			s := configShow(t, append([]string{xdg}, tt.env...), tt.args...)
+			got := s.Settings[tt.setting]
+			if got.Value != tt.value || got.Source != tt.source || got.Where != tt.where {
+				t.Errorf("%s = %+v, want %q from %s %s", tt.setting, got, tt.value, tt.source, tt.where)
+			}
+		})
+	}
+}
+
+// TestProfileSelection: --profile over IOTJOBS_PROFILE over default_profile;
+// an empty --profile uses none.
+func TestProfileSelection(t *testing.T) {
+	xdg, file := writeProfiles(t, `default_profile = "a"
+[profiles.a]
+thing = "thing-a"
+[profiles.b]
+thing = "thing-b"
+[profiles.c]
+thing = "thing-c"
+`)
+	for _, tt := range []struct {
+		name    string
+		env     []string
+		args    []string
+		profile string
+		by      string
+	}{
+		{"default_profile", nil, nil, "a", "default_profile in " + file + ":1"},
+		{"env over default", []string{"IOTJOBS_PROFILE=b"}, nil, "b", "IOTJOBS_PROFILE"},
+		{"flag over env", []string{"IOTJOBS_PROFILE=b"}, []string{"--profile", "c"}, "c", "--profile"},
+		{"empty flag: none", []string{"IOTJOBS_PROFILE=b"}, []string{"--profile", ""}, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := configShow(t, append([]string{xdg}, tt.env...), tt.args...)
+			if tt.profile == "" {
+				if s.Profile != nil || s.Settings["thing"].Value != "" {
+					t.Errorf("a profile is in use: %+v, thing %+v", s.Profile, s.Settings["thing"])
+				}
+				return
+			}
+			if s.Profile == nil || s.Profile.Name != tt.profile || s.Profile.By != tt.by {
+				t.Fatalf("profile %+v, want %s by %s", s.Profile, tt.profile, tt.by)
+			}
+			if got := s.Settings["thing"].Value; got != "thing-"+tt.profile {
+				t.Errorf("thing %q", got)
+			}
+		})
+	}
+}
+
+// TestProfileDrivesDeviceCommands checks that the device commands, not only
+// config show, connect with the layers resolved: the profile names the
+// emulator, and an environment variable or a flag pointing elsewhere wins.
+func TestProfileDrivesDeviceCommands(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	createJob(t, emu, "job-p", "profile-thing", `{"op":"x"}`)
+	createJob(t, emu, "job-f", "flag-thing", `{"op":"x"}`)
+	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\ntimeout = \"5s\"\n"+
+		"[profiles.dead]\nthing = \"profile-thing\"\nendpoint = \"mqtt://127.0.0.1:1\"\n")
+
+	r := run(t, []string{xdg, "IOTJOBS_PROFILE=emu"}, "get-pending")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"jobId":"job-p"`) {
+		t.Errorf("the profile's thing was not used:\n%s", r)
+	}
+	// A flag over the profile's thing.
+	r = run(t, []string{xdg}, "get-pending", "--profile", "emu", "-t", "flag-thing")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"jobId":"job-f"`) {
+		t.Errorf("the flag's thing was not used:\n%s", r)
+	}
+	// The environment over a profile whose endpoint is dead.
+	r = run(t, []string{xdg, "IOTJOBS_ENDPOINT=" + emu.Endpoint}, "describe", "job-p", "--profile", "dead")
+	wantExit(t, r, 0)
+	// And the profile's dead endpoint when nothing overrides it.
+	wantExit(t, run(t, []string{xdg}, "get-pending", "--profile", "dead", "--timeout", "2s"), 3)
+}
+
+// TestProfileErrorsSendNothing: every problem with the profiles file or the
+// profile's values exits 2, names the file (and the line when there is
+// one), and publishes nothing.
+func TestProfileErrorsSendNothing(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	ep := "mqtt://" + b.Addr
+	good := "[profiles.lab]\nthing = \"t1\"\nendpoint = \"" + ep + "\"\n"
+	missingXDG := "XDG_CONFIG_HOME=" + t.TempDir()
+	for _, tt := range []struct {
+		name, content string
+		env           []string
+		args          []string
+		want          []string // in stderr; @FILE@ is the file's path
+	}{
+		{"unknown profile", good, nil, []string{"--profile", "prod"}, []string{"@FILE@: no profile \"prod\"; the file defines lab", "--profile"}},
+		{"unknown profile from env", good, []string{"IOTJOBS_PROFILE=prod"}, nil, []string{"@FILE@", "IOTJOBS_PROFILE"}},
+		{"unknown key", good + "thingy = \"x\"\n", nil, []string{"--profile", "lab"}, []string{"@FILE@:4: unknown key profiles.lab.thingy"}},
+		{"unknown key, no profile named", good + "thingy = \"x\"\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:4: unknown key"}},
+		{"malformed", "[profiles.lab\nthing = \"t1\"\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:1: malformed TOML"}},
+		{"wrong type", "[profiles.lab]\ntimeout = 10\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:2: profiles.lab.timeout must be a string"}},
+		{"default names nothing", "default_profile = \"x\"\n" + good, nil, []string{"-e", ep}, []string{"@FILE@:1: default_profile \"x\" names no profile"}},
+		{"bad thing in profile", "[profiles.lab]\nendpoint = \"" + ep + "\"\nthing = \"a/b\"\n", nil, []string{"--profile", "lab"}, []string{"invalid thing name", "profile \"lab\" at @FILE@:3"}},
+		{"bad timeout in profile", good + "timeout = \"soon\"\n", nil, []string{"--profile", "lab"}, []string{"invalid timeout \"soon\"", "@FILE@:4"}},
+		{"bad endpoint in profile", "[profiles.lab]\nthing = \"t1\"\nendpoint = \"ws://x\"\n", nil, []string{"--profile", "lab"}, []string{"invalid endpoint", "@FILE@:3"}},
+		{"missing file with --profile", "", []string{missingXDG}, []string{"--profile", "lab", "-t", "t1", "-e", ep}, []string{"no such file, so no profile \"lab\""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env, file := []string{}, ""
+			if tt.content != "" {
+				var xdg string
+				xdg, file = writeProfiles(t, tt.content)
+				env = append(env, xdg)
+			}
+			r := run(t, append(env, tt.env...), append([]string{"get-pending"}, tt.args...)...)
+			wantExit(t, r, 2)
+			for _, w := range tt.want {
+				if w = strings.ReplaceAll(w, "@FILE@", file); !strings.Contains(r.Stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, r.Stderr)
+				}
+			}
+			if r.Stdout != "" {
+				t.Errorf("stdout %q", r.Stdout)
+			}
+		})
+	}
+	if n := len(b.Published()); n != 0 {
+		t.Errorf("the broker saw %d publishes, want none", n)
+	}
+}
+
+func TestMissingProfilesFileIsFine(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	wantExit(t, run(t, nil, "get-pending", "-t", "t1", "-e", emu.Endpoint), 0)
+	r := run(t, nil, "config", "list")
+	wantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"exists":false`) || !strings.Contains(r.Stdout, `"profiles":[]`) {
+		t.Errorf("config list without a file:\n%s", r)
+	}
+}
+
+// TestConfigNeverReadsKeys: config show and list print the paths of the
+// certificate files, never what is in them, and do not need them to exist.
+func TestConfigNeverReadsKeys(t *testing.T) {
+	xdg, file := writeProfiles(t, `[profiles.prod]
+endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
+thing = "my-thing"
+cert = "certs/my-thing.cert.pem"
+key = "~/certs/my-thing.private.key"
+ca = "/nowhere/ca.pem"
+`)
+	certs := filepath.Join(filepath.Dir(file), "certs")
+	if err := os.Mkdir(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	secret := "-----BEGIN PRIVATE KEY-----\nSECRET-MATERIAL\n-----END PRIVATE KEY-----\n"
+	writeFile(t, filepath.Join(certs, "my-thing.cert.pem"), secret)
+	home := t.TempDir()
+	env := []string{xdg, "HOME=" + home}
+	s := configShow(t, env, "--profile", "prod")
+	if got := s.Settings["cert"].Value; got != filepath.Join(certs, "my-thing.cert.pem") {
+		t.Errorf("cert path %q, want it relative to the file's directory", got)
+	}
+	if got := s.Settings["key"].Value; got != filepath.Join(home, "certs/my-thing.private.key") {
+		t.Errorf("key path %q, want ~ expanded", got)
+	}
+	for _, args := range [][]string{{"config", "show", "--profile", "prod", "-o", "pretty"}, {"config", "list", "-o", "pretty"}, {"config", "show", "--profile", "prod"}} {
+		r := run(t, env, args...)
+		wantExit(t, r, 0)
+		if strings.Contains(r.Stdout+r.Stderr, "SECRET") || strings.Contains(r.Stdout+r.Stderr, "BEGIN") {
+			t.Errorf("%v printed file contents:\n%s", args, r)
+		}
+	}
+}
+
+func TestConfigListAndShowTables(t *testing.T) {
+	xdg, file := writeProfiles(t, `default_profile = "lab"
+[profiles.lab]
+endpoint = "mqtt://127.0.0.1:1883"
+thing = "lab-thing-1"
+[profiles.prod-eu]
+endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
+thing = "my-thing"
+`)
+	r := run(t, []string{xdg, "IOTJOBS_PROFILE=prod-eu"}, "config", "list", "-o", "pretty")
+	wantExit(t, r, 0)
+	for _, want := range []string{"file: " + file, "lab-thing-1", "default", "*  prod-eu", "selected by IOTJOBS_PROFILE"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("config list does not show %q:\n%s", want, r.Stdout)
+		}
+	}
+	r = run(t, []string{xdg}, "config", "list")
+	wantExit(t, r, 0)
+	list := reply(t, r)
+	if path(list, "selected", "name") != "lab" || path(list, "default") != "lab" {
+		t.Errorf("config list JSON: %s", r.Stdout)
+	}
+
+	r = run(t, []string{xdg, "IOTJOBS_TIMEOUT=3s"}, "config", "show", "-o", "pretty", "-t", "other")
+	wantExit(t, r, 0)
+	for _, want := range []string{"profile:  lab (by default_profile in " + file + ":1)", "SETTING", "thing      other", "flag",
+		"endpoint   mqtt://127.0.0.1:1883", file + ":3", "IOTJOBS_TIMEOUT", "(system roots)"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("config show does not show %q:\n%s", want, r.Stdout)
+		}
+	}
+}
+
+func TestConfigHelp(t *testing.T) {
+	for _, cmd := range [][]string{{"config", "--help"}, {"config", "list", "--help"}, {"config", "show", "--help"}} {
+		r := run(t, nil, cmd...)
+		wantExit(t, r, 0)
+		for _, want := range []string{"$ iotjobs config", "| jq"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("%v does not contain %q", cmd, want)
+			}
+		}
+	}
+}
