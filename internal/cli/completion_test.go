@@ -1,0 +1,159 @@
+package cli_test
+
+import (
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// complete runs cobra's hidden __complete command as a shell's completion
+// script does, and returns the candidates (without descriptions) and the
+// directive line.
+func complete(t *testing.T, env []string, args ...string) (candidates []string, directive string, r testutil.Result) {
+	t.Helper()
+	r = run(t, env, append([]string{"__complete"}, args...)...)
+	wantExit(t, r, 0)
+	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+	for _, l := range lines[:len(lines)-1] {
+		name, _, _ := strings.Cut(l, "\t")
+		candidates = append(candidates, name)
+	}
+	return candidates, lines[len(lines)-1], r
+}
+
+// noFiles is ShellCompDirectiveNoFileComp.
+const noFiles = ":4"
+
+func TestCompleteJobIDsFromPendingExecutions(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	createJob(t, emu, "job-a", "thing-1", "{}")
+	createJob(t, emu, "job-b", "thing-1", "{}")
+	createJob(t, emu, "job-other", "thing-2", "{}")
+	wantExit(t, run(t, nil, "start-next", "-t", "thing-1", "-e", emu.Endpoint), 0) // job-a IN_PROGRESS
+
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"describe offers $next", nil, []string{"describe", "-t", "thing-1", "-e", emu.Endpoint, ""}, []string{"$next", "job-a", "job-b"}},
+		// --status is given: cobra offers a required flag not yet typed.
+		{"update", nil, []string{"update", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint, ""}, []string{"job-a", "job-b"}},
+		{"wait", nil, []string{"wait", "-t", "thing-1", "-e", emu.Endpoint, "j"}, []string{"job-a", "job-b"}},
+		{"settings from the environment", []string{"IOTJOBS_THING=thing-2", "IOTJOBS_ENDPOINT=" + emu.Endpoint}, []string{"update", "--status", "FAILED", ""}, []string{"job-other"}},
+		{"only the first argument", nil, []string{"update", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint, "job-a", ""}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, directive, r := complete(t, tt.env, tt.args...)
+			if !slices.Equal(got, tt.want) || directive != noFiles {
+				t.Errorf("candidates %q %s, want %q %s\n%s", got, directive, tt.want, noFiles, r)
+			}
+		})
+	}
+	// Descriptions say the status.
+	_, _, r := complete(t, nil, "update", "-t", "thing-1", "-e", emu.Endpoint, "")
+	if !strings.Contains(r.Stdout, "job-a\tIN_PROGRESS\n") || !strings.Contains(r.Stdout, "job-b\tQUEUED\n") {
+		t.Errorf("descriptions:\n%s", r.Stdout)
+	}
+}
+
+func TestCompleteJobIDsWithAProfile(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	createJob(t, emu, "job-p", "profile-thing", "{}")
+	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\n")
+	got, _, r := complete(t, []string{xdg}, "describe", "--profile", "emu", "")
+	if !slices.Equal(got, []string{"$next", "job-p"}) {
+		t.Errorf("candidates %q\n%s", got, r)
+	}
+}
+
+// TestCompleteJobIDsFailsSilently: with no thing, a bad profiles file,
+// nothing listening, or a broker that never answers, completion offers
+// nothing (but $next), prints nothing else, and gives up within its own
+// short timeout, whatever --timeout says.
+func TestCompleteJobIDsFailsSilently(t *testing.T) {
+	silent := mqtttest.Start(t, mqtttest.Options{}) // accepts, never answers get-pending
+	refused := closedPort(t)
+	badXDG, _ := writeProfiles(t, "[profiles.x\n")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"no thing", nil, []string{"describe", "-e", "mqtt://" + silent.Addr, ""}},
+		{"bad thing", nil, []string{"describe", "-t", "a/b", ""}},
+		{"malformed profiles file", []string{badXDG}, []string{"describe", "-t", "t1", ""}},
+		{"unknown profile", nil, []string{"describe", "-t", "t1", "--profile", "nope", ""}},
+		{"connection refused", nil, []string{"describe", "-t", "t1", "-e", "mqtt://" + refused, ""}},
+		{"no answer", nil, []string{"describe", "-t", "t1", "-e", "mqtt://" + silent.Addr, "--timeout", "1m", ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, directive, r := complete(t, tt.env, tt.args...)
+			if !slices.Equal(got, []string{"$next"}) || directive != noFiles {
+				t.Errorf("candidates %q %s\n%s", got, directive, r)
+			}
+			if strings.Contains(r.Stderr, "iotjobs:") || strings.Contains(r.Stderr, "rror") {
+				t.Errorf("stderr has an error:\n%s", r.Stderr)
+			}
+			if r.Elapsed > 5*time.Second {
+				t.Errorf("took %s", r.Elapsed)
+			}
+		})
+	}
+}
+
+// closedPort is a 127.0.0.1 address where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestCompleteFlagValues(t *testing.T) {
+	xdg, _ := writeProfiles(t, `[profiles.lab]
+thing = "lab-thing-1"
+endpoint = "mqtt://127.0.0.1:1883"
+[profiles.lab2]
+thing = "lab-thing-1"
+[profiles.prod-eu]
+thing = "my-thing"
+`)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"statuses", []string{"update", "j", "--status", ""}, []string{"IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED"}},
+		{"profiles", []string{"get-pending", "--profile", ""}, []string{"lab", "lab2", "prod-eu"}},
+		{"profiles of config show", []string{"config", "show", "--profile", ""}, []string{"lab", "lab2", "prod-eu"}},
+		{"profiles of config list", []string{"config", "list", "--profile", ""}, []string{"lab", "lab2", "prod-eu"}},
+		{"things of the profiles", []string{"describe", "-t", ""}, []string{"lab-thing-1", "my-thing"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, directive, r := complete(t, []string{xdg}, tt.args...)
+			if !slices.Equal(got, tt.want) || directive != noFiles {
+				t.Errorf("candidates %q %s, want %q\n%s", got, directive, tt.want, r)
+			}
+		})
+	}
+	_, _, r := complete(t, []string{xdg}, "describe", "-t", "")
+	if !strings.Contains(r.Stdout, "lab-thing-1\tprofile lab, lab2\n") {
+		t.Errorf("thing descriptions:\n%s", r.Stdout)
+	}
+	// Without a profiles file: nothing, and no file names either.
+	got, directive, _ := complete(t, nil, "describe", "--profile", "")
+	if len(got) != 0 || directive != noFiles {
+		t.Errorf("without a file: %q %s", got, directive)
+	}
+}
