@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/iotjobs/iotjobs/internal/mochilistener"
+
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -47,7 +49,7 @@ func startBroker(plain, secure net.Listener, engine requestHandler, logger *slog
 		if l == nil {
 			continue
 		}
-		if err := server.AddListener(newBrokerListener(id, l, log)); err != nil {
+		if err := server.AddListener(mochilistener.New(id, l, log)); err != nil {
 			return nil, err
 		}
 	}

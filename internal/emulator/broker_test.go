@@ -202,7 +202,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 }
 
 // Close while clients keep connecting: every connection ends and Close
-// returns (mochi's own listeners race here; see brokerListener).
+// returns (mochi's own listeners race here; see internal/mochilistener).
 func TestCloseWhileClientsConnect(t *testing.T) {
 	emu, err := emulator.Start(t.Context(), emulator.Config{MQTTAddr: "127.0.0.1:0", DataPath: emulator.MemoryDataPath})
 	if err != nil {

@@ -8,13 +8,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/iotjobs/iotjobs/internal/mochilistener"
+
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -61,14 +63,21 @@ func Start(t testing.TB, opts Options) *Broker {
 	if err := server.AddHook(&hangUpHook{broker: b, hangUpOn: opts.HangUpOn}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "test", Address: "127.0.0.1:0", TLSConfig: opts.TLS})
-	if err := server.AddListener(tcp); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS)
+	}
+	// mochi's own listeners race with Server.Close; see mochilistener.
+	if err := server.AddListener(mochilistener.New("test", ln, slog.New(slog.DiscardHandler))); err != nil {
 		t.Fatal(err)
 	}
 	if err := server.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	b.Addr = tcp.Address()
+	b.Addr = ln.Addr().String()
 	t.Cleanup(func() { _ = server.Close() })
 	if opts.Respond != nil {
 		err := server.Subscribe("$aws/things/+/jobs/#", 1, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {

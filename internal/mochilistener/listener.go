@@ -1,4 +1,7 @@
-package emulator
+// Package mochilistener serves a net.Listener bound by the caller to a
+// mochi-mqtt server, without the close-time race of mochi's own listeners.
+// The emulator's broker and the test broker of mqttclient both use it.
+package mochilistener
 
 import (
 	"log/slog"
@@ -9,7 +12,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-// brokerListener serves a net.Listener we bound ourselves to mochi.
+// Listener serves a net.Listener bound by the caller to mochi.
 //
 // mochi's own listeners start each connection on a goroutine that calls
 // ClientsWg.Add inside the server, so a connection accepted while the server
@@ -17,7 +20,7 @@ import (
 // Close may return before that connection ends. This listener stops
 // accepting, disconnects, and waits for every connection it started before
 // mochi waits on its group.
-type brokerListener struct {
+type Listener struct {
 	id  string
 	ln  net.Listener
 	log *slog.Logger
@@ -28,20 +31,21 @@ type brokerListener struct {
 	running sync.WaitGroup        // one per accepted connection
 }
 
-var _ listeners.Listener = (*brokerListener)(nil)
+var _ listeners.Listener = (*Listener)(nil)
 
-func newBrokerListener(id string, ln net.Listener, log *slog.Logger) *brokerListener {
-	return &brokerListener{id: id, ln: ln, log: log.With("listener", id), conns: map[net.Conn]struct{}{}}
+// New serves ln under the listener id; log receives abnormal connection ends.
+func New(id string, ln net.Listener, log *slog.Logger) *Listener {
+	return &Listener{id: id, ln: ln, log: log.With("listener", id), conns: map[net.Conn]struct{}{}}
 }
 
-func (l *brokerListener) ID() string              { return l.id }
-func (l *brokerListener) Address() string         { return l.ln.Addr().String() }
-func (l *brokerListener) Protocol() string        { return "tcp" }
-func (l *brokerListener) Init(*slog.Logger) error { return nil }
+func (l *Listener) ID() string              { return l.id }
+func (l *Listener) Address() string         { return l.ln.Addr().String() }
+func (l *Listener) Protocol() string        { return "tcp" }
+func (l *Listener) Init(*slog.Logger) error { return nil }
 
 // Serve accepts connections until Close and hands each to establish, which
 // runs the client until it disconnects.
-func (l *brokerListener) Serve(establish listeners.EstablishFn) {
+func (l *Listener) Serve(establish listeners.EstablishFn) {
 	for {
 		conn, err := l.ln.Accept()
 		if err != nil {
@@ -77,7 +81,7 @@ const closeWriteTimeout = time.Second
 
 // Close stops accepting, lets mochi send DISCONNECT to its clients, closes
 // every connection, and waits for all of them to end.
-func (l *brokerListener) Close(closeClients listeners.CloseFn) {
+func (l *Listener) Close(closeClients listeners.CloseFn) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
