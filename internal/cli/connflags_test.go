@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -38,6 +39,7 @@ func TestWarnImpersonationOnlyOffLoopbackWithTheThingsID(t *testing.T) {
 }
 
 func TestAcceptedStatusOnlyOnATerminal(t *testing.T) {
+	isolateFromUserSettings(t)
 	emu := testutil.StartEmulator(t)
 	if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: "j1", Targets: []string{"thing-1"}, Document: "{}"}); err != nil {
 		t.Fatal(err)
@@ -56,6 +58,18 @@ func TestAcceptedStatusOnlyOnATerminal(t *testing.T) {
 		status := errOut.String()
 		if tty != (strings.HasPrefix(status, "accepted in ") && strings.HasSuffix(status, " ms\n")) || (!tty && status != "") {
 			t.Errorf("stderr a terminal: %v; stderr %q", tty, status)
+		}
+	}
+}
+
+// isolateFromUserSettings keeps a developer's IOTJOBS_* variables and
+// profiles out of a test that runs the command tree in this process.
+func isolateFromUserSettings(t *testing.T) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "IOTJOBS_") {
+			t.Setenv(name, "")
 		}
 	}
 }
