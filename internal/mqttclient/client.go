@@ -53,6 +53,10 @@ type Config struct {
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
 	onReconnect func()
+	// inOrder is DialWatch's: handlers run one after the other on paho's
+	// router goroutine, in the broker's order, instead of each on its own
+	// goroutine.
+	inOrder bool
 }
 
 // Reply is the service's answer to a Request.
@@ -132,7 +136,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		// without a subscription; they must find a handler from the first
 		// packet on.
 		SetDefaultPublishHandler(c.dispatch).
-		SetOrderMatters(false).
+		SetOrderMatters(cfg.inOrder).
 		SetCustomOpenConnectionFn(c.openConnection).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(c.onConnectionLost)

@@ -53,6 +53,9 @@ type Watch struct {
 func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error) {
 	w := &Watch{wake: make(chan struct{}, 1)}
 	cfg.AutoReconnect = true
+	// A stream must come out in the order the broker sent it; the handlers
+	// below only append to the queue, so they may run on paho's router.
+	cfg.inOrder = true
 	userLost := cfg.OnConnectionLost
 	cfg.OnConnectionLost = func(err error) {
 		w.push(Event{Kind: Lost, Err: err})
