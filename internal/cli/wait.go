@@ -208,8 +208,9 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 	}
 }
 
-// mayHaveReached reads a notification: does it show the execution in an
-// awaited status, or no longer pending? Both call for a describe, which
+// mayHaveReached reads a notification, noting the status it lists the
+// execution in: does it show the execution in an awaited status, or no
+// longer pending? Both call for a describe, which
 // alone gives the whole execution or tells that it ended. Notifications
 // list pending executions only, and at most 10, so an absent execution
 // may still be pending; the describe settles that too.
