@@ -88,18 +88,22 @@ func (l *Listener) Close(closeClients listeners.CloseFn) {
 		return
 	}
 	l.closed = true
-	// A client that stopped reading would block mochi's DISCONNECT write,
-	// and so Close, for ever; the deadline bounds that.
+	open := make([]net.Conn, 0, len(l.conns))
 	for conn := range l.conns {
+		open = append(open, conn)
+	}
+	l.mu.Unlock()
+	// No lock is held while touching connections: closing a TLS connection
+	// may block on its writer, which must stay free to finish and to
+	// deregister itself. A client that stopped reading would block mochi's
+	// DISCONNECT write, and so Close, for ever; the deadline bounds that.
+	for _, conn := range open {
 		conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 	}
-	l.mu.Unlock()
 	l.ln.Close()
 	closeClients(l.id)
-	l.mu.Lock()
-	for conn := range l.conns {
+	for _, conn := range open {
 		conn.Close()
 	}
-	l.mu.Unlock()
 	l.running.Wait()
 }
