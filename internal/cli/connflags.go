@@ -84,7 +84,7 @@ func (o *connOptions) addConnFlags(cmd *cobra.Command) {
 func (o *connOptions) addSettingFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+envThing+"; required)")
-	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port (plain), mqtts://host[:port] or host[:port] (TLS) (env "+envEndpoint+")")
+	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port for plain MQTT; mqtts://host[:port] or host[:port] for TLS (env "+envEndpoint+")")
 	f.StringVar(&o.ClientID, "client-id", "", "MQTT client `ID` (env "+envClientID+"; default: the thing name)")
 	f.StringVar(&o.Cert, "cert", "", "client certificate `FILE`, PEM (env "+envCert+")")
 	f.StringVar(&o.Key, "key", "", "private key `FILE` of the client certificate, PEM (env "+envKey+")")

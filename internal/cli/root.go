@@ -48,9 +48,16 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 }
 
 const rootLong = `iotjobs connects to an MQTT broker as an AWS IoT thing and speaks the Jobs
-device API: get-pending, start-next, describe and update. It prints the
-service's reply on stdout (indented on a terminal, one JSON line otherwise)
-and human status and errors on stderr.
+device API: get-pending, start-next, describe and update, each one request
+and its reply on one connection; watch streams notify and notify-next, and
+wait blocks until an execution reaches a status. It prints the service's
+reply on stdout (indented on a terminal, one JSON line otherwise) and human
+status and errors on stderr.
+
+iotjobs emulator runs an offline Jobs service (MQTT broker, jobs engine,
+control plane) that every command talks to by default; iotjobs demo walks a
+sample job through it. Settings come from flags, then IOTJOBS_* variables,
+then a profile (iotjobs config), then defaults.
 
 Exit codes:
   0    accepted; wait: the status was reached; watch: ended by --count,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,13 +30,6 @@ func Generate(root *cobra.Command, docsDir, complDir string) error {
 	if err := doc.GenMarkdownTree(root, mdDir); err != nil {
 		return fmt.Errorf("markdown pages: %w", err)
 	}
-	// A fixed date, so that regenerating the pages changes nothing unless
-	// the commands did (the freshness test relies on it).
-	date := time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC)
-	header := &doc.GenManHeader{Title: "IOTJOBS", Section: "1", Source: "iotjobs", Manual: "iotjobs manual", Date: &date}
-	if err := doc.GenManTree(root, header, manDir); err != nil {
-		return fmt.Errorf("man pages: %w", err)
-	}
 	name := root.Name()
 	completions := []struct {
 		file string
@@ -51,5 +45,24 @@ func Generate(root *cobra.Command, docsDir, complDir string) error {
 			return fmt.Errorf("completion %s: %w", c.file, err)
 		}
 	}
+	// Man pages last: they need the commands' Use lines escaped.
+	// A fixed date, so that regenerating the pages changes nothing unless
+	// the commands did (the freshness test relies on it).
+	date := time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC)
+	header := &doc.GenManHeader{Title: "IOTJOBS", Section: "1", Source: "iotjobs", Manual: "iotjobs manual", Date: &date}
+	escapeAngles(root)
+	if err := doc.GenManTree(root, header, manDir); err != nil {
+		return fmt.Errorf("man pages: %w", err)
+	}
 	return nil
+}
+
+// escapeAngles protects the "<job-id>" of the Use lines from the markdown
+// renderer behind the man pages, which takes it for an HTML tag and drops
+// it from the synopsis.
+func escapeAngles(cmd *cobra.Command) {
+	cmd.Use = strings.NewReplacer("<", `\<`, ">", `\>`).Replace(cmd.Use)
+	for _, c := range cmd.Commands() {
+		escapeAngles(c)
+	}
 }
