@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"os"
 	"time"
 
@@ -114,7 +115,7 @@ func openStore(path string) (*store, error) {
 	db, err := bolt.Open(path, 0o600, opts)
 	if err != nil {
 		s.removeTemp()
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: the file is locked by another process", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -80,7 +80,7 @@ func classifyConnect(ep Endpoint, clientID string, dialErr, tokenErr error) *Con
 		}
 		// The socket is up but the MQTT handshake failed: under TLS 1.3 a
 		// rejected client certificate only shows here, as an alert.
-		ce.Err, ce.Hint = explainNetError(ep, tokenErr)
+		ce.Hint, ce.Err = explainNetError(ep, tokenErr)
 		if ce.Hint == "" && (errors.Is(tokenErr, io.EOF) || errors.Is(tokenErr, syscall.ECONNRESET)) {
 			ce.Err = fmt.Errorf("%s closed the connection during the MQTT handshake (%v)", ep.Address(), unwrapPaho(tokenErr))
 			ce.Hint = fmt.Sprintf("on AWS IoT this means the certificate or its policy does not allow iot:Connect as client id %q", clientID)
@@ -90,7 +90,7 @@ func classifyConnect(ep Endpoint, clientID string, dialErr, tokenErr error) *Con
 		}
 		return ce
 	}
-	ce.Err, ce.Hint = explainNetError(ep, dialErr)
+	ce.Hint, ce.Err = explainNetError(ep, dialErr)
 	return ce
 }
 
@@ -104,9 +104,9 @@ func unwrapPaho(err error) error {
 	return err
 }
 
-// explainNetError describes DNS, TCP and TLS failures; the hint is empty
-// when there is nothing specific to suggest.
-func explainNetError(ep Endpoint, err error) (error, string) {
+// explainNetError describes DNS, TCP and TLS failures and what to do about
+// them; the hint is empty when there is nothing specific to suggest.
+func explainNetError(ep Endpoint, err error) (hint string, explained error) {
 	var (
 		dnsErr      *net.DNSError
 		unknownCA   x509.UnknownAuthorityError
@@ -121,37 +121,37 @@ func explainNetError(ep Endpoint, err error) (error, string) {
 	)
 	switch {
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("cannot resolve host %q: %v", ep.Host, dnsErr.Err), "check the host name of --endpoint (for AWS IoT: aws iot describe-endpoint --endpoint-type iot:Data-ATS)"
+		return "check the host name of --endpoint (for AWS IoT: aws iot describe-endpoint --endpoint-type iot:Data-ATS)", fmt.Errorf("cannot resolve host %q: %v", ep.Host, dnsErr.Err)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("connection refused by %s", addr), "nothing is listening there: start the emulator (iotjobs emulator) or check the host and port of --endpoint"
+		return "nothing is listening there: start the emulator (iotjobs emulator) or check the host and port of --endpoint", fmt.Errorf("connection refused by %s", addr)
 	case errors.As(err, &unknownCA):
-		return fmt.Errorf("TLS: the server certificate of %s is signed by an unknown authority", addr), "give the CA that signed it with --ca (for AWS IoT: Amazon Root CA 1)"
+		return "give the CA that signed it with --ca (for AWS IoT: Amazon Root CA 1)", fmt.Errorf("TLS: the server certificate of %s is signed by an unknown authority", addr)
 	case errors.As(err, &hostErr):
-		return fmt.Errorf("TLS: the server certificate is not valid for %q: %v", ep.Host, hostErr.Error()), "connect with the host name the certificate was issued for"
+		return "connect with the host name the certificate was issued for", fmt.Errorf("TLS: the server certificate is not valid for %q: %v", ep.Host, hostErr.Error())
 	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
-		return fmt.Errorf("TLS: the server certificate of %s has expired or is not yet valid: %v", addr, invalidErr.Detail), "check the clock of this machine, or renew the server certificate"
+		return "check the clock of this machine, or renew the server certificate", fmt.Errorf("TLS: the server certificate of %s has expired or is not yet valid: %v", addr, invalidErr.Detail)
 	case errors.As(err, &verifyErr):
-		return fmt.Errorf("TLS: the server certificate of %s could not be verified: %v", addr, verifyErr.Err), "give the CA that signed it with --ca"
+		return "give the CA that signed it with --ca", fmt.Errorf("TLS: the server certificate of %s could not be verified: %v", addr, verifyErr.Err)
 	case errors.As(err, &opErr) && opErr.Op == "remote error":
 		// The server sent a TLS alert; crypto/tls does not export its type.
 		msg := opErr.Err.Error()
 		for _, certProblem := range []string{"bad certificate", "unsupported certificate", "revoked", "expired", "unknown certificate", "certificate unknown", "unknown certificate authority", "access denied", "certificate required"} {
 			if strings.Contains(msg, certProblem) {
-				return fmt.Errorf("TLS: the server rejected our client certificate (%s)", msg), "give --cert and --key of a certificate the server trusts (on AWS IoT: registered and ACTIVE)"
+				return "give --cert and --key of a certificate the server trusts (on AWS IoT: registered and ACTIVE)", fmt.Errorf("TLS: the server rejected our client certificate (%s)", msg)
 			}
 		}
 		if strings.Contains(msg, "no application protocol") {
-			return fmt.Errorf("TLS: the server does not accept ALPN %q (%s)", ALPNProtocol, msg), "ALPN is offered only on port 443; use port 8883"
+			return "ALPN is offered only on port 443; use port 8883", fmt.Errorf("TLS: the server does not accept ALPN %q (%s)", ALPNProtocol, msg)
 		}
-		return fmt.Errorf("TLS handshake with %s failed: %s", addr, msg), ""
+		return "", fmt.Errorf("TLS handshake with %s failed: %s", addr, msg)
 	case errors.As(err, &recordErr):
-		return fmt.Errorf("TLS: %s did not answer with TLS", addr), "it looks like a plain MQTT port: use mqtt://" + addr
+		return "it looks like a plain MQTT port: use mqtt://" + addr, fmt.Errorf("TLS: %s did not answer with TLS", addr)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("timed out connecting to %s", addr), "check the endpoint and the network; raise --timeout on a slow link"
+		return "check the endpoint and the network; raise --timeout on a slow link", fmt.Errorf("timed out connecting to %s", addr)
 	case !ep.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
-		return fmt.Errorf("%s closed the connection (%v)", addr, unwrapPaho(err)), "is this a TLS port? use " + tlsEndpoint
+		return "is this a TLS port? use " + tlsEndpoint, fmt.Errorf("%s closed the connection (%v)", addr, unwrapPaho(err))
 	case ep.TLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
-		return fmt.Errorf("%s closed the connection during the TLS handshake (%v)", addr, unwrapPaho(err)), "is this a plain MQTT port? use mqtt://" + addr
+		return "is this a plain MQTT port? use mqtt://" + addr, fmt.Errorf("%s closed the connection during the TLS handshake (%v)", addr, unwrapPaho(err))
 	}
-	return unwrapPaho(err), ""
+	return "", unwrapPaho(err)
 }
