@@ -68,6 +68,9 @@ type connOptions struct {
 	endpoint mqttclient.Endpoint
 	tls      *tls.Config
 	format   render.Format
+	// takeoverHinted: a long-lived command has said once why the broker
+	// may hang up on it.
+	takeoverHinted bool
 }
 
 // addConnFlags binds the connection flags and --client-token to cmd.
