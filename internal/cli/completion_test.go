@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -79,7 +78,7 @@ func TestCompleteJobIDsWithAProfile(t *testing.T) {
 // short timeout, whatever --timeout says.
 func TestCompleteJobIDsFailsSilently(t *testing.T) {
 	silent := mqtttest.Start(t, mqtttest.Options{}) // accepts, never answers get-pending
-	refused := closedPort(t)
+	refused := testutil.FreeAddr(t)
 	badXDG, _ := writeProfiles(t, "[profiles.x\n")
 	for _, tt := range []struct {
 		name string
@@ -106,18 +105,6 @@ func TestCompleteJobIDsFailsSilently(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedPort is a 127.0.0.1 address where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 func TestCompleteFlagValues(t *testing.T) {

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,18 +26,6 @@ func wantQuiet(t *testing.T, r testutil.Result) {
 	if r.Stdout != "" || r.Stderr != "" {
 		t.Fatalf("want no output\n%s", r)
 	}
-}
-
-// deadURL is a control-plane URL nothing listens on.
-func deadURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
 }
 
 func TestControlVerbsWalkthrough(t *testing.T) {
@@ -143,7 +130,7 @@ func TestControlVerbsServiceErrorsExit1(t *testing.T) {
 
 func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	dead := deadURL(t)
+	dead := "http://" + testutil.FreeAddr(t)
 	missing := filepath.Join(t.TempDir(), "missing.json")
 	for _, tc := range []struct {
 		name, want string
@@ -190,7 +177,7 @@ func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 }
 
 func TestControlVerbsNothingListeningExit3(t *testing.T) {
-	dead := deadURL(t)
+	dead := "http://" + testutil.FreeAddr(t)
 	for _, args := range [][]string{
 		{"list-jobs"},
 		{"create-job", "j1", "-t", "dev-1", "--document", "{}"},

@@ -45,7 +45,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 		t.Skipf("mosquitto not installed (%v); apt-get install mosquitto to run this test", err)
 	}
 
-	addr := freeAddr(t)
+	addr := FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	m := &Mosquitto{Addr: addr, URL: "mqtt://" + addr, t: t, path: path, logs: &lockedBuffer{},
 		conf: filepath.Join(t.TempDir(), "mosquitto.conf")}
@@ -118,10 +118,11 @@ func (m *Mosquitto) Restart() {
 	m.start()
 }
 
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago, for
-// a process that cannot be handed an open listener. Another process may take
-// the port in between; on loopback in a test run that is rare enough.
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago, for
+// a process that cannot be handed an open listener, or as an address where
+// nothing listens. Another process may take the port in between; on
+// loopback in a test run that is rare enough.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
