@@ -66,12 +66,15 @@ func (l *Listener) Serve(establish listeners.EstablishFn) {
 			// (EOF without DISCONNECT, a failed TLS handshake, a refused
 			// CONNECT): worth seeing when a device cannot connect, no fault
 			// of the broker.
-			if err := establish(l.id, conn); err != nil {
-				l.log.Info("client connection ended", "remote", conn.RemoteAddr().String(), "error", err)
-			}
+			err := establish(l.id, conn)
 			l.mu.Lock()
 			delete(l.conns, conn)
+			closing := l.closed
 			l.mu.Unlock()
+			// While closing, every connection ends with an error of ours.
+			if err != nil && !closing {
+				l.log.Info("client connection ended", "remote", conn.RemoteAddr().String(), "error", err)
+			}
 		}()
 	}
 }
