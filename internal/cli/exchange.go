@@ -58,8 +58,13 @@ func (o *connOptions) explainTimeout(err error) error {
 	return err
 }
 
+// humanDuration keeps a tenth of a millisecond below 10 ms: on loopback a
+// reply takes less than one, and "0 ms" says nothing.
 func humanDuration(d time.Duration) string {
-	if d < 10*time.Second {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	case d < 10*time.Second:
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return d.Round(100 * time.Millisecond).String()
