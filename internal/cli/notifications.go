@@ -62,10 +62,10 @@ func (o *connOptions) reportConnection(e mqttclient.Event) {
 	case mqttclient.Lost:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting\n", at, color.YellowString("disconnected"), o.endpoint, e.Err)
 		if !o.takeoverHinted && errors.Is(e.Err, io.EOF) {
-			// The broker hung up: most often another connection took our
-			// client id, which brokers and AWS IoT allow only once.
+			// The broker hung up: it went away, or another connection took
+			// our client id, which brokers and AWS IoT allow only once.
 			o.takeoverHinted = true
-			fmt.Fprintf(o.IO.ErrOut, "  hint: another client may have connected with the client id %q (every iotjobs command uses the thing name by default); give this one its own with --client-id\n", o.ClientID)
+			fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with the client id %q (every iotjobs command uses the thing name by default; give this one its own with --client-id)\n", o.ClientID)
 		}
 	case mqttclient.Reconnected:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.endpoint)
