@@ -194,7 +194,7 @@ func TestControlVerbsNothingListeningExit3(t *testing.T) {
 func TestControlVerbsHelpNeverConnects(t *testing.T) {
 	for _, verb := range []string{"create-job", "describe-job", "list-jobs", "cancel-job", "delete-job",
 		"list-executions", "describe-execution", "cancel-execution", "delete-execution"} {
-		r := run(t, []string{"IOTJOBS_EMULATOR=http://192.0.2.1:1"}, "emulator", verb, "--help")
+		r := run(t, []string{"IOTJOBS_EMULATOR=" + "http://" + testutil.FreeAddr(t)}, "emulator", verb, "--help")
 		wantExit(t, r, 0)
 		if !strings.Contains(r.Stdout, "$ iotjobs emulator "+verb) || !strings.Contains(r.Stdout, "| jq") {
 			t.Errorf("%s --help lacks examples (one piped to jq):\n%s", verb, r.Stdout)
