@@ -35,16 +35,7 @@ canceled again only to force it. Prints the CancelJob output:
   $ iotjobs emulator cancel-job job-42 --force --comment "bad firmware" --reason-code BAD_BUILD
   $ iotjobs emulator cancel-job job-42 | jq -r .jobArn`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.JobID, err = jobIDArg(args); err != nil {
-				return err
-			}
-			if err := opts.ctl.complete(cmd); err != nil {
-				return err
-			}
-			return runCancelJob(cmd.Context(), opts)
-		},
+		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runCancelJob(ctx, opts) }),
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.Force, "force", false, "cancel IN_PROGRESS executions too")

@@ -35,25 +35,16 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 && iotjobs emulator list-executions --job job-42 | jq '.executionSummaries | length'`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.JobID, err = jobIDArg(args); err != nil {
-				return err
-			}
+		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := checkThingFlag(opts.Thing); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("execution-number") {
 				return Usagef("delete-execution needs --execution-number N (see describe-execution)")
 			}
-			if _, err := executionNumber(cmd, opts.ExecutionNumber); err != nil {
-				return err
-			}
-			if err := opts.ctl.complete(cmd); err != nil {
-				return err
-			}
-			return runDeleteExecution(cmd.Context(), opts)
-		},
+			_, err := executionNumber(cmd, opts.ExecutionNumber)
+			return err
+		}, func(ctx context.Context) error { return runDeleteExecution(ctx, opts) }),
 	}
 	addThingFlag(cmd, &opts.Thing, "the execution ran on (required)")
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (required)")

@@ -31,16 +31,7 @@ notify-next. DeleteJob has no output: nothing is printed on stdout.`,
   $ iotjobs emulator delete-job job-42 --force
   $ iotjobs emulator list-jobs --status CANCELED | jq -r '.jobs[].jobId' | xargs -n1 iotjobs emulator delete-job`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.JobID, err = jobIDArg(args); err != nil {
-				return err
-			}
-			if err := opts.ctl.complete(cmd); err != nil {
-				return err
-			}
-			return runDeleteJob(cmd.Context(), opts)
-		},
+		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDeleteJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a job that is still IN_PROGRESS")
 	opts.ctl.addControlFlags(cmd)

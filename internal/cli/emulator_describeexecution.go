@@ -44,22 +44,14 @@ never returns the job document.`,
   $ iotjobs emulator describe-execution job-42 -t my-thing --execution-number 1
   $ iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.JobID, err = jobIDArg(args); err != nil {
-				return err
-			}
+		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := checkThingFlag(opts.Thing); err != nil {
 				return err
 			}
-			if opts.executionNumber, err = executionNumber(cmd, opts.ExecutionNumber); err != nil {
-				return err
-			}
-			if err := opts.ctl.complete(cmd); err != nil {
-				return err
-			}
-			return runDescribeExecution(cmd.Context(), opts)
-		},
+			var err error
+			opts.executionNumber, err = executionNumber(cmd, opts.ExecutionNumber)
+			return err
+		}, func(ctx context.Context) error { return runDescribeExecution(ctx, opts) }),
 	}
 	addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (default: the latest)")

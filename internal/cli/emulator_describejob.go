@@ -35,16 +35,7 @@ instead (GetJobDocument): {"document":"..."}, the document as a string.`,
   $ iotjobs emulator describe-job job-42 | jq .job.jobProcessDetails
   $ iotjobs emulator describe-job job-42 --document | jq -r .document | jq .`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var err error
-			if opts.JobID, err = jobIDArg(args); err != nil {
-				return err
-			}
-			if err := opts.ctl.complete(cmd); err != nil {
-				return err
-			}
-			return runDescribeJob(cmd.Context(), opts)
-		},
+		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDescribeJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Document, "document", false, "print the job document (GetJobDocument) instead")
 	opts.ctl.addControlFlags(cmd)

@@ -347,6 +347,28 @@ func readDocument(in io.Reader, arg string) (string, error) {
 }
 
 // jobIDArg is the <job-id> argument of a verb, checked.
+// jobVerb is the RunE of a verb whose one argument is a job id: it checks
+// the id, then the verb's own flags (check, when not nil), then the shared
+// ones, before run sends anything.
+func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) error, run func(context.Context) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := jobIDArg(args)
+		if err != nil {
+			return err
+		}
+		*jobID = id
+		if check != nil {
+			if err := check(cmd); err != nil {
+				return err
+			}
+		}
+		if err := ctl.complete(cmd); err != nil {
+			return err
+		}
+		return run(cmd.Context())
+	}
+}
+
 func jobIDArg(args []string) (string, error) {
 	if err := jobs.ValidateJobID(args[0]); err != nil {
 		return "", &UsageError{Err: err}

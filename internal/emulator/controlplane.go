@@ -403,13 +403,20 @@ func (cp *controlPlane) createJob(w http.ResponseWriter, r *http.Request) {
 	reply(w, jobRefJSON{JobArn: job.JobARN, JobID: job.JobID, Description: job.Description}, err)
 }
 
-func (cp *controlPlane) describeJob(w http.ResponseWriter, r *http.Request) {
+// jobIDBeforeSubstitution reads the job id of DescribeJob and
+// GetJobDocument and checks their beforeSubstitution flag. Without templates
+// there is nothing to substitute: the document before and after
+// substitution is the same, so the flag changes nothing.
+func jobIDBeforeSubstitution(r *http.Request) (string, error) {
 	jobID, err := pathJobID(r)
 	if err == nil {
-		// Without templates there is nothing to substitute: the document
-		// before and after substitution is the same.
 		_, err = queryBool(r, "beforeSubstitution")
 	}
+	return jobID, err
+}
+
+func (cp *controlPlane) describeJob(w http.ResponseWriter, r *http.Request) {
+	jobID, err := jobIDBeforeSubstitution(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -421,10 +428,7 @@ func (cp *controlPlane) describeJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (cp *controlPlane) getJobDocument(w http.ResponseWriter, r *http.Request) {
-	jobID, err := pathJobID(r)
-	if err == nil {
-		_, err = queryBool(r, "beforeSubstitution")
-	}
+	jobID, err := jobIDBeforeSubstitution(r)
 	if err != nil {
 		writeError(w, err)
 		return
