@@ -65,3 +65,37 @@ func FuzzParseStatusDetail(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeOtherRequests: the start-next, describe and get-pending
+// decoders never panic, reject only with InvalidJson or InvalidRequest, and
+// what they accept holds the limits the engine relies on.
+func FuzzDecodeOtherRequests(f *testing.F) {
+	f.Add([]byte(`{"statusDetails":{"k":"v"},"stepTimeoutInMinutes":5,"clientToken":"t"}`))
+	f.Add([]byte(`{"executionNumber":2,"includeJobDocument":false}`))
+	f.Add([]byte(`{"stepTimeoutInMinutes":-1}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		wantCode := func(what string, rej *Rejection) {
+			if rej != nil && rej.Code != CodeInvalidJSON && rej.Code != CodeInvalidRequest {
+				t.Fatalf("%s(%q) rejected with %s", what, payload, rej.Code)
+			}
+		}
+		start, rej := DecodeStartNext(payload)
+		wantCode("DecodeStartNext", rej)
+		if rej == nil {
+			if ValidateStatusDetails(start.StatusDetails) != nil || CheckStatusDetailsCount(start.StatusDetails) != nil {
+				t.Fatalf("start-next accepted bad status details %v", start.StatusDetails)
+			}
+			if start.StepTimeoutInMinutes != nil && ValidateStepTimeout(*start.StepTimeoutInMinutes, false) != nil {
+				t.Fatalf("start-next accepted step timeout %d", *start.StepTimeoutInMinutes)
+			}
+		}
+		describe, rej := DecodeDescribe(payload)
+		wantCode("DecodeDescribe", rej)
+		if rej == nil && describe.ExecutionNumber != nil && *describe.ExecutionNumber < 1 {
+			t.Fatalf("describe accepted executionNumber %d", *describe.ExecutionNumber)
+		}
+		_, rej = DecodeGetPending(payload)
+		wantCode("DecodeGetPending", rej)
+	})
+}
