@@ -39,8 +39,9 @@ const (
 // The output formats of the control-plane verbs: a person reads a table, a
 // script reads the API's JSON.
 const (
-	outputTable = "table"
-	outputJSON  = "json"
+	outputTable  = "table"
+	outputPretty = "pretty"
+	outputJSON   = "json"
 )
 
 // newEmulatorControlCmds returns the control-plane verbs, to be added under
@@ -73,9 +74,9 @@ type controlOptions struct {
 func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Emulator, "emulator", defaultEmulatorURL, "`URL` of the emulator's control plane (env "+envEmulator+")")
-	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: table or json (default: table on a terminal, json otherwise)")
+	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (default: pretty on a terminal, json otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on the whole request, a `DURATION`")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputPretty, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // complete applies the environment and checks the shared flags; errors are
@@ -93,9 +94,12 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 		if o.IO.IsStdoutTTY() {
 			o.Output = outputTable
 		}
-	case outputTable, outputJSON:
+	case outputPretty, outputTable:
+		// pretty, as for every other command; table, as it reads here.
+		o.Output = outputTable
+	case outputJSON:
 	default:
-		return Usagef("invalid --output %q: use table or json", o.Output)
+		return Usagef("invalid --output %q: use pretty or json", o.Output)
 	}
 	if o.Timeout <= 0 {
 		return Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)

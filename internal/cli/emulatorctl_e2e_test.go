@@ -201,3 +201,25 @@ func TestControlVerbsHelpNeverConnects(t *testing.T) {
 		}
 	}
 }
+
+// TestControlVerbsOutputNames: -o takes pretty (a table), as every other
+// command does, table as its alias, and json; anything else is exit 2.
+func TestControlVerbsOutputNames(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	wantExit(t, ctl(t, emu, "create-job", "job-o", "--target", "thing-1", "--document", `{}`), 0)
+	for _, format := range []string{"pretty", "table"} {
+		r := ctl(t, emu, "list-jobs", "-o", format)
+		wantExit(t, r, 0)
+		if !strings.HasPrefix(r.Stdout, "JOB ID") || !strings.Contains(r.Stdout, "job-o") {
+			t.Errorf("-o %s gave no table:\n%s", format, r)
+		}
+	}
+	if r := ctl(t, emu, "list-jobs", "-o", "json"); !strings.HasPrefix(r.Stdout, `{"jobs":[`) {
+		t.Errorf("-o json:\n%s", r)
+	}
+	r := ctl(t, emu, "list-jobs", "-o", "yaml")
+	wantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, "use pretty or json") {
+		t.Errorf("-o yaml:\n%s", r)
+	}
+}
