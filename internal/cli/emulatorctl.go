@@ -74,7 +74,7 @@ type controlOptions struct {
 func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Emulator, "emulator", defaultEmulatorURL, "`URL` of the emulator's control plane (env "+envEmulator+")")
-	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (default: pretty on a terminal, json otherwise)")
+	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on the whole request, a `DURATION`")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputPretty, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 }
@@ -83,6 +83,7 @@ func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 // UsageErrors (exit 2).
 func (o *controlOptions) complete(cmd *cobra.Command) error {
 	fromEnv(cmd, "emulator", envEmulator, &o.Emulator)
+	fromEnv(cmd, "output", envOutput, &o.Output)
 	u, err := url.Parse(o.Emulator)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)

@@ -217,7 +217,11 @@ func TestControlVerbsOutputNames(t *testing.T) {
 	if r := ctl(t, emu, "list-jobs", "-o", "json"); !strings.HasPrefix(r.Stdout, `{"jobs":[`) {
 		t.Errorf("-o json:\n%s", r)
 	}
-	r := ctl(t, emu, "list-jobs", "-o", "yaml")
+	r := run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_OUTPUT=pretty"}, "emulator", "list-jobs")
+	if !strings.HasPrefix(r.Stdout, "JOB ID") {
+		t.Errorf("IOTJOBS_OUTPUT=pretty gave no table:\n%s", r)
+	}
+	r = ctl(t, emu, "list-jobs", "-o", "yaml")
 	wantExit(t, r, 2)
 	if !strings.Contains(r.Stderr, "use pretty or json") {
 		t.Errorf("-o yaml:\n%s", r)
