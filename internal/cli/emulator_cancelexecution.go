@@ -56,7 +56,7 @@ CancelJobExecution has no output: nothing is printed on stdout.`,
 
 func (o *cancelExecutionOptions) complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if o.JobID, err = jobIDArg(args); err != nil {
+	if o.JobID, err = jobIDArg(args[0], ""); err != nil {
 		return err
 	}
 	if err := checkThingFlag(o.Thing); err != nil {

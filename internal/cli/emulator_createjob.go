@@ -64,7 +64,7 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
 
 func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if o.JobID, err = jobIDArg(args); err != nil {
+	if o.JobID, err = jobIDArg(args[0], ""); err != nil {
 		return err
 	}
 	if len(o.Targets) == 0 {

@@ -22,15 +22,6 @@ type listExecutionsOptions struct {
 	Thing string
 }
 
-// executionStatuses are the values of list-executions --status.
-func executionStatuses() []string {
-	names := make([]string, len(jobs.Statuses))
-	for i, s := range jobs.Statuses {
-		names[i] = string(s)
-	}
-	return names
-}
-
 func newListExecutionsCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &listExecutionsOptions{ctl: controlOptions{IO: ios}}
 	cmd := &cobra.Command{
@@ -58,7 +49,7 @@ executions has an empty list.`,
 	}
 	cmd.Flags().StringVar(&opts.JobID, "job", "", "list the executions of the job `JOB-ID`")
 	addThingFlag(cmd, &opts.Thing, "whose executions to list")
-	opts.page.add(cmd, executionStatuses())
+	opts.page.add(cmd, jobs.Names(jobs.Statuses))
 	opts.ctl.addControlFlags(cmd)
 	return cmd
 }
@@ -78,7 +69,7 @@ func (o *listExecutionsOptions) complete(cmd *cobra.Command) (url.Values, error)
 			return nil, err
 		}
 	}
-	query, err := o.page.query(cmd, executionStatuses())
+	query, err := o.page.query(cmd, jobs.Names(jobs.Statuses))
 	if err != nil {
 		return nil, err
 	}

@@ -357,7 +357,7 @@ func readDocument(in io.Reader, arg string) (string, error) {
 // ones, before run sends anything.
 func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) error, run func(context.Context) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		id, err := jobIDArg(args)
+		id, err := jobIDArg(args[0], "")
 		if err != nil {
 			return err
 		}
@@ -372,13 +372,6 @@ func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) erro
 		}
 		return run(cmd.Context())
 	}
-}
-
-func jobIDArg(args []string) (string, error) {
-	if err := jobs.ValidateJobID(args[0]); err != nil {
-		return "", &UsageError{Err: err}
-	}
-	return args[0], nil
 }
 
 // checkThingFlag checks the --thing of the execution verbs.

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -52,4 +54,17 @@ func executionNumber(cmd *cobra.Command, n int64) (*int64, error) {
 func addStatusDetailFlag(cmd *cobra.Command, dst *[]string) {
 	// StringArray, not StringSlice: a value may contain commas.
 	cmd.Flags().StringArrayVar(dst, "status-detail", nil, "statusDetails entry `KEY=VALUE` (repeatable)")
+}
+
+// jobIDArg checks the job id argument of a command. nextHint, when given,
+// is the message for $next, the likeliest mistake where a command cannot
+// take it; without one, $next fails the job id check like any bad id.
+func jobIDArg(arg, nextHint string) (string, error) {
+	if arg == jobs.NextJobID && nextHint != "" {
+		return "", &UsageError{Err: errors.New(nextHint)}
+	}
+	if err := jobs.ValidateJobID(arg); err != nil {
+		return "", &UsageError{Err: err}
+	}
+	return arg, nil
 }

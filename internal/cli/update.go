@@ -65,22 +65,14 @@ the execution is at that version (else VersionMismatch, exit 15).
 	f.BoolVar(&opts.IncludeJobDocument, "include-job-document", false, "return the job document in the reply")
 	f.Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) for the next step; -1 cancels the step timer")
 	_ = cmd.MarkFlagRequired("status")
-	statuses := make([]string, len(jobs.DeviceStatuses))
-	for i, s := range jobs.DeviceStatuses {
-		statuses[i] = string(s)
-	}
-	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(statuses, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(jobs.Names(jobs.DeviceStatuses), cobra.ShellCompDirectiveNoFileComp))
 	opts.conn.addConnFlags(cmd)
 	return cmd
 }
 
 func (o *updateOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	o.JobID = args[0]
-	if o.JobID == jobs.NextJobID {
-		return Usagef("update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next'")
-	}
-	if err := jobs.ValidateJobID(o.JobID); err != nil {
-		return &UsageError{Err: err}
+	if o.JobID, err = jobIDArg(args[0], "update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next'"); err != nil {
+		return err
 	}
 	// The statuses are upper case on the wire; accept any case at the prompt.
 	o.status = jobs.Status(strings.ToUpper(o.Status))

@@ -91,20 +91,12 @@ or reconnect, or not before --timeout.`,
 }
 
 func untilCompletions() []string {
-	names := []string{untilTerminal}
-	for _, s := range jobs.Statuses {
-		names = append(names, string(s))
-	}
-	return names
+	return append([]string{untilTerminal}, jobs.Names(jobs.Statuses)...)
 }
 
 func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	o.JobID = args[0]
-	if o.JobID == jobs.NextJobID {
-		return Usagef("wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'")
-	}
-	if err := jobs.ValidateJobID(o.JobID); err != nil {
-		return &UsageError{Err: err}
+	if o.JobID, err = jobIDArg(args[0], "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'"); err != nil {
+		return err
 	}
 	if o.until, err = parseUntil(o.Until); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -269,7 +270,7 @@ func DecodeUpdate(payload []byte) (UpdateRequest, *Rejection) {
 		return r, Reject(CodeInvalidRequest, "Value null at 'status' failed to satisfy constraint: Member must not be null")
 	}
 	if !r.Status.Known() {
-		return r, Reject(CodeInvalidRequest, fmt.Sprintf("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [%s]", r.Status, statusList()))
+		return r, Reject(CodeInvalidRequest, fmt.Sprintf("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [%s]", r.Status, strings.Join(Names(Statuses), ", ")))
 	}
 	if r.ExecutionNumber != nil && *r.ExecutionNumber < 1 {
 		return r, Reject(CodeInvalidRequest, "executionNumber must be a positive number")
@@ -278,15 +279,4 @@ func DecodeUpdate(payload []byte) (UpdateRequest, *Rejection) {
 		return r, rej
 	}
 	return r, checkStepTimeout(r.StepTimeoutInMinutes, true)
-}
-
-func statusList() string {
-	var b bytes.Buffer
-	for i, s := range Statuses {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(string(s))
-	}
-	return b.String()
 }

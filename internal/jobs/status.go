@@ -24,6 +24,16 @@ var Statuses = []Status{
 // DeviceStatuses lists the statuses a device may request in an update.
 var DeviceStatuses = []Status{StatusInProgress, StatusSucceeded, StatusFailed, StatusRejected}
 
+// Names spells statuses as the strings of the wire, for flag values and
+// completions.
+func Names(statuses []Status) []string {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = string(s)
+	}
+	return names
+}
+
 // Known reports whether s is one of the service's statuses.
 func (s Status) Known() bool {
 	for _, k := range Statuses {

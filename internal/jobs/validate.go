@@ -169,7 +169,7 @@ func ValidateStepTimeout(minutes int64, allowCancel bool) error {
 // ValidateDeviceStatus checks a status a device may request.
 func ValidateDeviceStatus(s Status) error {
 	if !s.DeviceSettable() {
-		return &ValidationError{"status", string(s), "must be one of IN_PROGRESS, SUCCEEDED, FAILED, REJECTED"}
+		return &ValidationError{"status", string(s), "must be one of " + strings.Join(Names(DeviceStatuses), ", ")}
 	}
 	return nil
 }
