@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
@@ -98,9 +99,9 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 		}
 	}
 	if o.cfg.DataPath == "" {
-		path, err := defaultDataPath()
+		path, err := config.StorePath()
 		if err != nil {
-			return err
+			return fmt.Errorf("no state directory for the store (%v); give one with --data PATH", err)
 		}
 		o.cfg.DataPath = path
 	}
@@ -124,20 +125,6 @@ func checkListenAddr(addr string) error {
 		return fmt.Errorf("port %q is not a number between 0 and 65535", port)
 	}
 	return nil
-}
-
-// defaultDataPath is the store under the user's state directory, per the
-// XDG base directory specification.
-func defaultDataPath() (string, error) {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) { // the specification says to ignore a relative path
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no state directory for the store (%v); give one with --data PATH", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "iotjobs", "emulator.db"), nil
 }
 
 func runEmulator(ctx context.Context, opts *emulatorOptions) error {

@@ -2,7 +2,9 @@
 // $XDG_CONFIG_HOME/iotjobs/config.toml: named sets of connection settings,
 // so that an operator need not repeat endpoint, thing and certificate paths
 // on every command. It knows the file format only; which layer wins over
-// which (flag, environment, profile, default) is the cli's business.
+// which (flag, environment, profile, default) is the cli's business. It
+// also places the user's other file, the emulator's default store, by the
+// same XDG rules.
 package config
 
 import (
@@ -103,15 +105,36 @@ func (e *Error) Error() string {
 // or ~/.config/iotjobs/config.toml when XDG_CONFIG_HOME is unset or, as the
 // XDG spec asks, not an absolute path.
 func Path() (string, error) {
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if !filepath.IsAbs(dir) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("cannot find the profiles file: neither XDG_CONFIG_HOME nor HOME is set")
-		}
-		dir = filepath.Join(home, ".config")
+	dir, err := baseDir("XDG_CONFIG_HOME", ".config")
+	if err != nil {
+		return "", fmt.Errorf("cannot find the profiles file: neither XDG_CONFIG_HOME nor HOME is set")
 	}
 	return filepath.Join(dir, "iotjobs", "config.toml"), nil
+}
+
+// StorePath is the emulator's default store: $XDG_STATE_HOME/iotjobs/emulator.db,
+// or ~/.local/state/iotjobs/emulator.db when XDG_STATE_HOME is unset or not
+// an absolute path.
+func StorePath() (string, error) {
+	dir, err := baseDir("XDG_STATE_HOME", filepath.Join(".local", "state"))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "iotjobs", "emulator.db"), nil
+}
+
+// baseDir is the XDG base directory named by env when it is an absolute
+// path (the specification says to ignore a relative one), else the
+// directory fallback under the home directory.
+func baseDir(env, fallback string) (string, error) {
+	if dir := os.Getenv(env); filepath.IsAbs(dir) {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, fallback), nil
 }
 
 // Load reads the profiles file at path. A missing file gives an empty File

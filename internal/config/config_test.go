@@ -35,6 +35,21 @@ func TestPath(t *testing.T) {
 	}
 }
 
+func TestStorePath(t *testing.T) {
+	t.Setenv("HOME", "/home/op")
+	for _, tt := range []struct{ xdg, want string }{
+		{"/state", "/state/iotjobs/emulator.db"},
+		{"", "/home/op/.local/state/iotjobs/emulator.db"},
+		{"relative/dir", "/home/op/.local/state/iotjobs/emulator.db"},
+	} {
+		t.Setenv("XDG_STATE_HOME", tt.xdg)
+		got, err := StorePath()
+		if err != nil || got != tt.want {
+			t.Errorf("XDG_STATE_HOME=%q: %q, %v; want %q", tt.xdg, got, err, tt.want)
+		}
+	}
+}
+
 func TestLoadMissingFileIsEmpty(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
 	f, err := Load(path)
