@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/iotjobs/iotjobs/internal/cli"
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -52,13 +53,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	code := ExitCode(err)
-	if code == ExitInterrupted && cli.IsStream(executed) {
+	if code == ExitInterrupted && cmdutil.IsStream(executed) {
 		// Ctrl-C and SIGTERM are how a stream (watch) is meant to end.
 		return ExitOK
 	}
 	if code == ExitInterrupted {
 		fmt.Fprintln(stderr, "interrupted")
-	} else if !errors.Is(err, cli.ErrSilent) {
+	} else {
 		fmt.Fprintln(stderr, "iotjobs: "+err.Error())
 	}
 	return code
@@ -67,15 +68,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // ExitCode maps an error of the command tree to its exit code.
 func ExitCode(err error) int {
 	var (
-		usage    *cli.UsageError
-		rejected *cli.RejectedError
+		usage    *cmdutil.UsageError
+		rejected *cmdutil.RejectedError
 		conn     *mqttclient.ConnectionError
 		timeout  *mqttclient.TimeoutError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &usage), cli.IsFlagError(err):
+	case errors.As(err, &usage), cmdutil.IsFlagError(err):
 		return ExitUsage
 	case errors.As(err, &rejected):
 		if code, ok := rejectedExitCodes[rejected.Code]; ok {

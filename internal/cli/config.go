@@ -1,162 +1,23 @@
 package cli
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/iotjobs/iotjobs/internal/config"
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/render"
 )
 
-// This file holds the profile layer of the connection settings and the
-// config command that shows it.
-
-// The layers a connection setting can come from, highest first.
-const (
-	layerFlag    = "flag"
-	layerEnv     = "env"
-	layerProfile = "profile"
-	layerDefault = "default"
-)
-
-// origin is where a setting's value came from.
-type origin struct {
-	Layer string `json:"source"`
-	// Where is the environment variable, or the file:line of the profile
-	// key; empty for a flag and a default.
-	Where string `json:"where,omitempty"`
-}
-
-// connSetting is a connection setting that a flag, an environment variable
-// and a profile key can each give.
-type connSetting struct{ flag, env, key string }
-
-// connSettings are listed in the order config show prints them.
-func connSettings() []connSetting {
-	return []connSetting{
-		{"thing", envThing, "thing"},
-		{"endpoint", envEndpoint, "endpoint"},
-		{"client-id", envClientID, "client_id"},
-		{"cert", envCert, "cert"},
-		{"key", envKey, "key"},
-		{"ca", envCA, "ca"},
-		{"timeout", envTimeout, "timeout"},
-		{"output", envOutput, "output"},
-	}
-}
-
-// resolve fills every connection setting not given as a flag from its
-// environment variable, else from the profile, else leaves the flag's
-// default, and records each origin. Values from the environment and the
-// profile go through the flag's own parser, so --timeout is read the same
-// way from every layer. An empty variable counts as unset.
-func (o *connOptions) resolve(cmd *cobra.Command) error {
-	if err := o.selectProfile(cmd); err != nil {
-		return err
-	}
-	o.origins = map[string]origin{}
-	for _, s := range connSettings() {
-		fl := cmd.Flags().Lookup(s.flag)
-		var value string
-		var from origin
-		switch {
-		case fl.Changed:
-			o.origins[s.flag] = origin{Layer: layerFlag}
-			continue
-		case os.Getenv(s.env) != "":
-			value, from = os.Getenv(s.env), origin{Layer: layerEnv, Where: s.env}
-		case o.profile.Get(s.key) != "":
-			value, from = o.profile.Get(s.key), origin{Layer: layerProfile, Where: o.file.Where("profiles", o.profileName, s.key)}
-		default:
-			o.origins[s.flag] = origin{Layer: layerDefault}
-			continue
-		}
-		if err := fl.Value.Set(value); err != nil {
-			return Usagef("invalid %s %q (from %s): %v", s.flag, value, from.describe(o.profileName), err)
-		}
-		o.origins[s.flag] = from
-	}
-	return nil
-}
-
-// selectProfile loads the profiles file and picks the profile: --profile,
-// else IOTJOBS_PROFILE, else the file's default_profile, else none. A
-// missing file is fine unless a profile was named; an empty --profile
-// turns profiles off. A file that is there but broken is an error even when no
-// profile is named, since it may name a default.
-func (o *connOptions) selectProfile(cmd *cobra.Command) error {
-	name, from := o.Profile, "--profile"
-	named := cmd.Flags().Changed("profile")
-	if !named {
-		if v := os.Getenv(envProfile); v != "" {
-			name, from, named = v, envProfile, true
-		}
-	}
-	file, err := loadProfiles()
-	switch {
-	case err != nil && (named || !errors.Is(err, errNoConfigDir)):
-		return &UsageError{Err: err}
-	case err != nil:
-		return nil
-	}
-	o.file = file
-	if !named && file.DefaultProfile != "" {
-		name, from = file.DefaultProfile, "default_profile in "+file.Where("default_profile")
-	}
-	if name == "" {
-		return nil
-	}
-	if o.profile, err = file.Profile(name); err != nil {
-		return Usagef("%v (profile named by %s)", err, from)
-	}
-	o.profileName, o.profileFrom = name, from
-	return nil
-}
-
-// errNoConfigDir is loadProfiles' error when there is nowhere to look.
-var errNoConfigDir = errors.New("no config directory")
-
-// loadProfiles reads the user's profiles file.
-func loadProfiles() (*config.File, error) {
-	path, err := config.Path()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoConfigDir, err)
-	}
-	return config.Load(path)
-}
-
-// describe names an origin for an error message.
-func (from origin) describe(profile string) string {
-	if from.Layer == layerProfile {
-		return fmt.Sprintf("profile %q at %s", profile, from.Where)
-	}
-	return from.Where
-}
-
-// blame adds to err where the bad value of setting came from, when it did
-// not come from the command line, where the user can see it.
-func (o *connOptions) blame(setting string, err error) error {
-	from := o.origins[setting]
-	if from.Layer != layerEnv && from.Layer != layerProfile {
-		return &UsageError{Err: err}
-	}
-	return &UsageError{Err: fmt.Errorf("%w (from %s)", err, from.describe(o.profileName))}
-}
-
 type configListOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 }
 
 type configShowOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	// values are the resolved settings by flag name.
 	values map[string]string
@@ -203,7 +64,7 @@ connect.`,
 }
 
 func newConfigListCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &configListOptions{conn: connOptions{IO: ios}}
+	opts := &configListOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the profiles of the profiles file",
@@ -225,7 +86,7 @@ IOTJOBS_PROFILE or default_profile). See iotjobs config --help for the file.`,
 }
 
 func newConfigShowCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &configShowOptions{conn: connOptions{IO: ios}}
+	opts := &configShowOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show the connection settings a device command would use",
@@ -244,7 +105,7 @@ contents are never read. Nothing is checked and nothing is sent.`,
 			return runConfigShow(opts)
 		},
 	}
-	opts.conn.addSettingFlags(cmd)
+	opts.conn.AddSettingFlags(cmd)
 	return cmd
 }
 
@@ -252,45 +113,34 @@ contents are never read. Nothing is checked and nothing is sent.`,
 // profile is selected, and the output format.
 func (o *configListOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.conn.Profile, "profile", "", "mark profile `NAME` as selected (env "+envProfile+")")
-	f.StringVarP(&o.conn.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
+	f.StringVar(&o.conn.Profile, "profile", "", "mark profile `NAME` as selected (env "+cmdutil.EnvProfile+")")
+	f.StringVarP(&o.conn.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+cmdutil.EnvOutput+"; default: pretty on a terminal, json otherwise)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("profile", completeProfileNames)
+	_ = cmd.RegisterFlagCompletionFunc("profile", cmdutil.CompleteProfileNames)
 }
 
 func (o *configListOptions) complete(cmd *cobra.Command) error {
-	fromEnv(cmd, "output", envOutput, &o.conn.Output)
-	if err := o.conn.selectProfile(cmd); err != nil {
+	cmdutil.FromEnv(cmd, "output", cmdutil.EnvOutput, &o.conn.Output)
+	if err := o.conn.SelectProfile(cmd); err != nil {
 		return err
 	}
-	return o.conn.tableOrJSON()
+	return o.conn.ResolveOutput()
 }
 
 // complete resolves the settings the way a device command does, without
 // checking them: config show is where one looks when they are wrong.
 func (o *configShowOptions) complete(cmd *cobra.Command) error {
-	if err := o.conn.resolve(cmd); err != nil {
+	if err := o.conn.Resolve(cmd); err != nil {
 		return err
 	}
 	o.values = map[string]string{}
-	for _, s := range connSettings() {
-		o.values[s.flag] = cmd.Flags().Lookup(s.flag).Value.String()
+	for _, s := range cmdutil.Settings() {
+		o.values[s.Flag] = cmd.Flags().Lookup(s.Flag).Value.String()
 	}
 	if o.values["client-id"] == "" {
 		o.values["client-id"] = o.conn.Thing // what a device command defaults it to
 	}
-	return o.conn.tableOrJSON()
-}
-
-// tableOrJSON decides the config commands' format from the output setting:
-// pretty is a table.
-func (o *connOptions) tableOrJSON() (err error) {
-	if o.Output == "" {
-		o.format = render.DefaultFormat(o.IO)
-	} else if o.format, err = render.ParseFormat(o.Output); err != nil {
-		return o.blame("output", err)
-	}
-	return nil
+	return o.conn.ResolveOutput()
 }
 
 // profileFileJSON describes the profiles file in config output.
@@ -305,18 +155,20 @@ type selectionJSON struct {
 	By   string `json:"by"`
 }
 
-func (o *connOptions) fileJSON() profileFileJSON {
-	if o.file == nil {
+func fileJSON(o *cmdutil.ConnOptions) profileFileJSON {
+	f := o.ProfilesFile()
+	if f == nil {
 		return profileFileJSON{}
 	}
-	return profileFileJSON{Path: o.file.Path, Exists: o.file.Exists}
+	return profileFileJSON{Path: f.Path, Exists: f.Exists}
 }
 
-func (o *connOptions) selection() *selectionJSON {
-	if o.profileName == "" {
+func selection(o *cmdutil.ConnOptions) *selectionJSON {
+	name, by := o.SelectedProfile()
+	if name == "" {
 		return nil
 	}
-	return &selectionJSON{Name: o.profileName, By: o.profileFrom}
+	return &selectionJSON{Name: name, By: by}
 }
 
 type profileListJSON struct {
@@ -335,19 +187,20 @@ type profileEntryJSON struct {
 }
 
 func runConfigList(opts *configListOptions) error {
-	list := profileListJSON{File: opts.conn.fileJSON(), Selected: opts.conn.selection(), Profiles: []profileEntryJSON{}}
-	if f := opts.conn.file; f != nil {
+	list := profileListJSON{File: fileJSON(&opts.conn), Selected: selection(&opts.conn), Profiles: []profileEntryJSON{}}
+	selected, _ := opts.conn.SelectedProfile()
+	if f := opts.conn.ProfilesFile(); f != nil {
 		list.Default = f.DefaultProfile
 		for _, name := range f.Names() {
 			p := f.Profiles[name]
 			list.Profiles = append(list.Profiles, profileEntryJSON{
 				Name: name, Thing: p.Thing, Endpoint: p.Endpoint,
-				Default: name == f.DefaultProfile, Selected: name == opts.conn.profileName,
+				Default: name == f.DefaultProfile, Selected: name == selected,
 			})
 		}
 	}
-	if opts.conn.format == render.JSON {
-		return writeJSONLine(opts.conn.IO.Out, list)
+	if opts.conn.Format() == render.JSON {
+		return cmdutil.WriteJSONLine(opts.conn.IO.Out, list)
 	}
 	w := tabwriter.NewWriter(opts.conn.IO.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "file: %s%s\n\n", list.File.Path, missingNote(list.File))
@@ -366,7 +219,7 @@ func runConfigList(opts *configListOptions) error {
 			mark = "*"
 			marks = append(marks, "selected by "+list.Selected.By)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", mark, p.Name, cell(p.Thing), cell(p.Endpoint), strings.Join(marks, ", "))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", mark, p.Name, cmdutil.Cell(p.Thing), cmdutil.Cell(p.Endpoint), strings.Join(marks, ", "))
 	}
 	return w.Flush()
 }
@@ -380,7 +233,7 @@ func missingNote(f profileFileJSON) string {
 
 type settingJSON struct {
 	Value string `json:"value"`
-	origin
+	cmdutil.Origin
 }
 
 type configShowJSON struct {
@@ -391,27 +244,27 @@ type configShowJSON struct {
 
 func runConfigShow(opts *configShowOptions) error {
 	o := &opts.conn
-	show := configShowJSON{File: o.fileJSON(), Profile: o.selection(), Settings: map[string]settingJSON{}}
-	for _, s := range connSettings() {
-		show.Settings[s.flag] = settingJSON{Value: opts.values[s.flag], origin: o.origins[s.flag]}
+	show := configShowJSON{File: fileJSON(o), Profile: selection(o), Settings: map[string]settingJSON{}}
+	for _, s := range cmdutil.Settings() {
+		show.Settings[s.Flag] = settingJSON{Value: opts.values[s.Flag], Origin: o.Origin(s.Flag)}
 	}
-	if o.format == render.JSON {
-		return writeJSONLine(o.IO.Out, show)
+	if o.Format() == render.JSON {
+		return cmdutil.WriteJSONLine(o.IO.Out, show)
 	}
 	w := tabwriter.NewWriter(o.IO.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "file:\t%s%s\n", cell(show.File.Path), missingNote(show.File))
+	fmt.Fprintf(w, "file:\t%s%s\n", cmdutil.Cell(show.File.Path), missingNote(show.File))
 	if p := show.Profile; p != nil {
 		fmt.Fprintf(w, "profile:\t%s (by %s)\n", p.Name, p.By)
 	} else {
 		fmt.Fprintln(w, "profile:\tnone")
 	}
 	fmt.Fprintln(w, "\nSETTING\tVALUE\tSOURCE\tWHERE")
-	for _, s := range connSettings() {
-		v := show.Settings[s.flag]
+	for _, s := range cmdutil.Settings() {
+		v := show.Settings[s.Flag]
 		if v.Value == "" {
-			v.Value = unsetNote(s.flag)
+			v.Value = unsetNote(s.Flag)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.flag, v.Value, v.Layer, v.Where)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Flag, v.Value, v.Layer, v.Where)
 	}
 	return w.Flush()
 }
@@ -430,13 +283,4 @@ func unsetNote(flag string) string {
 		return "(pretty on a terminal, json otherwise)"
 	}
 	return "-"
-}
-
-func writeJSONLine(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
-	return err
 }

@@ -5,12 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 type describeOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	JobID              string
 	Next               bool
@@ -22,7 +23,7 @@ type describeOptions struct {
 }
 
 func newDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &describeOptions{conn: connOptions{IO: ios}}
+	opts := &describeOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "describe <job-id>",
 		Short: "Describe one job execution of the thing",
@@ -39,7 +40,7 @@ flag is given. Quote $next in the shell: '$next'.`,
   $ iotjobs describe job-42 -t my-thing --execution-number 2
   $ iotjobs describe --next -t my-thing | jq .execution.jobDocument`,
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: jobIDCompletion(&opts.conn, true),
+		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err
@@ -50,31 +51,31 @@ flag is given. Quote $next in the shell: '$next'.`,
 	cmd.Flags().BoolVar(&opts.Next, "next", false, "describe the next pending execution (the job id $next)")
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job (default: the latest)")
 	cmd.Flags().BoolVar(&opts.IncludeJobDocument, "include-job-document", true, "include the job document; sent only when given")
-	opts.conn.addConnFlags(cmd)
+	opts.conn.AddConnFlags(cmd)
 	return cmd
 }
 
 func (o *describeOptions) complete(cmd *cobra.Command, args []string) (err error) {
 	switch {
 	case len(args) == 1 && o.Next:
-		return Usagef("give either a job id or --next, not both")
+		return cmdutil.Usagef("give either a job id or --next, not both")
 	case len(args) == 1:
 		o.JobID = args[0]
 	case o.Next:
 		o.JobID = jobs.NextJobID
 	default:
-		return Usagef("describe needs a job id, or --next ('$next') for the next pending execution")
+		return cmdutil.Usagef("describe needs a job id, or --next ('$next') for the next pending execution")
 	}
 	if err := jobs.ValidateJobIDOrNext(o.JobID); err != nil {
-		return &UsageError{Err: err}
+		return &cmdutil.UsageError{Err: err}
 	}
-	if o.executionNumber, err = executionNumber(cmd, o.ExecutionNumber); err != nil {
+	if o.executionNumber, err = cmdutil.ExecutionNumber(cmd, o.ExecutionNumber); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("include-job-document") {
 		o.includeJobDocument = &o.IncludeJobDocument
 	}
-	return o.conn.complete(cmd)
+	return o.conn.Complete(cmd)
 }
 
 func runDescribe(ctx context.Context, opts *describeOptions) error {
@@ -83,5 +84,5 @@ func runDescribe(ctx context.Context, opts *describeOptions) error {
 		IncludeJobDocument: opts.includeJobDocument,
 		ClientToken:        opts.conn.ClientToken,
 	}
-	return exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil)
 }

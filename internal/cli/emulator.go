@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
@@ -89,13 +90,13 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 		o.cfg.MQTTAddr = ""
 	}
 	if o.cfg.Minute <= 0 {
-		return Usagef("--minute must be a positive duration, got %s", o.cfg.Minute)
+		return cmdutil.Usagef("--minute must be a positive duration, got %s", o.cfg.Minute)
 	}
 	for _, a := range []struct{ flag, addr string }{
 		{"mqtt", o.cfg.MQTTAddr}, {"mqtts", o.cfg.MQTTSAddr}, {"http", o.cfg.HTTPAddr},
 	} {
 		if err := checkListenAddr(a.addr); err != nil {
-			return Usagef("invalid --%s %q: %v", a.flag, a.addr, err)
+			return cmdutil.Usagef("invalid --%s %q: %v", a.flag, a.addr, err)
 		}
 	}
 	if o.cfg.DataPath == "" {
@@ -106,7 +107,7 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 		o.cfg.DataPath = path
 	}
 	if err := o.cfg.Validate(); err != nil {
-		return &UsageError{Err: err}
+		return &cmdutil.UsageError{Err: err}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -49,14 +50,14 @@ CancelJobExecution has no output: nothing is printed on stdout.`,
 	addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "cancel an IN_PROGRESS execution too")
 	cmd.Flags().Int64Var(&opts.ExpectedVersion, "expected-version", 0, "cancel only if the execution's versionNumber is `N`")
-	addStatusDetailFlag(cmd, &opts.StatusDetails)
+	cmdutil.AddStatusDetailFlag(cmd, &opts.StatusDetails)
 	opts.ctl.addControlFlags(cmd)
 	return cmd
 }
 
 func (o *cancelExecutionOptions) complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if o.JobID, err = jobIDArg(args[0], ""); err != nil {
+	if o.JobID, err = cmdutil.JobIDArg(args[0], ""); err != nil {
 		return err
 	}
 	if err := checkThingFlag(o.Thing); err != nil {
@@ -65,7 +66,7 @@ func (o *cancelExecutionOptions) complete(cmd *cobra.Command, args []string) err
 	if cmd.Flags().Changed("expected-version") {
 		o.expectedVersion = &o.ExpectedVersion
 	}
-	if o.statusDetails, err = parseStatusDetails(o.StatusDetails); err != nil {
+	if o.statusDetails, err = cmdutil.ParseStatusDetails(o.StatusDetails); err != nil {
 		return err
 	}
 	return o.ctl.complete(cmd)

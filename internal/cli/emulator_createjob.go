@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -64,19 +65,19 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
 
 func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 	var err error
-	if o.JobID, err = jobIDArg(args[0], ""); err != nil {
+	if o.JobID, err = cmdutil.JobIDArg(args[0], ""); err != nil {
 		return err
 	}
 	if len(o.Targets) == 0 {
-		return Usagef("create-job needs at least one --target THING")
+		return cmdutil.Usagef("create-job needs at least one --target THING")
 	}
 	for _, target := range o.Targets {
 		if _, err := emulator.ThingNameOfTarget(target); err != nil {
 			var se *emulator.ServiceError
 			if errors.As(err, &se) {
-				return Usagef("invalid --target: %s", se.Message)
+				return cmdutil.Usagef("invalid --target: %s", se.Message)
 			}
-			return &UsageError{Err: err}
+			return &cmdutil.UsageError{Err: err}
 		}
 	}
 	if o.document, err = readDocument(o.ctl.IO.In, o.Document); err != nil {
@@ -84,7 +85,7 @@ func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 	}
 	if cmd.Flags().Changed("in-progress-timeout") {
 		if o.InProgressTimeout < 1 || o.InProgressTimeout > jobs.MaxInProgressTimeout {
-			return Usagef("invalid --in-progress-timeout %d: must be between 1 and %d minutes", o.InProgressTimeout, jobs.MaxInProgressTimeout)
+			return cmdutil.Usagef("invalid --in-progress-timeout %d: must be between 1 and %d minutes", o.InProgressTimeout, jobs.MaxInProgressTimeout)
 		}
 		o.inProgressTimeout = &o.InProgressTimeout
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -40,9 +41,9 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 				return err
 			}
 			if !cmd.Flags().Changed("execution-number") {
-				return Usagef("delete-execution needs --execution-number N (see describe-execution)")
+				return cmdutil.Usagef("delete-execution needs --execution-number N (see describe-execution)")
 			}
-			_, err := executionNumber(cmd, opts.ExecutionNumber)
+			_, err := cmdutil.ExecutionNumber(cmd, opts.ExecutionNumber)
 			return err
 		}, func(ctx context.Context) error { return runDeleteExecution(ctx, opts) }),
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -49,7 +50,7 @@ never returns the job document.`,
 				return err
 			}
 			var err error
-			opts.executionNumber, err = executionNumber(cmd, opts.ExecutionNumber)
+			opts.executionNumber, err = cmdutil.ExecutionNumber(cmd, opts.ExecutionNumber)
 			return err
 		}, func(ctx context.Context) error { return runDescribeExecution(ctx, opts) }),
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -57,12 +58,12 @@ executions has an empty list.`,
 func (o *listExecutionsOptions) complete(cmd *cobra.Command) (url.Values, error) {
 	switch {
 	case o.JobID == "" && o.Thing == "":
-		return nil, Usagef("list-executions needs --job JOB-ID or --thing NAME")
+		return nil, cmdutil.Usagef("list-executions needs --job JOB-ID or --thing NAME")
 	case o.JobID != "" && o.Thing != "":
-		return nil, Usagef("give either --job or --thing, not both")
+		return nil, cmdutil.Usagef("give either --job or --thing, not both")
 	case o.JobID != "":
 		if err := jobs.ValidateJobID(o.JobID); err != nil {
-			return nil, &UsageError{Err: err}
+			return nil, &cmdutil.UsageError{Err: err}
 		}
 	default:
 		if err := checkThingFlag(o.Thing); err != nil {
@@ -105,7 +106,7 @@ func runListExecutions(ctx context.Context, opts *listExecutionsOptions, query u
 		for _, x := range out.ExecutionSummaries {
 			s := x.JobExecutionSummary
 			// Exactly one of thingArn and jobId is set, by the operation.
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", thingOfARN(x.ThingArn)+x.JobID, s.Status, s.ExecutionNumber, cell(s.QueuedAt.String()), cell(s.StartedAt.String()), cell(s.LastUpdatedAt.String()))
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", thingOfARN(x.ThingArn)+x.JobID, s.Status, s.ExecutionNumber, cmdutil.Cell(s.QueuedAt.String()), cmdutil.Cell(s.StartedAt.String()), cmdutil.Cell(s.LastUpdatedAt.String()))
 		}
 		opts.ctl.moreHint(out.NextToken)
 		return nil

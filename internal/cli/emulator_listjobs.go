@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
@@ -75,7 +76,7 @@ func runListJobs(ctx context.Context, opts *listJobsOptions, query url.Values) e
 		}
 		fmt.Fprintln(w, "JOB ID\tSTATUS\tCREATED\tUPDATED\tCOMPLETED")
 		for _, j := range out.Jobs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, cell(j.CreatedAt.String()), cell(j.LastUpdatedAt.String()), cell(j.CompletedAt.String()))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, cmdutil.Cell(j.CreatedAt.String()), cmdutil.Cell(j.LastUpdatedAt.String()), cmdutil.Cell(j.CompletedAt.String()))
 		}
 		opts.ctl.moreHint(out.NextToken)
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -74,19 +75,19 @@ type controlOptions struct {
 func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Emulator, "emulator", defaultEmulatorURL, "`URL` of the emulator's control plane (env "+envEmulator+")")
-	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
-	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on the whole request, a `DURATION`")
+	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+cmdutil.EnvOutput+"; default: pretty on a terminal, json otherwise)")
+	f.DurationVar(&o.Timeout, "timeout", cmdutil.DefaultTimeout, "bound on the whole request, a `DURATION`")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputPretty, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // complete applies the environment and checks the shared flags; errors are
 // UsageErrors (exit 2).
 func (o *controlOptions) complete(cmd *cobra.Command) error {
-	fromEnv(cmd, "emulator", envEmulator, &o.Emulator)
-	fromEnv(cmd, "output", envOutput, &o.Output)
+	cmdutil.FromEnv(cmd, "emulator", envEmulator, &o.Emulator)
+	cmdutil.FromEnv(cmd, "output", cmdutil.EnvOutput, &o.Output)
 	u, err := url.Parse(o.Emulator)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)
+		return cmdutil.Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)
 	}
 	o.base = u
 	switch o.Output {
@@ -100,10 +101,10 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 		o.Output = outputTable
 	case outputJSON:
 	default:
-		return Usagef("invalid --output %q: use pretty or json", o.Output)
+		return cmdutil.Usagef("invalid --output %q: use pretty or json", o.Output)
 	}
 	if o.Timeout <= 0 {
-		return Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
+		return cmdutil.Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
 	}
 	return nil
 }
@@ -266,13 +267,13 @@ func (p *pageFlags) query(cmd *cobra.Command, statuses []string) (url.Values, er
 	q := url.Values{}
 	if p.Status != "" {
 		if !slices.Contains(statuses, p.Status) {
-			return nil, Usagef("invalid --status %q: use one of %s", p.Status, strings.Join(statuses, ", "))
+			return nil, cmdutil.Usagef("invalid --status %q: use one of %s", p.Status, strings.Join(statuses, ", "))
 		}
 		q.Set("status", p.Status)
 	}
 	if cmd.Flags().Changed("max-results") {
 		if p.MaxResults < 1 || p.MaxResults > emulator.MaxListResults {
-			return nil, Usagef("invalid --max-results %d: must be between 1 and %d", p.MaxResults, emulator.MaxListResults)
+			return nil, cmdutil.Usagef("invalid --max-results %d: must be between 1 and %d", p.MaxResults, emulator.MaxListResults)
 		}
 		q.Set("maxResults", fmt.Sprint(p.MaxResults))
 	}
@@ -292,14 +293,6 @@ func (t epochSeconds) String() string {
 		return ""
 	}
 	return time.UnixMilli(int64(float64(t) * 1000)).Local().Format(time.DateTime)
-}
-
-// cell shows an empty table cell as "-", so columns stay readable.
-func cell(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // thingOfARN shows a thing ARN as the thing name people use.
@@ -333,20 +326,20 @@ func readDocument(in io.Reader, arg string) (string, error) {
 	case arg == "-":
 		data, err = io.ReadAll(in)
 	case arg == "":
-		return "", Usagef("no job document: give --document FILE, - (stdin) or the JSON itself")
+		return "", cmdutil.Usagef("no job document: give --document FILE, - (stdin) or the JSON itself")
 	default:
 		data, err = os.ReadFile(arg)
 	}
 	if err != nil {
-		return "", Usagef("read the job document: %v", err)
+		return "", cmdutil.Usagef("read the job document: %v", err)
 	}
 	data = bytes.TrimSpace(data)
 	var obj map[string]json.RawMessage
 	switch {
 	case len(data) > jobs.MaxJobDocumentBytes:
-		return "", Usagef("the job document is %d bytes, the limit is %d", len(data), jobs.MaxJobDocumentBytes)
+		return "", cmdutil.Usagef("the job document is %d bytes, the limit is %d", len(data), jobs.MaxJobDocumentBytes)
 	case json.Unmarshal(data, &obj) != nil || obj == nil:
-		return "", Usagef("the job document must be a JSON object, e.g. {\"operation\":\"reboot\"}")
+		return "", cmdutil.Usagef("the job document must be a JSON object, e.g. {\"operation\":\"reboot\"}")
 	}
 	return string(data), nil
 }
@@ -357,7 +350,7 @@ func readDocument(in io.Reader, arg string) (string, error) {
 // ones, before run sends anything.
 func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) error, run func(context.Context) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		id, err := jobIDArg(args[0], "")
+		id, err := cmdutil.JobIDArg(args[0], "")
 		if err != nil {
 			return err
 		}
@@ -377,10 +370,10 @@ func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) erro
 // checkThingFlag checks the --thing of the execution verbs.
 func checkThingFlag(thing string) error {
 	if thing == "" {
-		return Usagef("no thing given: pass -t/--thing NAME")
+		return cmdutil.Usagef("no thing given: pass -t/--thing NAME")
 	}
 	if err := jobs.ValidateThingName(thing); err != nil {
-		return &UsageError{Err: err}
+		return &cmdutil.UsageError{Err: err}
 	}
 	return nil
 }

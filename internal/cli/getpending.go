@@ -5,16 +5,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 type getPendingOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 }
 
 func newGetPendingCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &getPendingOptions{conn: connOptions{IO: ios}}
+	opts := &getPendingOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "get-pending",
 		Short: "List the thing's in-progress and queued job executions",
@@ -31,17 +32,17 @@ and sets the exit code (see iotjobs --help).`,
       --cert my-thing.cert.pem --key my-thing.private.key --client-id my-thing-operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.conn.complete(cmd); err != nil {
+			if err := opts.conn.Complete(cmd); err != nil {
 				return err
 			}
 			return runGetPending(cmd.Context(), opts)
 		},
 	}
-	opts.conn.addConnFlags(cmd)
+	opts.conn.AddConnFlags(cmd)
 	return cmd
 }
 
 func runGetPending(ctx context.Context, opts *getPendingOptions) error {
 	req := jobs.GetPendingRequest{ClientToken: opts.conn.ClientToken}
-	return exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil)
 }

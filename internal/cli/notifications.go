@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
@@ -18,16 +19,6 @@ import (
 // This file holds what the long-lived commands, watch and wait, share: a
 // connection that survives drops, the notification topics, and requests
 // made on the side of a watch.
-
-// annotationStream marks a command that runs until the user stops it. For
-// such a command Ctrl-C and SIGTERM are the normal way to end, and app
-// turns them into exit 0 instead of 130 (cli.md).
-const annotationStream = "iotjobs/stream"
-
-// IsStream reports whether cmd streams until stopped (see annotationStream).
-func IsStream(cmd *cobra.Command) bool {
-	return cmd != nil && cmd.Annotations[annotationStream] == "true"
-}
 
 // notificationTopics are the filters of a watch: notify, notify-next or
 // both.
@@ -42,33 +33,44 @@ func notificationTopics(thing string, notify, next bool) []string {
 	return filters
 }
 
-// dialWatch connects with auto-reconnect and subscribes to filters; ctx
-// bounds the connect and the SUBSCRIBE.
-func (o *connOptions) dialWatch(ctx context.Context, filters []string) (*mqttclient.Watch, error) {
-	o.warnImpersonation()
-	w, err := mqttclient.DialWatch(ctx, o.clientConfig(), filters)
-	if err != nil {
-		return nil, o.explainTimeout(err)
-	}
-	return w, nil
+// stream is the connection of a long-lived command: it survives drops, and
+// reports them on stderr.
+type stream struct {
+	*mqttclient.Watch
+	conn *cmdutil.ConnOptions
+	// takeoverHinted: the command has said once why the broker may hang up
+	// on it.
+	takeoverHinted bool
 }
 
-// reportConnection says on stderr, whether or not it is a terminal, that
-// the connection dropped or came back: the command carries on either way,
-// and a log reader needs to know there was a gap.
-func (o *connOptions) reportConnection(e mqttclient.Event) {
+// dialStream connects with auto-reconnect and subscribes to filters; ctx
+// bounds the connect and the SUBSCRIBE.
+func dialStream(ctx context.Context, o *cmdutil.ConnOptions, filters []string) (*stream, error) {
+	o.WarnImpersonation()
+	w, err := mqttclient.DialWatch(ctx, o.ClientConfig(), filters)
+	if err != nil {
+		return nil, o.ExplainTimeout(err)
+	}
+	return &stream{Watch: w, conn: o}, nil
+}
+
+// report says on stderr, whether or not it is a terminal, that the
+// connection dropped or came back: the command carries on either way, and a
+// log reader needs to know there was a gap.
+func (s *stream) report(e mqttclient.Event) {
+	o := s.conn
 	at := e.At.Format("15:04:05")
 	switch e.Kind {
 	case mqttclient.Lost:
-		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting\n", at, color.YellowString("disconnected"), o.endpoint, e.Err)
-		if !o.takeoverHinted && errors.Is(e.Err, io.EOF) {
+		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting\n", at, color.YellowString("disconnected"), o.ParsedEndpoint(), e.Err)
+		if !s.takeoverHinted && errors.Is(e.Err, io.EOF) {
 			// The broker hung up: it went away, or another connection took
 			// our client id, which brokers and AWS IoT allow only once.
-			o.takeoverHinted = true
+			s.takeoverHinted = true
 			fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with the client id %q (every iotjobs command uses the thing name by default; give this one its own with --client-id)\n", o.ClientID)
 		}
 	case mqttclient.Reconnected:
-		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.endpoint)
+		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.ParsedEndpoint())
 	}
 }
 
@@ -78,7 +80,7 @@ func (o *connOptions) reportConnection(e mqttclient.Event) {
 // answer to the next request on the same topic.
 type clientTokens struct{ fixed string }
 
-func newClientTokens(cmd *cobra.Command, o *connOptions) clientTokens {
+func newClientTokens(cmd *cobra.Command, o *cmdutil.ConnOptions) clientTokens {
 	if cmd.Flags().Changed("client-token") {
 		return clientTokens{fixed: o.ClientToken}
 	}

@@ -3,18 +3,12 @@
 package cli
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/build"
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
-
-// ErrSilent is returned when the command already told the user everything
-// on stderr; app maps it to its exit code without printing it again.
-var ErrSilent = errors.New("silent")
 
 // NewRootCmd builds the whole command tree. Commands are added here,
 // explicitly.
@@ -29,7 +23,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
 	root.AddCommand(
 		newGetPendingCmd(ios),
 		newStartNextCmd(ios),
@@ -76,12 +70,3 @@ Exit codes:
   17   rejected: RequestThrottled
   18   rejected: TerminalStateReached
   130  interrupted (all but watch)`
-
-// IsFlagError reports errors cobra raises itself for bad arguments (unknown
-// command, wrong number of arguments) that do not go through the flag error
-// function.
-func IsFlagError(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
-		strings.HasPrefix(msg, "requires ") || strings.HasPrefix(msg, "required flag")
-}

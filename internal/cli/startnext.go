@@ -5,12 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 type startNextOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	StatusDetails []string
 	StepTimeout   int64
@@ -20,7 +21,7 @@ type startNextOptions struct {
 }
 
 func newStartNextCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &startNextOptions{conn: connOptions{IO: ios}}
+	opts := &startNextOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "start-next",
 		Short: "Start or resume the thing's next pending job execution",
@@ -43,20 +44,20 @@ when nothing is pending.`,
 			return runStartNext(cmd.Context(), opts)
 		},
 	}
-	addStatusDetailFlag(cmd, &opts.StatusDetails)
+	cmdutil.AddStatusDetailFlag(cmd, &opts.StatusDetails)
 	cmd.Flags().Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) the device has to finish this step before the execution times out")
-	opts.conn.addConnFlags(cmd)
+	opts.conn.AddConnFlags(cmd)
 	return cmd
 }
 
 func (o *startNextOptions) complete(cmd *cobra.Command) (err error) {
-	if o.details, err = parseStatusDetails(o.StatusDetails); err != nil {
+	if o.details, err = cmdutil.ParseStatusDetails(o.StatusDetails); err != nil {
 		return err
 	}
-	if o.stepTimeout, err = stepTimeout(cmd, o.StepTimeout, false); err != nil {
+	if o.stepTimeout, err = cmdutil.StepTimeout(cmd, o.StepTimeout, false); err != nil {
 		return err
 	}
-	return o.conn.complete(cmd)
+	return o.conn.Complete(cmd)
 }
 
 func runStartNext(ctx context.Context, opts *startNextOptions) error {
@@ -65,5 +66,5 @@ func runStartNext(ctx context.Context, opts *startNextOptions) error {
 		StepTimeoutInMinutes: opts.stepTimeout,
 		ClientToken:          opts.conn.ClientToken,
 	}
-	return exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil)
 }

@@ -6,12 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 type updateOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	JobID                    string
 	Status                   string
@@ -30,7 +31,7 @@ type updateOptions struct {
 }
 
 func newUpdateCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &updateOptions{conn: connOptions{IO: ios}}
+	opts := &updateOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "update <job-id> --status STATUS",
 		Short: "Report the progress or the outcome of a job execution",
@@ -48,7 +49,7 @@ the execution is at that version (else VersionMismatch, exit 15).
   $ iotjobs update job-42 -t my-thing --status IN_PROGRESS --step-timeout -1
   $ iotjobs update job-42 -t my-thing --status FAILED --include-job-execution-state | jq -r .executionState.status`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: jobIDCompletion(&opts.conn, false),
+		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err
@@ -58,7 +59,7 @@ the execution is at that version (else VersionMismatch, exit 15).
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Status, "status", "", "`STATUS`: IN_PROGRESS, SUCCEEDED, FAILED or REJECTED (required)")
-	addStatusDetailFlag(cmd, &opts.StatusDetails)
+	cmdutil.AddStatusDetailFlag(cmd, &opts.StatusDetails)
 	f.Int64Var(&opts.ExpectedVersion, "expected-version", 0, "apply the update only if the execution is at version `N`")
 	f.Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job (default: the latest)")
 	f.BoolVar(&opts.IncludeJobExecutionState, "include-job-execution-state", false, "return the execution state in the reply")
@@ -66,35 +67,35 @@ the execution is at that version (else VersionMismatch, exit 15).
 	f.Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) for the next step; -1 cancels the step timer")
 	_ = cmd.MarkFlagRequired("status")
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(jobs.Names(jobs.DeviceStatuses), cobra.ShellCompDirectiveNoFileComp))
-	opts.conn.addConnFlags(cmd)
+	opts.conn.AddConnFlags(cmd)
 	return cmd
 }
 
 func (o *updateOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	if o.JobID, err = jobIDArg(args[0], "update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next'"); err != nil {
+	if o.JobID, err = cmdutil.JobIDArg(args[0], "update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next'"); err != nil {
 		return err
 	}
 	// The statuses are upper case on the wire; accept any case at the prompt.
 	o.status = jobs.Status(strings.ToUpper(o.Status))
 	if err := jobs.ValidateDeviceStatus(o.status); err != nil {
-		return &UsageError{Err: err}
+		return &cmdutil.UsageError{Err: err}
 	}
-	if o.details, err = parseStatusDetails(o.StatusDetails); err != nil {
+	if o.details, err = cmdutil.ParseStatusDetails(o.StatusDetails); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("expected-version") {
 		if o.ExpectedVersion < 0 {
-			return Usagef("invalid --expected-version %d: must be 0 or more", o.ExpectedVersion)
+			return cmdutil.Usagef("invalid --expected-version %d: must be 0 or more", o.ExpectedVersion)
 		}
 		o.expectedVersion = &o.ExpectedVersion
 	}
-	if o.executionNumber, err = executionNumber(cmd, o.ExecutionNumber); err != nil {
+	if o.executionNumber, err = cmdutil.ExecutionNumber(cmd, o.ExecutionNumber); err != nil {
 		return err
 	}
-	if o.stepTimeout, err = stepTimeout(cmd, o.StepTimeout, true); err != nil {
+	if o.stepTimeout, err = cmdutil.StepTimeout(cmd, o.StepTimeout, true); err != nil {
 		return err
 	}
-	return o.conn.complete(cmd)
+	return o.conn.Complete(cmd)
 }
 
 func runUpdate(ctx context.Context, opts *updateOptions) error {
@@ -111,5 +112,5 @@ func runUpdate(ctx context.Context, opts *updateOptions) error {
 		v := jobs.Version(*opts.expectedVersion)
 		req.ExpectedVersion = &v
 	}
-	return exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion)
 }

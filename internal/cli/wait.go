@@ -11,6 +11,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -21,7 +22,7 @@ import (
 const untilTerminal = "terminal"
 
 type waitOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	JobID string
 	Until string
@@ -34,7 +35,7 @@ type waitOptions struct {
 }
 
 func newWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &waitOptions{conn: connOptions{IO: ios}}
+	opts := &waitOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "wait <job-id> --until STATUS[,STATUS...]|terminal",
 		Short: "Wait until a job execution of the thing reaches a status",
@@ -74,7 +75,7 @@ or reconnect, or not before --timeout.`,
   $ iotjobs wait job-1 -t my-thing --until terminal --timeout 1h | jq -r .execution.status
   $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: jobIDCompletion(&opts.conn, false),
+		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err
@@ -84,8 +85,8 @@ or reconnect, or not before --timeout.`,
 	}
 	cmd.Flags().StringVar(&opts.Until, "until", "", "statuses to wait for: `STATUS`[,STATUS...], or terminal (required)")
 	_ = cmd.RegisterFlagCompletionFunc("until", cobra.FixedCompletions(untilCompletions(), cobra.ShellCompDirectiveNoFileComp))
-	opts.conn.addConnFlags(cmd)
-	cmd.Flags().Lookup("timeout").Usage = "bound on the whole wait, connect included, a `DURATION` (env " + envTimeout + ")"
+	opts.conn.AddConnFlags(cmd)
+	cmd.Flags().Lookup("timeout").Usage = "bound on the whole wait, connect included, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
 	cmd.Flags().Lookup("client-token").Usage = "clientToken `TOKEN` of the requests (default: a fresh random token for each)"
 	return cmd
 }
@@ -95,13 +96,13 @@ func untilCompletions() []string {
 }
 
 func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	if o.JobID, err = jobIDArg(args[0], "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'"); err != nil {
+	if o.JobID, err = cmdutil.JobIDArg(args[0], "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'"); err != nil {
 		return err
 	}
 	if o.until, err = parseUntil(o.Until); err != nil {
 		return err
 	}
-	if err := o.conn.complete(cmd); err != nil {
+	if err := o.conn.Complete(cmd); err != nil {
 		return err
 	}
 	o.tokens = newClientTokens(cmd, &o.conn)
@@ -115,7 +116,7 @@ type statusSet map[jobs.Status]bool
 // "terminal" for every terminal status.
 func parseUntil(s string) (statusSet, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, Usagef("wait needs --until STATUS[,STATUS...] or --until terminal")
+		return nil, cmdutil.Usagef("wait needs --until STATUS[,STATUS...] or --until terminal")
 	}
 	set := statusSet{}
 	for _, part := range strings.Split(s, ",") {
@@ -131,7 +132,7 @@ func parseUntil(s string) (statusSet, error) {
 		case status.Known():
 			set[status] = true
 		default:
-			return nil, Usagef("invalid --until status %q: use %s", strings.TrimSpace(part), strings.Join(untilCompletions(), ", "))
+			return nil, cmdutil.Usagef("invalid --until status %q: use %s", strings.TrimSpace(part), strings.Join(untilCompletions(), ", "))
 		}
 	}
 	return set, nil
@@ -165,7 +166,7 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 	defer cancel()
 	// Subscribed before the first describe: a change between the two shows
 	// up as a notification.
-	w, err := o.dialWatch(ctx, notificationTopics(o.Thing, true, true))
+	w, err := dialStream(ctx, o, notificationTopics(o.Thing, true, true))
 	if err != nil {
 		return err
 	}
@@ -192,9 +193,9 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 		case mqttclient.Message:
 			recheck = opts.mayHaveReached(e)
 		case mqttclient.Lost:
-			o.reportConnection(e)
+			w.report(e)
 		case mqttclient.Reconnected:
-			o.reportConnection(e)
+			w.report(e)
 			recheck = true
 		}
 	}
@@ -255,10 +256,10 @@ func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done
 	}
 	var rej jobs.ErrorResponse
 	if json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
-		if err := render.New(o.IO, o.format).Payload(reply.Payload); err != nil {
+		if err := render.New(o.IO, o.Format()).Payload(reply.Payload); err != nil {
 			return true, err
 		}
-		return true, rejection(topic, reply.Payload, nil)
+		return true, cmdutil.Rejection(topic, reply.Payload, nil)
 	}
 	return opts.ended(ctx, conn, reply.Payload)
 }
@@ -271,7 +272,7 @@ func (opts *waitOptions) reached(status jobs.Status, payload []byte) (done bool,
 	if !opts.until[status] && !status.Terminal() {
 		return false, nil
 	}
-	if err := render.New(o.IO, o.format).Payload(payload); err != nil {
+	if err := render.New(o.IO, o.Format()).Payload(payload); err != nil {
 		return true, err
 	}
 	if !opts.until[status] {
@@ -312,7 +313,7 @@ func (opts *waitOptions) ended(ctx context.Context, conn *mqttclient.Conn, termi
 		return opts.reached(state.Status, execution)
 	}
 	// The service did not say: all that is known is that it ended.
-	if err := render.New(o.IO, o.format).Payload(terminalReply); err != nil {
+	if err := render.New(o.IO, o.Format()).Payload(terminalReply); err != nil {
 		return true, err
 	}
 	if opts.until.allTerminal() {

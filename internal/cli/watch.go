@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -16,7 +17,7 @@ import (
 )
 
 type watchOptions struct {
-	conn connOptions
+	conn cmdutil.ConnOptions
 
 	Count      int
 	For        time.Duration
@@ -32,7 +33,7 @@ type watchOptions struct {
 var errWatchOver = errors.New("--for elapsed")
 
 func newWatchCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &watchOptions{conn: connOptions{IO: ios}}
+	opts := &watchOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Stream the thing's notify and notify-next messages",
@@ -64,8 +65,7 @@ and subscribe (exit 3 or 4), and each resync request.`,
   $ iotjobs watch -t my-thing | jq .payload.execution.jobId
   $ iotjobs watch -t my-thing --next-only --count 1
   $ iotjobs watch -t my-thing --for 1h -o json >> my-thing-notifications.jsonl`,
-		Args:        cobra.NoArgs,
-		Annotations: map[string]string{annotationStream: "true"},
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err
@@ -78,22 +78,23 @@ and subscribe (exit 3 or 4), and each resync request.`,
 	f.DurationVar(&opts.For, "for", 0, "stop after watching for `DURATION`, e.g. 30s or 1h")
 	f.BoolVar(&opts.NotifyOnly, "notify-only", false, "watch notify only")
 	f.BoolVar(&opts.NextOnly, "next-only", false, "watch notify-next only")
-	opts.conn.addConnFlags(cmd)
-	f.Lookup("timeout").Usage = "bound on the first connect and subscribe, and on each resync, a `DURATION` (env " + envTimeout + ")"
+	opts.conn.AddConnFlags(cmd)
+	f.Lookup("timeout").Usage = "bound on the first connect and subscribe, and on each resync, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
 	f.Lookup("client-token").Usage = "clientToken `TOKEN` of the resync requests (default: a fresh random token for each)"
+	cmdutil.MarkStream(cmd)
 	return cmd
 }
 
 func (o *watchOptions) complete(cmd *cobra.Command) error {
 	switch {
 	case o.NotifyOnly && o.NextOnly:
-		return Usagef("--notify-only and --next-only exclude each other; give neither to watch both")
+		return cmdutil.Usagef("--notify-only and --next-only exclude each other; give neither to watch both")
 	case cmd.Flags().Changed("count") && o.Count < 1:
-		return Usagef("invalid --count %d: must be 1 or more", o.Count)
+		return cmdutil.Usagef("invalid --count %d: must be 1 or more", o.Count)
 	case cmd.Flags().Changed("for") && o.For <= 0:
-		return Usagef("invalid --for %s: must be a positive duration such as 30s or 1h", o.For)
+		return cmdutil.Usagef("invalid --for %s: must be a positive duration such as 30s or 1h", o.For)
 	}
-	if err := o.conn.complete(cmd); err != nil {
+	if err := o.conn.Complete(cmd); err != nil {
 		return err
 	}
 	o.filters = notificationTopics(o.conn.Thing, !o.NextOnly, !o.NotifyOnly)
@@ -104,7 +105,7 @@ func (o *watchOptions) complete(cmd *cobra.Command) error {
 func runWatch(ctx context.Context, opts *watchOptions) error {
 	o := &opts.conn
 	dialCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	w, err := o.dialWatch(dialCtx, opts.filters)
+	w, err := dialStream(dialCtx, o, opts.filters)
 	cancel()
 	if err != nil {
 		return err
@@ -119,7 +120,7 @@ func runWatch(ctx context.Context, opts *watchOptions) error {
 		defer stop()
 	}
 
-	out := render.New(o.IO, o.format)
+	out := render.New(o.IO, o.Format())
 	for printed := 0; opts.Count == 0 || printed < opts.Count; {
 		e, err := w.Next(ctx)
 		if err != nil {
@@ -135,9 +136,9 @@ func runWatch(ctx context.Context, opts *watchOptions) error {
 			}
 			printed++
 		case mqttclient.Lost:
-			o.reportConnection(e)
+			w.report(e)
 		case mqttclient.Reconnected:
-			o.reportConnection(e)
+			w.report(e)
 			if err := opts.resync(ctx, w.Conn, out); err != nil {
 				return err
 			}
@@ -161,10 +162,10 @@ func (opts *watchOptions) resync(ctx context.Context, conn *mqttclient.Conn, out
 	case ctx.Err() != nil:
 		return nil // stopping; the loop says why
 	case err != nil:
-		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", o.explainTimeout(err))
+		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", o.ExplainTimeout(err))
 		return nil
 	case !reply.Accepted:
-		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", rejection(topic, reply.Payload, nil))
+		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", cmdutil.Rejection(topic, reply.Payload, nil))
 		return nil
 	}
 	return out.Notification(render.Notification{Topic: reply.Topic, Payload: reply.Payload, At: time.Now(), Resync: true})

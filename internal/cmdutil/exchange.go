@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"context"
@@ -14,33 +14,33 @@ import (
 	"github.com/iotjobs/iotjobs/internal/render"
 )
 
-// exchange is the one-shot round of every request command: connect, send
+// Exchange is the one-shot round of every request command: connect, send
 // request on topic, print the reply payload on stdout, and turn a rejection
 // into a RejectedError. The whole of it is bounded by --timeout.
 // expected is the request's expectedVersion, for the VersionMismatch summary.
-func exchange(ctx context.Context, o *connOptions, topic jobs.Topic, request any, expected *int64) error {
+func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any, expected *int64) error {
 	payload, err := json.Marshal(request)
 	if err != nil {
 		return err
 	}
-	o.warnImpersonation()
+	o.WarnImpersonation()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	conn, err := mqttclient.Dial(ctx, o.clientConfig())
+	conn, err := mqttclient.Dial(ctx, o.ClientConfig())
 	if err != nil {
-		return o.explainTimeout(err)
+		return o.ExplainTimeout(err)
 	}
 	defer conn.Close()
 	reply, err := conn.Request(ctx, topic, payload, o.ClientToken)
 	if err != nil {
-		return o.explainTimeout(err)
+		return o.ExplainTimeout(err)
 	}
 	if err := render.New(o.IO, o.format).Payload(reply.Payload); err != nil {
 		return err
 	}
 	if !reply.Accepted {
-		return rejection(topic, reply.Payload, expected)
+		return Rejection(topic, reply.Payload, expected)
 	}
 	if o.IO.IsStderrTTY() {
 		fmt.Fprintf(o.IO.ErrOut, "%s in %s\n", color.GreenString("accepted"), humanDuration(reply.RoundTrip))
@@ -48,9 +48,9 @@ func exchange(ctx context.Context, o *connOptions, topic jobs.Topic, request any
 	return nil
 }
 
-// explainTimeout states the timeout the user set rather than the time
+// ExplainTimeout states the timeout the user set rather than the time
 // left of it when the wait began.
-func (o *connOptions) explainTimeout(err error) error {
+func (o *ConnOptions) ExplainTimeout(err error) error {
 	var te *mqttclient.TimeoutError
 	if errors.As(err, &te) {
 		te.After = o.Timeout
@@ -70,8 +70,8 @@ func humanDuration(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
-// rejection builds the RejectedError of a rejected reply.
-func rejection(topic jobs.Topic, payload []byte, expected *int64) error {
+// Rejection builds the RejectedError of a rejected reply.
+func Rejection(topic jobs.Topic, payload []byte, expected *int64) error {
 	var resp jobs.ErrorResponse
 	if err := json.Unmarshal(payload, &resp); err != nil || resp.Code == "" {
 		return &RejectedError{Code: "unknown", Message: "the rejected reply carries no error code"}

@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"crypto/tls"
@@ -21,25 +21,26 @@ import (
 
 // Environment variables of the connection flags (cli.md).
 const (
-	envThing    = "IOTJOBS_THING"
-	envEndpoint = "IOTJOBS_ENDPOINT"
-	envClientID = "IOTJOBS_CLIENT_ID"
-	envCert     = "IOTJOBS_CERT"
-	envKey      = "IOTJOBS_KEY"
-	envCA       = "IOTJOBS_CA"
-	envTimeout  = "IOTJOBS_TIMEOUT"
-	envOutput   = "IOTJOBS_OUTPUT"
-	envProfile  = "IOTJOBS_PROFILE"
+	EnvThing    = "IOTJOBS_THING"
+	EnvEndpoint = "IOTJOBS_ENDPOINT"
+	EnvClientID = "IOTJOBS_CLIENT_ID"
+	EnvCert     = "IOTJOBS_CERT"
+	EnvKey      = "IOTJOBS_KEY"
+	EnvCA       = "IOTJOBS_CA"
+	EnvTimeout  = "IOTJOBS_TIMEOUT"
+	EnvOutput   = "IOTJOBS_OUTPUT"
+	EnvProfile  = "IOTJOBS_PROFILE"
 
 	defaultEndpoint = "mqtt://127.0.0.1:1883"
-	defaultTimeout  = 10 * time.Second
+	DefaultTimeout  = 10 * time.Second
 	// maxClientIDLen is AWS IoT's limit, in bytes.
 	maxClientIDLen = 128
 )
 
-// connOptions are the flags every device command shares, and what they
-// resolve to once checked.
-type connOptions struct {
+// ConnOptions are the flags every device command shares, and what they
+// resolve to once checked. Bind them with AddConnFlags, check them with
+// Complete in RunE before anything connects.
+type ConnOptions struct {
 	IO *iostreams.IOStreams
 
 	Thing       string
@@ -57,7 +58,7 @@ type connOptions struct {
 
 	// origins says, by flag name, where each connection setting came from,
 	// for error messages and config show.
-	origins map[string]origin
+	origins map[string]Origin
 	// file and profile are the profiles file and the profile in use (zero
 	// when none is); profileFrom says what chose it.
 	file        *config.File
@@ -68,43 +69,40 @@ type connOptions struct {
 	endpoint mqttclient.Endpoint
 	tls      *tls.Config
 	format   render.Format
-	// takeoverHinted: a long-lived command has said once why the broker
-	// may hang up on it.
-	takeoverHinted bool
 }
 
-// addConnFlags binds the connection flags and --client-token to cmd.
-func (o *connOptions) addConnFlags(cmd *cobra.Command) {
-	o.addSettingFlags(cmd)
+// AddConnFlags binds the connection flags and --client-token to cmd.
+func (o *ConnOptions) AddConnFlags(cmd *cobra.Command) {
+	o.AddSettingFlags(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
 	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
 }
 
-// addSettingFlags binds the flags of the settings that a profile can also
+// AddSettingFlags binds the flags of the settings that a profile can also
 // give (and --profile), which config show resolves without connecting.
-func (o *connOptions) addSettingFlags(cmd *cobra.Command) {
+func (o *ConnOptions) AddSettingFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+envThing+"; required)")
-	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port for plain MQTT; mqtts://host[:port] or host[:port] for TLS (env "+envEndpoint+")")
-	f.StringVar(&o.ClientID, "client-id", "", "MQTT client `ID` (env "+envClientID+"; default: the thing name)")
-	f.StringVar(&o.Cert, "cert", "", "client certificate `FILE`, PEM (env "+envCert+")")
-	f.StringVar(&o.Key, "key", "", "private key `FILE` of the client certificate, PEM (env "+envKey+")")
-	f.StringVar(&o.CA, "ca", "", "`FILE` of the CA certificate(s) that signed the server's, PEM (env "+envCA+"; default: system roots)")
-	f.DurationVar(&o.Timeout, "timeout", defaultTimeout, "bound on connect + the whole exchange, a `DURATION` (env "+envTimeout+")")
-	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty or json (env "+envOutput+"; default: pretty on a terminal, json otherwise)")
-	f.StringVar(&o.Profile, "profile", "", "`NAME` of a profile in the profiles file, for the settings not given otherwise (env "+envProfile+")")
+	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+EnvThing+"; required)")
+	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port for plain MQTT; mqtts://host[:port] or host[:port] for TLS (env "+EnvEndpoint+")")
+	f.StringVar(&o.ClientID, "client-id", "", "MQTT client `ID` (env "+EnvClientID+"; default: the thing name)")
+	f.StringVar(&o.Cert, "cert", "", "client certificate `FILE`, PEM (env "+EnvCert+")")
+	f.StringVar(&o.Key, "key", "", "private key `FILE` of the client certificate, PEM (env "+EnvKey+")")
+	f.StringVar(&o.CA, "ca", "", "`FILE` of the CA certificate(s) that signed the server's, PEM (env "+EnvCA+"; default: system roots)")
+	f.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "bound on connect + the whole exchange, a `DURATION` (env "+EnvTimeout+")")
+	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty or json (env "+EnvOutput+"; default: pretty on a terminal, json otherwise)")
+	f.StringVar(&o.Profile, "profile", "", "`NAME` of a profile in the profiles file, for the settings not given otherwise (env "+EnvProfile+")")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("thing", completeProfileThings)
-	_ = cmd.RegisterFlagCompletionFunc("profile", completeProfileNames)
+	_ = cmd.RegisterFlagCompletionFunc("thing", CompleteProfileThings)
+	_ = cmd.RegisterFlagCompletionFunc("profile", CompleteProfileNames)
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("ca", "pem", "crt")
 }
 
-// fromEnv fills a flag the user did not give from its environment variable.
-func fromEnv(cmd *cobra.Command, flag, env string, dst *string) {
+// FromEnv fills a flag the user did not give from its environment variable.
+func FromEnv(cmd *cobra.Command, flag, env string, dst *string) {
 	if cmd.Flags().Changed(flag) {
 		return
 	}
@@ -113,11 +111,11 @@ func fromEnv(cmd *cobra.Command, flag, env string, dst *string) {
 	}
 }
 
-// complete resolves the settings (resolve), checks every one and loads the
+// Complete resolves the settings (Resolve), checks every one and loads the
 // TLS files, so that nothing bad reaches the network. Errors are
 // UsageErrors (exit 2) that say where a bad value came from.
-func (o *connOptions) complete(cmd *cobra.Command) error {
-	if err := o.resolve(cmd); err != nil {
+func (o *ConnOptions) Complete(cmd *cobra.Command) error {
+	if err := o.Resolve(cmd); err != nil {
 		return err
 	}
 	if o.NoColor {
@@ -125,7 +123,7 @@ func (o *connOptions) complete(cmd *cobra.Command) error {
 	}
 
 	if o.Thing == "" {
-		return Usagef("no thing given: pass -t/--thing NAME, set %s, or set thing in a profile (iotjobs config --help)", envThing)
+		return Usagef("no thing given: pass -t/--thing NAME, set %s, or set thing in a profile (iotjobs config --help)", EnvThing)
 	}
 	if err := jobs.ValidateThingName(o.Thing); err != nil {
 		return o.blame("thing", err)
@@ -144,10 +142,8 @@ func (o *connOptions) complete(cmd *cobra.Command) error {
 	if o.Timeout <= 0 {
 		return o.blame("timeout", fmt.Errorf("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout))
 	}
-	if o.Output == "" {
-		o.format = render.DefaultFormat(o.IO)
-	} else if o.format, err = render.ParseFormat(o.Output); err != nil {
-		return o.blame("output", err)
+	if err := o.ResolveOutput(); err != nil {
+		return err
 	}
 	if err := o.loadTLS(); err != nil {
 		return err
@@ -160,7 +156,7 @@ func (o *connOptions) complete(cmd *cobra.Command) error {
 	return nil
 }
 
-func (o *connOptions) loadTLS() error {
+func (o *ConnOptions) loadTLS() error {
 	files := mqttclient.TLSFiles{Cert: o.Cert, Key: o.Key, CA: o.CA}
 	switch {
 	case o.Cert != "" && o.Key == "":
@@ -202,26 +198,29 @@ func checkClientToken(token string) error {
 	return nil
 }
 
-// warnImpersonation tells the user, once, that connecting as the thing's
+// WarnImpersonation tells the user, once, that connecting as the thing's
 // own client id pushes the real device off the broker: AWS IoT keeps one
 // connection per client id and drops the older one.
-func (o *connOptions) warnImpersonation() {
-	if !o.takesOverDevice() {
+func (o *ConnOptions) WarnImpersonation() {
+	if !o.TakesOverDevice() {
 		return
 	}
 	fmt.Fprintf(o.IO.ErrOut, "warning: connecting as client id %q, the thing's own name: a device connected with this client id "+
 		"will be disconnected while this command runs. To leave it alone, choose another client id with --client-id "+
-		"(or %s), if the policy allows it.\n", o.ClientID, envClientID)
+		"(or %s), if the policy allows it.\n", o.ClientID, EnvClientID)
 }
 
-// takesOverDevice reports whether connecting would disconnect the real
+// TakesOverDevice reports whether connecting would disconnect the real
 // device: the thing's own client id, on a broker that is not local.
-func (o *connOptions) takesOverDevice() bool {
+func (o *ConnOptions) TakesOverDevice() bool {
 	return o.ClientID == o.Thing && !o.endpoint.IsLoopback()
 }
 
-// clientConfig is the mqttclient configuration of a one-shot exchange.
-func (o *connOptions) clientConfig() mqttclient.Config {
+// ParsedEndpoint is the endpoint Complete parsed.
+func (o *ConnOptions) ParsedEndpoint() mqttclient.Endpoint { return o.endpoint }
+
+// ClientConfig is the mqttclient configuration of a connection.
+func (o *ConnOptions) ClientConfig() mqttclient.Config {
 	cfg := mqttclient.Config{Endpoint: o.endpoint, ClientID: o.ClientID, TLS: o.tls}
 	if o.Verbose {
 		errOut := o.IO.ErrOut

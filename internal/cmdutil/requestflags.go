@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"errors"
@@ -8,10 +8,10 @@ import (
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
-// parseStatusDetails turns repeated --status-detail KEY=VALUE arguments into
+// ParseStatusDetails turns repeated --status-detail KEY=VALUE arguments into
 // the statusDetails map. A key given twice is a mistake, not an override.
 // The number of pairs is the service's to limit.
-func parseStatusDetails(args []string) (map[string]string, error) {
+func ParseStatusDetails(args []string) (map[string]string, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
@@ -29,8 +29,8 @@ func parseStatusDetails(args []string) (map[string]string, error) {
 	return details, nil
 }
 
-// stepTimeout returns the --step-timeout to send, nil when not given.
-func stepTimeout(cmd *cobra.Command, minutes int64, allowCancel bool) (*int64, error) {
+// StepTimeout returns the --step-timeout to send, nil when not given.
+func StepTimeout(cmd *cobra.Command, minutes int64, allowCancel bool) (*int64, error) {
 	if !cmd.Flags().Changed("step-timeout") {
 		return nil, nil
 	}
@@ -40,8 +40,8 @@ func stepTimeout(cmd *cobra.Command, minutes int64, allowCancel bool) (*int64, e
 	return &minutes, nil
 }
 
-// executionNumber returns the --execution-number to send, nil when not given.
-func executionNumber(cmd *cobra.Command, n int64) (*int64, error) {
+// ExecutionNumber returns the --execution-number to send, nil when not given.
+func ExecutionNumber(cmd *cobra.Command, n int64) (*int64, error) {
 	if !cmd.Flags().Changed("execution-number") {
 		return nil, nil
 	}
@@ -51,15 +51,16 @@ func executionNumber(cmd *cobra.Command, n int64) (*int64, error) {
 	return &n, nil
 }
 
-func addStatusDetailFlag(cmd *cobra.Command, dst *[]string) {
+// AddStatusDetailFlag binds the repeatable --status-detail KEY=VALUE.
+func AddStatusDetailFlag(cmd *cobra.Command, dst *[]string) {
 	// StringArray, not StringSlice: a value may contain commas.
 	cmd.Flags().StringArrayVar(dst, "status-detail", nil, "statusDetails entry `KEY=VALUE` (repeatable)")
 }
 
-// jobIDArg checks the job id argument of a command. nextHint, when given,
+// JobIDArg checks the job id argument of a command. nextHint, when given,
 // is the message for $next, the likeliest mistake where a command cannot
 // take it; without one, $next fails the job id check like any bad id.
-func jobIDArg(arg, nextHint string) (string, error) {
+func JobIDArg(arg, nextHint string) (string, error) {
 	if arg == jobs.NextJobID && nextHint != "" {
 		return "", &UsageError{Err: errors.New(nextHint)}
 	}

@@ -1,7 +1,8 @@
-package cli
+package cmdutil
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -47,4 +48,13 @@ func (e *RejectedError) Error() string {
 		msg += "\n  hint: " + e.Hint
 	}
 	return msg
+}
+
+// IsFlagError reports errors cobra raises itself for bad arguments (unknown
+// command, wrong number of arguments) that do not go through the flag error
+// function.
+func IsFlagError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires ") || strings.HasPrefix(msg, "required flag")
 }

@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 // person pressing Tab waits for it.
 const completionTimeout = 2 * time.Second
 
-// completeProfileNames offers the profiles of the profiles file, described
+// CompleteProfileNames offers the profiles of the profiles file, described
 // by their thing and endpoint.
-func completeProfileNames(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func CompleteProfileNames(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	file, err := loadProfiles()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -36,9 +36,9 @@ func completeProfileNames(_ *cobra.Command, _ []string, _ string) ([]cobra.Compl
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-// completeProfileThings offers the things the profiles name, described by
+// CompleteProfileThings offers the things the profiles name, described by
 // the profiles naming them.
-func completeProfileThings(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func CompleteProfileThings(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	file, err := loadProfiles()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -57,10 +57,10 @@ func completeProfileThings(_ *cobra.Command, _ []string, _ string) ([]cobra.Comp
 	return things, cobra.ShellCompDirectiveNoFileComp
 }
 
-// jobIDCompletion completes the <job-id> argument of a command bound to
+// JobIDCompletion completes the <job-id> argument of a command bound to
 // conn with the thing's pending executions, and with $next when the
 // command takes it. Use it as the command's ValidArgsFunction.
-func jobIDCompletion(conn *connOptions, next bool) cobra.CompletionFunc {
+func JobIDCompletion(conn *ConnOptions, next bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -77,10 +77,10 @@ func jobIDCompletion(conn *connOptions, next bool) cobra.CompletionFunc {
 // from what is typed so far (flags, environment, profile), bounded by
 // completionTimeout, and returns the job ids described by their status.
 // It does not connect when that would push the real device off the broker
-// (warnImpersonation's case): pressing Tab must have no such side effect.
-func pendingJobIDs(cmd *cobra.Command, conn *connOptions) []cobra.Completion {
+// (WarnImpersonation's case): pressing Tab must have no such side effect.
+func pendingJobIDs(cmd *cobra.Command, conn *ConnOptions) []cobra.Completion {
 	conn.Verbose = false // its trace would go to the shell's terminal
-	if err := conn.complete(cmd); err != nil || conn.takesOverDevice() {
+	if err := conn.Complete(cmd); err != nil || conn.TakesOverDevice() {
 		return nil
 	}
 	ctx := cmd.Context()
@@ -89,7 +89,7 @@ func pendingJobIDs(cmd *cobra.Command, conn *connOptions) []cobra.Completion {
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(conn.Timeout, completionTimeout))
 	defer cancel()
-	c, err := mqttclient.Dial(ctx, conn.clientConfig())
+	c, err := mqttclient.Dial(ctx, conn.ClientConfig())
 	if err != nil {
 		return nil
 	}
