@@ -16,7 +16,7 @@ import (
 func complete(t *testing.T, env []string, args ...string) (candidates []string, directive string, r testutil.Result) {
 	t.Helper()
 	r = run(t, env, append([]string{"__complete"}, args...)...)
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 	for _, l := range lines[:len(lines)-1] {
 		name, _, _ := strings.Cut(l, "\t")
@@ -30,10 +30,10 @@ const noFiles = ":4"
 
 func TestCompleteJobIDsFromPendingExecutions(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	createJob(t, emu, "job-a", "thing-1", "{}")
-	createJob(t, emu, "job-b", "thing-1", "{}")
-	createJob(t, emu, "job-other", "thing-2", "{}")
-	wantExit(t, run(t, nil, "start-next", "-t", "thing-1", "-e", emu.Endpoint), 0) // job-a IN_PROGRESS
+	testutil.CreateJob(t, emu, "job-a", "thing-1", "{}")
+	testutil.CreateJob(t, emu, "job-b", "thing-1", "{}")
+	testutil.CreateJob(t, emu, "job-other", "thing-2", "{}")
+	testutil.WantExit(t, run(t, nil, "start-next", "-t", "thing-1", "-e", emu.Endpoint), 0) // job-a IN_PROGRESS
 
 	for _, tt := range []struct {
 		name string
@@ -64,7 +64,7 @@ func TestCompleteJobIDsFromPendingExecutions(t *testing.T) {
 
 func TestCompleteJobIDsWithAProfile(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	createJob(t, emu, "job-p", "profile-thing", "{}")
+	testutil.CreateJob(t, emu, "job-p", "profile-thing", "{}")
 	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\n")
 	got, _, r := complete(t, []string{xdg}, "describe", "--profile", "emu", "")
 	if !slices.Equal(got, []string{"$next", "job-p"}) {

@@ -20,7 +20,7 @@ func writeProfiles(t *testing.T, content string) (env, path string) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, path, content)
+	testutil.WriteFile(t, path, content)
 	return "XDG_CONFIG_HOME=" + dir, path
 }
 
@@ -45,7 +45,7 @@ type shown struct {
 func configShow(t *testing.T, env []string, args ...string) shown {
 	t.Helper()
 	r := run(t, env, append([]string{"config", "show"}, args...)...)
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	var s shown
 	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 		t.Fatalf("config show is not JSON: %v\n%s", err, r)
@@ -150,27 +150,27 @@ thing = "thing-c"
 // emulator, and an environment variable or a flag pointing elsewhere wins.
 func TestProfileDrivesDeviceCommands(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	createJob(t, emu, "job-p", "profile-thing", `{"op":"x"}`)
-	createJob(t, emu, "job-f", "flag-thing", `{"op":"x"}`)
+	testutil.CreateJob(t, emu, "job-p", "profile-thing", `{"op":"x"}`)
+	testutil.CreateJob(t, emu, "job-f", "flag-thing", `{"op":"x"}`)
 	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\ntimeout = \"5s\"\n"+
 		"[profiles.dead]\nthing = \"profile-thing\"\nendpoint = \"mqtt://127.0.0.1:1\"\n")
 
 	r := run(t, []string{xdg, "IOTJOBS_PROFILE=emu"}, "get-pending")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"jobId":"job-p"`) {
 		t.Errorf("the profile's thing was not used:\n%s", r)
 	}
 	// A flag over the profile's thing.
 	r = run(t, []string{xdg}, "get-pending", "--profile", "emu", "-t", "flag-thing")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"jobId":"job-f"`) {
 		t.Errorf("the flag's thing was not used:\n%s", r)
 	}
 	// The environment over a profile whose endpoint is dead.
 	r = run(t, []string{xdg, "IOTJOBS_ENDPOINT=" + emu.Endpoint}, "describe", "job-p", "--profile", "dead")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	// And the profile's dead endpoint when nothing overrides it.
-	wantExit(t, run(t, []string{xdg}, "get-pending", "--profile", "dead", "--timeout", "2s"), 3)
+	testutil.WantExit(t, run(t, []string{xdg}, "get-pending", "--profile", "dead", "--timeout", "2s"), 3)
 }
 
 // TestProfileErrorsSendNothing: every problem with the profiles file or the
@@ -207,7 +207,7 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 				env = append(env, xdg)
 			}
 			r := run(t, append(env, tt.env...), append([]string{"get-pending"}, tt.args...)...)
-			wantExit(t, r, 2)
+			testutil.WantExit(t, r, 2)
 			for _, w := range tt.want {
 				if w = strings.ReplaceAll(w, "@FILE@", file); !strings.Contains(r.Stderr, w) {
 					t.Errorf("stderr does not say %q:\n%s", w, r.Stderr)
@@ -225,9 +225,9 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 
 func TestMissingProfilesFileIsFine(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	wantExit(t, run(t, nil, "get-pending", "-t", "t1", "-e", emu.Endpoint), 0)
+	testutil.WantExit(t, run(t, nil, "get-pending", "-t", "t1", "-e", emu.Endpoint), 0)
 	r := run(t, nil, "config", "list")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"exists":false`) || !strings.Contains(r.Stdout, `"profiles":[]`) {
 		t.Errorf("config list without a file:\n%s", r)
 	}
@@ -248,7 +248,7 @@ ca = "/nowhere/ca.pem"
 		t.Fatal(err)
 	}
 	secret := "-----BEGIN PRIVATE KEY-----\nSECRET-MATERIAL\n-----END PRIVATE KEY-----\n"
-	writeFile(t, filepath.Join(certs, "my-thing.cert.pem"), secret)
+	testutil.WriteFile(t, filepath.Join(certs, "my-thing.cert.pem"), secret)
 	home := t.TempDir()
 	env := []string{xdg, "HOME=" + home}
 	s := configShow(t, env, "--profile", "prod")
@@ -260,7 +260,7 @@ ca = "/nowhere/ca.pem"
 	}
 	for _, args := range [][]string{{"config", "show", "--profile", "prod", "-o", "pretty"}, {"config", "list", "-o", "pretty"}, {"config", "show", "--profile", "prod"}} {
 		r := run(t, env, args...)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if strings.Contains(r.Stdout+r.Stderr, "SECRET") || strings.Contains(r.Stdout+r.Stderr, "BEGIN") {
 			t.Errorf("%v printed file contents:\n%s", args, r)
 		}
@@ -277,21 +277,21 @@ endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
 thing = "my-thing"
 `)
 	r := run(t, []string{xdg, "IOTJOBS_PROFILE=prod-eu"}, "config", "list", "-o", "pretty")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	for _, want := range []string{"file: " + file, "lab-thing-1", "default", "*  prod-eu", "selected by IOTJOBS_PROFILE"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("config list does not show %q:\n%s", want, r.Stdout)
 		}
 	}
 	r = run(t, []string{xdg}, "config", "list")
-	wantExit(t, r, 0)
-	list := reply(t, r)
-	if path(list, "selected", "name") != "lab" || path(list, "default") != "lab" {
+	testutil.WantExit(t, r, 0)
+	list := testutil.Reply(t, r)
+	if testutil.Path(list, "selected", "name") != "lab" || testutil.Path(list, "default") != "lab" {
 		t.Errorf("config list JSON: %s", r.Stdout)
 	}
 
 	r = run(t, []string{xdg, "IOTJOBS_TIMEOUT=3s"}, "config", "show", "-o", "pretty", "-t", "other")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	for _, want := range []string{"profile:  lab (by default_profile in " + file + ":1)", "SETTING", "thing      other", "flag",
 		"endpoint   mqtt://127.0.0.1:1883", file + ":3", "IOTJOBS_TIMEOUT", "(system roots)"} {
 		if !strings.Contains(r.Stdout, want) {
@@ -303,7 +303,7 @@ thing = "my-thing"
 func TestConfigHelp(t *testing.T) {
 	for _, cmd := range [][]string{{"config", "--help"}, {"config", "list", "--help"}, {"config", "show", "--help"}} {
 		r := run(t, nil, cmd...)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		for _, want := range []string{"$ iotjobs config", "| jq"} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("%v does not contain %q", cmd, want)

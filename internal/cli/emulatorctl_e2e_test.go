@@ -22,7 +22,7 @@ func ctl(t *testing.T, emu *testutil.Emulator, args ...string) testutil.Result {
 // stderr (neither is a terminal).
 func wantQuiet(t *testing.T, r testutil.Result) {
 	t.Helper()
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if r.Stdout != "" || r.Stderr != "" {
 		t.Fatalf("want no output\n%s", r)
 	}
@@ -31,26 +31,26 @@ func wantQuiet(t *testing.T, r testutil.Result) {
 func TestControlVerbsWalkthrough(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	doc := filepath.Join(t.TempDir(), "job.json")
-	writeFile(t, doc, "{\n  \"operation\": \"install\",\n  \"version\": \"1.2.3\"\n}\n")
+	testutil.WriteFile(t, doc, "{\n  \"operation\": \"install\",\n  \"version\": \"1.2.3\"\n}\n")
 
 	r := ctl(t, emu, "create-job", "fw-1", "--target", "dev-1", "-t", "arn:aws:iot:us-east-1:123456789012:thing/dev-2",
 		"--document", doc, "--description", "firmware 1.2.3", "--in-progress-timeout", "30")
-	wantExit(t, r, 0)
-	created := reply(t, r)
+	testutil.WantExit(t, r, 0)
+	created := testutil.Reply(t, r)
 	if created["jobId"] != "fw-1" || created["jobArn"] != emulator.JobARN("fw-1") || created["description"] != "firmware 1.2.3" {
 		t.Errorf("create-job printed %v", created)
 	}
 	if r.Stderr != "" {
 		t.Errorf("stderr: %s", r.Stderr)
 	}
-	wantExit(t, ctl(t, emu, "create-job", "reboot", "-t", "dev-1", "--document", `{"operation":"reboot"}`), 0)
+	testutil.WantExit(t, ctl(t, emu, "create-job", "reboot", "-t", "dev-1", "--document", `{"operation":"reboot"}`), 0)
 
-	job := reply(t, ctl(t, emu, "describe-job", "fw-1"))
-	if path(job, "job", "status") != "IN_PROGRESS" || path(job, "job", "jobProcessDetails", "numberOfQueuedThings") != 2.0 ||
-		path(job, "job", "timeoutConfig", "inProgressTimeoutInMinutes") != 30.0 {
+	job := testutil.Reply(t, ctl(t, emu, "describe-job", "fw-1"))
+	if testutil.Path(job, "job", "status") != "IN_PROGRESS" || testutil.Path(job, "job", "jobProcessDetails", "numberOfQueuedThings") != 2.0 ||
+		testutil.Path(job, "job", "timeoutConfig", "inProgressTimeoutInMinutes") != 30.0 {
 		t.Errorf("describe-job printed %v", job)
 	}
-	document := reply(t, ctl(t, emu, "describe-job", "fw-1", "--document"))
+	document := testutil.Reply(t, ctl(t, emu, "describe-job", "fw-1", "--document"))
 	if document["document"] != `{
   "operation": "install",
   "version": "1.2.3"
@@ -58,55 +58,55 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 		t.Errorf("describe-job --document printed %q, want the file without its trailing newline", document["document"])
 	}
 
-	list := reply(t, ctl(t, emu, "list-jobs", "--max-results", "1"))
+	list := testutil.Reply(t, ctl(t, emu, "list-jobs", "--max-results", "1"))
 	jobs, _ := list["jobs"].([]any)
-	if len(jobs) != 1 || path(jobs[0].(map[string]any), "jobId") != "fw-1" || list["nextToken"] == nil {
+	if len(jobs) != 1 || testutil.Path(jobs[0].(map[string]any), "jobId") != "fw-1" || list["nextToken"] == nil {
 		t.Errorf("list-jobs --max-results 1 printed %v", list)
 	}
-	next := reply(t, ctl(t, emu, "list-jobs", "--next-token", list["nextToken"].(string), "--status", "IN_PROGRESS"))
-	if jobs, _ := next["jobs"].([]any); len(jobs) != 1 || path(jobs[0].(map[string]any), "jobId") != "reboot" {
+	next := testutil.Reply(t, ctl(t, emu, "list-jobs", "--next-token", list["nextToken"].(string), "--status", "IN_PROGRESS"))
+	if jobs, _ := next["jobs"].([]any); len(jobs) != 1 || testutil.Path(jobs[0].(map[string]any), "jobId") != "reboot" {
 		t.Errorf("second page printed %v", next)
 	}
 
-	forJob := reply(t, ctl(t, emu, "list-executions", "--job", "fw-1"))
+	forJob := testutil.Reply(t, ctl(t, emu, "list-executions", "--job", "fw-1"))
 	if summaries, _ := forJob["executionSummaries"].([]any); len(summaries) != 2 {
 		t.Errorf("list-executions --job printed %v", forJob)
 	}
-	forThing := reply(t, ctl(t, emu, "list-executions", "--thing", "dev-1", "--status", "QUEUED"))
+	forThing := testutil.Reply(t, ctl(t, emu, "list-executions", "--thing", "dev-1", "--status", "QUEUED"))
 	if summaries, _ := forThing["executionSummaries"].([]any); len(summaries) != 2 {
 		t.Errorf("list-executions --thing printed %v", forThing)
 	}
 
-	x := reply(t, ctl(t, emu, "describe-execution", "fw-1", "--thing", "dev-1", "--execution-number", "1"))
-	if path(x, "execution", "status") != "QUEUED" || path(x, "execution", "thingArn") != emulator.ThingARN("dev-1") {
+	x := testutil.Reply(t, ctl(t, emu, "describe-execution", "fw-1", "--thing", "dev-1", "--execution-number", "1"))
+	if testutil.Path(x, "execution", "status") != "QUEUED" || testutil.Path(x, "execution", "thingArn") != emulator.ThingARN("dev-1") {
 		t.Errorf("describe-execution printed %v", x)
 	}
 
 	wantQuiet(t, ctl(t, emu, "cancel-execution", "fw-1", "-t", "dev-1", "--expected-version", "1", "--status-detail", "by=test"))
-	x = reply(t, ctl(t, emu, "describe-execution", "fw-1", "-t", "dev-1"))
-	if path(x, "execution", "status") != "CANCELED" || path(x, "execution", "statusDetails", "detailsMap", "by") != "test" {
+	x = testutil.Reply(t, ctl(t, emu, "describe-execution", "fw-1", "-t", "dev-1"))
+	if testutil.Path(x, "execution", "status") != "CANCELED" || testutil.Path(x, "execution", "statusDetails", "detailsMap", "by") != "test" {
 		t.Errorf("after cancel-execution: %v", x)
 	}
 	wantQuiet(t, ctl(t, emu, "delete-execution", "fw-1", "-t", "dev-1", "--execution-number", "1"))
 
-	canceled := reply(t, ctl(t, emu, "cancel-job", "fw-1", "--force", "--comment", "bad build", "--reason-code", "BAD_BUILD"))
+	canceled := testutil.Reply(t, ctl(t, emu, "cancel-job", "fw-1", "--force", "--comment", "bad build", "--reason-code", "BAD_BUILD"))
 	if canceled["jobId"] != "fw-1" {
 		t.Errorf("cancel-job printed %v", canceled)
 	}
-	job = reply(t, ctl(t, emu, "describe-job", "fw-1"))
-	if path(job, "job", "status") != "CANCELED" || path(job, "job", "comment") != "bad build" || path(job, "job", "forceCanceled") != true {
+	job = testutil.Reply(t, ctl(t, emu, "describe-job", "fw-1"))
+	if testutil.Path(job, "job", "status") != "CANCELED" || testutil.Path(job, "job", "comment") != "bad build" || testutil.Path(job, "job", "forceCanceled") != true {
 		t.Errorf("after cancel-job: %v", job)
 	}
 	wantQuiet(t, ctl(t, emu, "delete-job", "fw-1"))
 	wantQuiet(t, run(t, nil, "emulator", "delete-job", "reboot", "--force", "--emulator", emu.HTTPURL))
-	if list := reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
+	if list := testutil.Reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
 		t.Errorf("jobs left after deleting all: %v", list)
 	}
 }
 
 func TestControlVerbsServiceErrorsExit1(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	wantExit(t, ctl(t, emu, "create-job", "j1", "-t", "dev-1", "--document", "{}"), 0)
+	testutil.WantExit(t, ctl(t, emu, "create-job", "j1", "-t", "dev-1", "--document", "{}"), 0)
 	for _, tc := range []struct {
 		name, want string
 		args       []string
@@ -120,7 +120,7 @@ func TestControlVerbsServiceErrorsExit1(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ctl(t, emu, tc.args...)
-			wantExit(t, r, 1)
+			testutil.WantExit(t, r, 1)
 			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
 				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
 			}
@@ -163,15 +163,15 @@ func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 			// Against a dead address: had anything been sent, the exit
 			// would be 3.
 			r := run(t, []string{"IOTJOBS_EMULATOR=" + dead}, append([]string{"emulator"}, tc.args...)...)
-			wantExit(t, r, 2)
+			testutil.WantExit(t, r, 2)
 			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
 				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
 			}
 			// And against the emulator: nothing was created.
-			wantExit(t, ctl(t, emu, tc.args...), 2)
+			testutil.WantExit(t, ctl(t, emu, tc.args...), 2)
 		})
 	}
-	if list := reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
+	if list := testutil.Reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
 		t.Errorf("refused input created jobs: %v", list)
 	}
 }
@@ -184,7 +184,7 @@ func TestControlVerbsNothingListeningExit3(t *testing.T) {
 		{"delete-execution", "j1", "-t", "dev-1", "--execution-number", "1"},
 	} {
 		r := run(t, nil, append(append([]string{"emulator"}, args...), "--emulator", dead)...)
-		wantExit(t, r, 3)
+		testutil.WantExit(t, r, 3)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, "connection refused") || !strings.Contains(r.Stderr, "iotjobs emulator") {
 			t.Errorf("want a refused connection and a hint to start the emulator\n%s", r)
 		}
@@ -195,7 +195,7 @@ func TestControlVerbsHelpNeverConnects(t *testing.T) {
 	for _, verb := range []string{"create-job", "describe-job", "list-jobs", "cancel-job", "delete-job",
 		"list-executions", "describe-execution", "cancel-execution", "delete-execution"} {
 		r := run(t, []string{"IOTJOBS_EMULATOR=" + "http://" + testutil.FreeAddr(t)}, "emulator", verb, "--help")
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if !strings.Contains(r.Stdout, "$ iotjobs emulator "+verb) || !strings.Contains(r.Stdout, "| jq") {
 			t.Errorf("%s --help lacks examples (one piped to jq):\n%s", verb, r.Stdout)
 		}
@@ -206,10 +206,10 @@ func TestControlVerbsHelpNeverConnects(t *testing.T) {
 // command does, table as its alias, and json; anything else is exit 2.
 func TestControlVerbsOutputNames(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	wantExit(t, ctl(t, emu, "create-job", "job-o", "--target", "thing-1", "--document", `{}`), 0)
+	testutil.WantExit(t, ctl(t, emu, "create-job", "job-o", "--target", "thing-1", "--document", `{}`), 0)
 	for _, format := range []string{"pretty", "table"} {
 		r := ctl(t, emu, "list-jobs", "-o", format)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if !strings.HasPrefix(r.Stdout, "JOB ID") || !strings.Contains(r.Stdout, "job-o") {
 			t.Errorf("-o %s gave no table:\n%s", format, r)
 		}
@@ -222,7 +222,7 @@ func TestControlVerbsOutputNames(t *testing.T) {
 		t.Errorf("IOTJOBS_OUTPUT=pretty gave no table:\n%s", r)
 	}
 	r = ctl(t, emu, "list-jobs", "-o", "yaml")
-	wantExit(t, r, 2)
+	testutil.WantExit(t, r, 2)
 	if !strings.Contains(r.Stderr, "use pretty or json") {
 		t.Errorf("-o yaml:\n%s", r)
 	}

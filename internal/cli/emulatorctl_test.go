@@ -17,7 +17,7 @@ import (
 // for terminals, and stdin holding stdin.
 func ctlOnTerminal(t *testing.T, emu *testutil.Emulator, stdin string, args ...string) (stdout, stderr string) {
 	t.Helper()
-	isolateFromUserSettings(t)
+	testutil.IsolateFromUserSettings(t)
 	ios, in, out, errOut := iostreams.Test()
 	ios.SetTTY(true, true)
 	in.WriteString(stdin)

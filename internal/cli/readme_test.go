@@ -41,7 +41,7 @@ func TestREADMEScript(t *testing.T) {
 	if err := os.Symlink(bin, filepath.Join(dir, "iotjobs")); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "run-the-job"), "#!/bin/sh\nexit ${JOB_EXIT:-0}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "run-the-job"), "#!/bin/sh\nexit ${JOB_EXIT:-0}\n")
 	if err := os.Chmod(filepath.Join(dir, "run-the-job"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/build"
+	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
@@ -25,12 +26,12 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
 	root.AddCommand(
-		newGetPendingCmd(ios),
-		newStartNextCmd(ios),
-		newDescribeCmd(ios),
-		newUpdateCmd(ios),
-		newWatchCmd(ios),
-		newWaitCmd(ios),
+		devicecmd.NewGetPendingCmd(ios),
+		devicecmd.NewStartNextCmd(ios),
+		devicecmd.NewDescribeCmd(ios),
+		devicecmd.NewUpdateCmd(ios),
+		devicecmd.NewWatchCmd(ios),
+		devicecmd.NewWaitCmd(ios),
 		newVersionCmd(ios),
 		newDemoCmd(ios),
 	)

@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -30,7 +30,7 @@ type updateOptions struct {
 	stepTimeout     *int64
 }
 
-func newUpdateCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewUpdateCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &updateOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "update <job-id> --status STATUS",

@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type describeOptions struct {
 	includeJobDocument *bool
 }
 
-func newDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &describeOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "describe <job-id>",

@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
 // These tests put the binary in front of a real broker (embedded mochi) with
@@ -30,7 +31,7 @@ func TestEveryRejectedCodeHasItsExitCode(t *testing.T) {
 				return []mqtttest.Message{{Topic: topic + "/rejected", Payload: []byte(body)}}
 			}})
 			r := run(t, nil, "describe", "job-1", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "t1")
-			wantExit(t, r, exit)
+			testutil.WantExit(t, r, exit)
 			// Byte for byte the service's JSON, compacted, key order kept.
 			if wantOut := fmt.Sprintf(`{"code":%q,"message":"because","clientToken":"t1","timestamp":5}`+"\n", code); r.Stdout != wantOut {
 				t.Errorf("stdout %q, want %q", r.Stdout, wantOut)
@@ -60,7 +61,7 @@ func TestRepliesForOtherClientTokensAreIgnored(t *testing.T) {
 	}})
 	started <- b
 	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "mine", "-v")
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if r.Stdout != `{"timestamp":2,"clientToken":"mine"}`+"\n" {
 		t.Errorf("stdout %q", r.Stdout)
 	}
@@ -77,7 +78,7 @@ func TestPrettyOutput(t *testing.T) {
 	}})
 	args := []string{"get-pending", "-t", "thing-1", "-e", "mqtt://" + b.Addr, "--client-token", "x"}
 	r := run(t, nil, append(args, "-o", "pretty")...)
-	wantExit(t, r, 0)
+	testutil.WantExit(t, r, 0)
 	if want := "{\n  \"timestamp\": 2,\n  \"clientToken\": \"x\"\n}\n"; r.Stdout != want {
 		t.Errorf("pretty stdout %q, want %q", r.Stdout, want)
 	}
@@ -102,7 +103,7 @@ func TestPrettyOutput(t *testing.T) {
 func TestNoReplyTimesOut(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--timeout", "500ms")
-	wantExit(t, r, 4)
+	testutil.WantExit(t, r, 4)
 	if r.Elapsed > 500*time.Millisecond+3*time.Second {
 		t.Errorf("took %s with --timeout 500ms", r.Elapsed)
 	}
@@ -119,7 +120,7 @@ func TestNothingListening(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+addr)
-	wantExit(t, r, 3)
+	testutil.WantExit(t, r, 3)
 	if !strings.Contains(r.Stderr, "connection refused by "+addr) || !strings.Contains(r.Stderr, "hint:") {
 		t.Errorf("%s", r)
 	}
@@ -128,7 +129,7 @@ func TestNothingListening(t *testing.T) {
 func TestServerHangsUpAfterPublish(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{HangUpOn: func(topic string) bool { return strings.HasSuffix(topic, "/update") }})
 	r := run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", "mqtt://"+b.Addr)
-	wantExit(t, r, 3)
+	testutil.WantExit(t, r, 3)
 	for _, want := range []string{"closed the connection right after our PUBLISH to $aws/things/thing-1/jobs/job-1/update", "policy", "iot:Publish"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr does not mention %q:\n%s", want, r.Stderr)

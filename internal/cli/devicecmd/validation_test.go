@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
 // TestBadInputSendsNothing runs every kind of invalid input against a broker
@@ -20,7 +21,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	spy := spyOn(t, b)
 	dir := t.TempDir()
 	junk := dir + "/junk.pem"
-	writeFile(t, junk, "not a certificate")
+	testutil.WriteFile(t, junk, "not a certificate")
 
 	long := strings.Repeat("x", 1025)
 	tests := []struct {
@@ -74,7 +75,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, tt.env, tt.args...)
-			wantExit(t, r, 2)
+			testutil.WantExit(t, r, 2)
 			if !strings.Contains(r.Stderr, tt.want) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.want, r.Stderr)
 			}
@@ -98,7 +99,7 @@ func TestHelpNeverConnects(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	for _, cmd := range []string{"get-pending", "start-next", "describe", "update"} {
 		r := run(t, nil, cmd, "--help", "-t", "t1", "-e", "mqtt://"+b.Addr)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		for _, want := range []string{"$aws/things/THING/jobs/", "$ iotjobs " + cmd, "| jq", "--timeout"} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("%s --help does not contain %q", cmd, want)

@@ -1,53 +1,11 @@
-package cli_test
+package devicecmd_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
-
-// reply decodes the one JSON line a command printed on stdout.
-func reply(t *testing.T, r testutil.Result) map[string]any {
-	t.Helper()
-	if strings.Count(r.Stdout, "\n") != 1 || !strings.HasSuffix(r.Stdout, "\n") {
-		t.Fatalf("stdout is not one line:\n%s", r)
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(r.Stdout), &m); err != nil {
-		t.Fatalf("stdout is not JSON: %v\n%s", err, r)
-	}
-	return m
-}
-
-func wantExit(t *testing.T, r testutil.Result, code int) {
-	t.Helper()
-	if r.ExitCode != code {
-		t.Fatalf("exit %d, want %d\n%s", r.ExitCode, code, r)
-	}
-}
-
-// path digs a value out of decoded JSON: path(m, "execution", "status").
-func path(m map[string]any, keys ...string) any {
-	var v any = m
-	for _, k := range keys {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = obj[k]
-	}
-	return v
-}
-
-func createJob(t *testing.T, emu *testutil.Emulator, jobID, thing, doc string) {
-	t.Helper()
-	if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: jobID, Targets: []string{thing}, Document: doc}); err != nil {
-		t.Fatalf("create job %s: %v", jobID, err)
-	}
-}
 
 // emulators are the two setups the device suite runs against: the
 // embedded broker, and Mosquitto 2 with the emulator attached as a client.
@@ -59,15 +17,15 @@ func TestDeviceWalkthrough(t *testing.T) {
 	for name, opts := range emulators() {
 		t.Run(name, func(t *testing.T) {
 			emu := testutil.StartEmulator(t, opts...)
-			createJob(t, emu, "job-1", "thing-1", `{"operation":"reboot"}`)
+			testutil.CreateJob(t, emu, "job-1", "thing-1", `{"operation":"reboot"}`)
 			// Environment variables stand in for the flags.
 			env := []string{"IOTJOBS_THING=thing-1", "IOTJOBS_ENDPOINT=" + emu.Endpoint}
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 
 			r := run(t, env, "get-pending")
-			wantExit(t, r, 0)
-			m := reply(t, r)
-			if q, _ := m["queuedJobs"].([]any); len(q) != 1 || path(q[0].(map[string]any), "jobId") != "job-1" {
+			testutil.WantExit(t, r, 0)
+			m := testutil.Reply(t, r)
+			if q, _ := m["queuedJobs"].([]any); len(q) != 1 || testutil.Path(q[0].(map[string]any), "jobId") != "job-1" {
 				t.Fatalf("queuedJobs = %v", m["queuedJobs"])
 			}
 			if ip, ok := m["inProgressJobs"].([]any); !ok || len(ip) != 0 {
@@ -81,51 +39,51 @@ func TestDeviceWalkthrough(t *testing.T) {
 			}
 
 			r = run(t, nil, append(conn, "start-next", "--status-detail", "step=download, then flash", "--step-timeout", "30", "--client-token", "my-token")...)
-			wantExit(t, r, 0)
-			m = reply(t, r)
-			if path(m, "execution", "status") != "IN_PROGRESS" || path(m, "execution", "statusDetails", "step") != "download, then flash" ||
-				path(m, "clientToken") != "my-token" || path(m, "execution", "versionNumber") != 2.0 {
+			testutil.WantExit(t, r, 0)
+			m = testutil.Reply(t, r)
+			if testutil.Path(m, "execution", "status") != "IN_PROGRESS" || testutil.Path(m, "execution", "statusDetails", "step") != "download, then flash" ||
+				testutil.Path(m, "clientToken") != "my-token" || testutil.Path(m, "execution", "versionNumber") != 2.0 {
 				t.Fatalf("start-next reply %v", m)
 			}
 
 			r = run(t, nil, append(conn, "describe", "job-1", "--include-job-document=false")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); path(m, "execution", "jobDocument") != nil || path(m, "execution", "jobId") != "job-1" {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "jobDocument") != nil || testutil.Path(m, "execution", "jobId") != "job-1" {
 				t.Fatalf("describe without document: %v", m)
 			}
 			r = run(t, nil, append(conn, "describe", "$next")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); path(m, "execution", "jobDocument", "operation") != "reboot" {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "jobDocument", "operation") != "reboot" {
 				t.Fatalf("describe $next: %v", m)
 			}
 			r = run(t, nil, append(conn, "describe", "--next", "--execution-number", "1", "--include-job-document")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); path(m, "execution", "executionNumber") != 1.0 {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "executionNumber") != 1.0 {
 				t.Fatalf("describe --next: %v", m)
 			}
 
 			r = run(t, nil, append(conn, "update", "job-1", "--status", "IN_PROGRESS", "--status-detail", "progress=50%", "--status-detail", "note=a=b",
 				"--expected-version", "2", "--include-job-execution-state", "--step-timeout", "-1")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); path(m, "executionState", "versionNumber") != 3.0 || path(m, "executionState", "statusDetails", "note") != "a=b" || m["jobDocument"] != nil {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); testutil.Path(m, "executionState", "versionNumber") != 3.0 || testutil.Path(m, "executionState", "statusDetails", "note") != "a=b" || m["jobDocument"] != nil {
 				t.Fatalf("update IN_PROGRESS: %v", m)
 			}
 
 			r = run(t, nil, append(conn, "update", "job-1", "--status", "succeeded", "--expected-version", "3", "--execution-number", "1",
 				"--include-job-execution-state", "--include-job-document")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); path(m, "executionState", "status") != "SUCCEEDED" || path(m, "jobDocument", "operation") != "reboot" {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); testutil.Path(m, "executionState", "status") != "SUCCEEDED" || testutil.Path(m, "jobDocument", "operation") != "reboot" {
 				t.Fatalf("update SUCCEEDED: %v", m)
 			}
 
 			r = run(t, nil, append(conn, "get-pending")...)
-			wantExit(t, r, 0)
+			testutil.WantExit(t, r, 0)
 			if r.Stdout[0] != '{' || strings.Contains(r.Stdout, "job-1") {
 				t.Fatalf("get-pending after success: %s", r)
 			}
 			r = run(t, nil, append(conn, "start-next")...)
-			wantExit(t, r, 0)
-			if m = reply(t, r); m["execution"] != nil {
+			testutil.WantExit(t, r, 0)
+			if m = testutil.Reply(t, r); m["execution"] != nil {
 				t.Fatalf("start-next with nothing pending: %v", m)
 			}
 		})
@@ -136,10 +94,10 @@ func TestRejectedExitCodes(t *testing.T) {
 	for name, opts := range emulators() {
 		t.Run(name, func(t *testing.T) {
 			emu := testutil.StartEmulator(t, opts...)
-			createJob(t, emu, "done", "thing-1", `{}`)
-			createJob(t, emu, "job-2", "thing-1", `{}`)
+			testutil.CreateJob(t, emu, "done", "thing-1", `{}`)
+			testutil.CreateJob(t, emu, "job-2", "thing-1", `{}`)
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
-			wantExit(t, run(t, nil, append(conn, "update", "done", "--status", "SUCCEEDED")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "update", "done", "--status", "SUCCEEDED")...), 0)
 
 			elevenDetails := []string{"start-next"}
 			for i := range 11 {
@@ -160,8 +118,8 @@ func TestRejectedExitCodes(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					r := run(t, nil, append(conn, append(tt.args, "--client-token", "tok-"+tt.name)...)...)
-					wantExit(t, r, tt.exit)
-					m := reply(t, r)
+					testutil.WantExit(t, r, tt.exit)
+					m := testutil.Reply(t, r)
 					if m["code"] != tt.name || m["clientToken"] != "tok-"+tt.name {
 						t.Errorf("stdout is not the rejected payload: %v", m)
 					}

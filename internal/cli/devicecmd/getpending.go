@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -14,7 +14,7 @@ type getPendingOptions struct {
 	conn cmdutil.ConnOptions
 }
 
-func newGetPendingCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewGetPendingCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &getPendingOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "get-pending",

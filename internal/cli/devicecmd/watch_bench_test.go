@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"context"

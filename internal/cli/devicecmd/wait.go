@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type waitOptions struct {
 	last jobs.Status
 }
 
-func newWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &waitOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "wait <job-id> --until STATUS[,STATUS...]|terminal",

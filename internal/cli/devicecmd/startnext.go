@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type startNextOptions struct {
 	stepTimeout *int64
 }
 
-func newStartNextCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewStartNextCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &startNextOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "start-next",

@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"strings"
@@ -23,20 +23,20 @@ func TestWaitForSucceeded(t *testing.T) {
 	for name, opts := range emulators() {
 		t.Run(name, func(t *testing.T) {
 			emu := testutil.StartEmulator(t, opts...)
-			createJob(t, emu, "job-1", "thing-1", `{}`)
-			createJob(t, emu, "job-2", "thing-1", `{}`)
+			testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+			testutil.CreateJob(t, emu, "job-2", "thing-1", `{}`)
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 			p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
 
-			wantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
 			// Another job's change is not the awaited one.
-			wantExit(t, run(t, nil, append(conn, "update", "job-2", "--status", "REJECTED")...), 0)
-			wantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED", "--status-detail", "result=ok")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-2", "--status", "REJECTED")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED", "--status-detail", "result=ok")...), 0)
 			r := p.Wait(t)
-			wantExit(t, r, 0)
-			m := reply(t, r)
-			if path(m, "execution", "jobId") != "job-1" || path(m, "execution", "status") != "SUCCEEDED" ||
-				path(m, "execution", "statusDetails", "result") != "ok" || path(m, "execution", "versionNumber") != 3.0 {
+			testutil.WantExit(t, r, 0)
+			m := testutil.Reply(t, r)
+			if testutil.Path(m, "execution", "jobId") != "job-1" || testutil.Path(m, "execution", "status") != "SUCCEEDED" ||
+				testutil.Path(m, "execution", "statusDetails", "result") != "ok" || testutil.Path(m, "execution", "versionNumber") != 3.0 {
 				t.Errorf("printed %v", m)
 			}
 			// The probe that told SUCCEEDED changed nothing.
@@ -50,39 +50,39 @@ func TestWaitForSucceeded(t *testing.T) {
 
 func TestWaitAlreadyThere(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	createJob(t, emu, "job-1", "thing-1", `{"op":"x"}`)
-	createJob(t, emu, "done", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{"op":"x"}`)
+	testutil.CreateJob(t, emu, "done", "thing-1", `{}`)
 	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
-	wantExit(t, run(t, nil, append(conn, "start-next")...), 0)
-	wantExit(t, run(t, nil, append(conn, "update", "done", "--status", "FAILED")...), 0)
+	testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+	testutil.WantExit(t, run(t, nil, append(conn, "update", "done", "--status", "FAILED")...), 0)
 
 	r := run(t, nil, append(conn, "wait", "job-1", "--until", "queued,in_progress")...)
-	wantExit(t, r, 0)
-	if m := reply(t, r); path(m, "execution", "status") != "IN_PROGRESS" || path(m, "execution", "jobDocument", "op") != "x" {
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "IN_PROGRESS" || testutil.Path(m, "execution", "jobDocument", "op") != "x" {
 		t.Errorf("wait for IN_PROGRESS printed %v", m)
 	}
 	r = run(t, nil, append(conn, "wait", "done", "--until", "terminal")...)
-	wantExit(t, r, 0)
-	if m := reply(t, r); path(m, "execution", "jobId") != "done" || path(m, "execution", "status") != "FAILED" {
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "jobId") != "done" || testutil.Path(m, "execution", "status") != "FAILED" {
 		t.Errorf("wait for terminal printed %v", m)
 	}
 	r = run(t, nil, append(conn, "wait", "done", "--until", "SUCCEEDED")...)
-	wantExit(t, r, 1)
-	if m := reply(t, r); path(m, "execution", "status") != "FAILED" || !strings.Contains(r.Stderr, "job done ended FAILED, not SUCCEEDED") {
+	testutil.WantExit(t, r, 1)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "FAILED" || !strings.Contains(r.Stderr, "job done ended FAILED, not SUCCEEDED") {
 		t.Errorf("wait for SUCCEEDED of a FAILED job:\n%s", r)
 	}
 	r = run(t, nil, append(conn, "wait", "no-such-job", "--until", "terminal")...)
-	wantExit(t, r, 14)
-	if m := reply(t, r); m["code"] != "ResourceNotFound" {
+	testutil.WantExit(t, r, 14)
+	if m := testutil.Reply(t, r); m["code"] != "ResourceNotFound" {
 		t.Errorf("wait for a job the thing does not have:\n%s", r)
 	}
 }
 
 func TestWaitTimesOut(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	createJob(t, emu, "job-1", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	r := run(t, nil, "wait", "job-1", "-t", "thing-1", "-e", emu.Endpoint, "--until", "SUCCEEDED", "--timeout", "500ms")
-	wantExit(t, r, 4)
+	testutil.WantExit(t, r, 4)
 	if r.Stdout != "" || !strings.Contains(r.Stderr, "job job-1 did not reach SUCCEEDED within 500ms; it was last seen QUEUED") {
 		t.Errorf("timeout:\n%s", r)
 	}
@@ -93,12 +93,12 @@ func TestWaitTimesOut(t *testing.T) {
 // and the status printed.
 func TestWaitEndsOnTimedOut(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithMinute(300*time.Millisecond))
-	createJob(t, emu, "job-1", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
-	wantExit(t, run(t, nil, "start-next", "--step-timeout", "1", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	testutil.WantExit(t, run(t, nil, "start-next", "--step-timeout", "1", "-t", "thing-1", "-e", emu.Endpoint), 0)
 	r := p.Wait(t)
-	wantExit(t, r, 1)
-	if m := reply(t, r); path(m, "execution", "status") != "TIMED_OUT" || !strings.Contains(r.Stderr, "job job-1 ended TIMED_OUT, not SUCCEEDED") {
+	testutil.WantExit(t, r, 1)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "TIMED_OUT" || !strings.Contains(r.Stderr, "job job-1 ended TIMED_OUT, not SUCCEEDED") {
 		t.Errorf("after the step timer:\n%s", r)
 	}
 }
@@ -108,13 +108,13 @@ func TestWaitEndsOnTimedOut(t *testing.T) {
 // the wait is back first) ends the wait.
 func TestWaitDescribesAfterReconnect(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
-	createJob(t, emu, "job-1", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
 	emu.Restart(t)
-	wantExit(t, run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	testutil.WantExit(t, run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
 	r := p.Wait(t)
-	wantExit(t, r, 0)
-	if m := reply(t, r); path(m, "execution", "status") != "SUCCEEDED" ||
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "SUCCEEDED" ||
 		!strings.Contains(r.Stderr, "disconnected from") || !strings.Contains(r.Stderr, "reconnected to") {
 		t.Errorf("across a restart:\n%s", r)
 	}
@@ -136,7 +136,7 @@ func TestWaitBadInputSendsNothing(t *testing.T) {
 		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
 	} {
 		r := run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)
-		wantExit(t, r, 2)
+		testutil.WantExit(t, r, 2)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, tt.want) {
 			t.Errorf("%v:\n%s", tt.args, r)
 		}
@@ -152,7 +152,7 @@ func TestWatchAndWaitHelp(t *testing.T) {
 		"wait":  "$ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m",
 	} {
 		r := run(t, nil, cmd, "--help", "-e", "mqtt://127.0.0.1:1")
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if !strings.Contains(r.Stdout, example) || !strings.Contains(r.Stdout, "| jq") {
 			t.Errorf("%s --help lacks %q:\n%s", cmd, example, r.Stdout)
 		}

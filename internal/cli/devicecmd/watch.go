@@ -1,4 +1,4 @@
-package cli
+package devicecmd
 
 import (
 	"context"
@@ -32,7 +32,7 @@ type watchOptions struct {
 // (exit 0) from an interruption.
 var errWatchOver = errors.New("--for elapsed")
 
-func newWatchCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewWatchCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &watchOptions{conn: cmdutil.ConnOptions{IO: ios}}
 	cmd := &cobra.Command{
 		Use:   "watch",

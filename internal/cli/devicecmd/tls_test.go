@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"strings"
@@ -32,7 +32,7 @@ func TestTLSAgainstEmulator(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, nil, append([]string{"get-pending", "-t", "thing-1", "-e", tt.endpoint}, tt.args...)...)
-			wantExit(t, r, tt.exit)
+			testutil.WantExit(t, r, tt.exit)
 			if !strings.Contains(r.Stderr, tt.stderr) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, r.Stderr)
 			}

@@ -1,4 +1,4 @@
-package cli_test
+package devicecmd_test
 
 import (
 	"encoding/json"
@@ -80,7 +80,7 @@ func TestWatchFullWalk(t *testing.T) {
 			p := startWatch(t, emu)
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 
-			createJob(t, emu, "job-1", "thing-1", `{"operation":"reboot"}`)
+			testutil.CreateJob(t, emu, "job-1", "thing-1", `{"operation":"reboot"}`)
 			notify, next := nextTwo(t, p)
 			wantMatch(t, "notify on create", notify,
 				`\{"topic":"\$aws/things/thing-1/jobs/notify","payload":\{"timestamp":\d+,"jobs":\{"QUEUED":\[\{"jobId":"job-1","queuedAt":\d+,"lastUpdatedAt":\d+,"versionNumber":1,"executionNumber":1\}\]\}\}\}`)
@@ -90,15 +90,15 @@ func TestWatchFullWalk(t *testing.T) {
 			// Starting the head changes neither the pending set nor the head:
 			// nothing. The lines after the SUCCEEDED update come from the same
 			// service, in order, so a message here would show up first.
-			wantExit(t, run(t, nil, append(conn, "start-next")...), 0)
-			wantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
 			notify, next = nextTwo(t, p)
 			wantMatch(t, "notify on success", notify, `\{"topic":"\$aws/things/thing-1/jobs/notify","payload":\{"timestamp":\d+,"jobs":\{\}\}\}`)
 			wantMatch(t, "notify-next on success", next, `\{"topic":"\$aws/things/thing-1/jobs/notify-next","payload":\{"timestamp":\d+\}\}`)
 
 			p.Signal(t, syscall.SIGTERM)
 			r := p.Wait(t)
-			wantExit(t, r, 0)
+			testutil.WantExit(t, r, 0)
 			if strings.Count(r.Stdout, "\n") != 4 || strings.Contains(r.Stderr, "interrupted") {
 				t.Errorf("after SIGTERM:\n%s", r)
 			}
@@ -110,19 +110,19 @@ func TestWatchEndsCleanly(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	t.Run("count", func(t *testing.T) {
 		p := startWatch(t, emu, "--count", "2")
-		createJob(t, emu, "job-c", "thing-1", `{}`)
+		testutil.CreateJob(t, emu, "job-c", "thing-1", `{}`)
 		r := p.Wait(t)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if strings.Count(r.Stdout, "\n") != 2 {
 			t.Errorf("--count 2 printed:\n%s", r)
 		}
 	})
 	t.Run("next-only count", func(t *testing.T) {
 		p := startWatch(t, emu, "--next-only", "--count", "1")
-		createJob(t, emu, "job-n", "thing-2", `{}`) // another thing's: not seen
-		wantExit(t, run(t, nil, "update", "job-c", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+		testutil.CreateJob(t, emu, "job-n", "thing-2", `{}`) // another thing's: not seen
+		testutil.WantExit(t, run(t, nil, "update", "job-c", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint), 0)
 		r := p.Wait(t)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if l := decodeWatchLine(t, strings.TrimSpace(r.Stdout)); l.Topic != "$aws/things/thing-1/jobs/notify-next" || string(l.Payload) == "" {
 			t.Errorf("--next-only --count 1 printed:\n%s", r)
 		}
@@ -130,7 +130,7 @@ func TestWatchEndsCleanly(t *testing.T) {
 	t.Run("for", func(t *testing.T) {
 		p := startWatch(t, emu, "--for", "200ms")
 		r := p.Wait(t)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		if r.Stdout != "" {
 			t.Errorf("--for printed:\n%s", r)
 		}
@@ -140,7 +140,7 @@ func TestWatchEndsCleanly(t *testing.T) {
 			p := startWatch(t, emu)
 			p.Signal(t, sig)
 			r := p.Wait(t)
-			wantExit(t, r, 0)
+			testutil.WantExit(t, r, 0)
 			if r.Stdout != "" || strings.Contains(r.Stderr, "interrupted") || strings.Contains(r.Stderr, "iotjobs:") {
 				t.Errorf("after %v:\n%s", sig, r)
 			}
@@ -153,11 +153,11 @@ func TestWatchEndsCleanly(t *testing.T) {
 // with get-pending, and sees what was created while it was away.
 func TestWatchSurvivesEmulatorRestart(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
-	createJob(t, emu, "job-1", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	p := startWatch(t, emu)
 
 	emu.Restart(t)
-	createJob(t, emu, "job-2", "thing-1", `{}`) // most likely before the watch is back
+	testutil.CreateJob(t, emu, "job-2", "thing-1", `{}`) // most likely before the watch is back
 	p.WaitStderr(t, "disconnected from mqtt://", lineWait)
 	p.WaitStderr(t, `hint: the broker closed the connection: it restarted, or another client connected with the client id "thing-1-watch"`, lineWait)
 	p.WaitStderr(t, "reconnected to mqtt://", lineWait)
@@ -184,16 +184,16 @@ func TestWatchSurvivesEmulatorRestart(t *testing.T) {
 		}
 	}
 	p.Signal(t, syscall.SIGINT)
-	wantExit(t, p.Wait(t), 0)
+	testutil.WantExit(t, p.Wait(t), 0)
 }
 
 func TestWatchPrettyAndBadInput(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	t.Run("pretty", func(t *testing.T) {
 		p := startWatch(t, emu, "-o", "pretty", "--notify-only", "--count", "1")
-		createJob(t, emu, "job-p", "thing-1", `{}`)
+		testutil.CreateJob(t, emu, "job-p", "thing-1", `{}`)
 		r := p.Wait(t)
-		wantExit(t, r, 0)
+		testutil.WantExit(t, r, 0)
 		wantMatch(t, "pretty line", strings.TrimSuffix(r.Stdout, "\n"), `\d\d:\d\d:\d\d notify {7}QUEUED job-p`)
 	})
 	refused := "mqtt://127.0.0.1:1" // connecting would be exit 3, not 2
@@ -209,7 +209,7 @@ func TestWatchPrettyAndBadInput(t *testing.T) {
 		{[]string{"extra"}, "unknown command"},
 	} {
 		r := run(t, nil, append([]string{"watch", "-t", "thing-1", "-e", refused}, tt.args...)...)
-		wantExit(t, r, 2)
+		testutil.WantExit(t, r, 2)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, tt.want) {
 			t.Errorf("watch %v:\n%s", tt.args, r)
 		}
