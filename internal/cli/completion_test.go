@@ -65,7 +65,7 @@ func TestCompleteJobIDsFromPendingExecutions(t *testing.T) {
 func TestCompleteJobIDsWithAProfile(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	testutil.CreateJob(t, emu, "job-p", "profile-thing", "{}")
-	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\n")
+	xdg, _ := testutil.WriteProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\n")
 	got, _, r := complete(t, []string{xdg}, "describe", "--profile", "emu", "")
 	if !slices.Equal(got, []string{"$next", "job-p"}) {
 		t.Errorf("candidates %q\n%s", got, r)
@@ -79,7 +79,7 @@ func TestCompleteJobIDsWithAProfile(t *testing.T) {
 func TestCompleteJobIDsFailsSilently(t *testing.T) {
 	silent := mqtttest.Start(t, mqtttest.Options{}) // accepts, never answers get-pending
 	refused := testutil.FreeAddr(t)
-	badXDG, _ := writeProfiles(t, "[profiles.x\n")
+	badXDG, _ := testutil.WriteProfiles(t, "[profiles.x\n")
 	for _, tt := range []struct {
 		name string
 		env  []string
@@ -108,7 +108,7 @@ func TestCompleteJobIDsFailsSilently(t *testing.T) {
 }
 
 func TestCompleteFlagValues(t *testing.T) {
-	xdg, _ := writeProfiles(t, `[profiles.lab]
+	xdg, _ := testutil.WriteProfiles(t, `[profiles.lab]
 thing = "lab-thing-1"
 endpoint = "mqtt://127.0.0.1:1883"
 [profiles.lab2]

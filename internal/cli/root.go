@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/build"
+	"github.com/iotjobs/iotjobs/internal/cli/configcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
@@ -36,7 +37,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		newDemoCmd(ios),
 	)
 	root.AddCommand(newEmulatorCmd(ios))
-	root.AddCommand(newConfigCmd(ios))
+	root.AddCommand(configcmd.NewConfigCmd(ios))
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	return root

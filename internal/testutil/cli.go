@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,6 +74,19 @@ func WriteFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WriteProfiles writes a profiles file into a fresh XDG_CONFIG_HOME and
+// returns the variable to pass and the file's path.
+func WriteProfiles(t testing.TB, content string) (env, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "iotjobs", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	WriteFile(t, path, content)
+	return "XDG_CONFIG_HOME=" + dir, path
 }
 
 // CreateJob creates a job with one target directly in the emulator's engine.

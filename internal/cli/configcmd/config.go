@@ -1,4 +1,4 @@
-package cli
+package configcmd
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ type configShowOptions struct {
 	values map[string]string
 }
 
-func newConfigCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewConfigCmd(ios *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config <command>",
 		Short: "Show the profiles and the resolved connection settings",

@@ -1,4 +1,4 @@
-package cli_test
+package configcmd_test
 
 import (
 	"encoding/json"
@@ -10,19 +10,6 @@ import (
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
-
-// writeProfiles writes a profiles file into a fresh XDG_CONFIG_HOME and
-// returns the variable to pass and the file's path.
-func writeProfiles(t *testing.T, content string) (env, path string) {
-	t.Helper()
-	dir := t.TempDir()
-	path = filepath.Join(dir, "iotjobs", "config.toml")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	testutil.WriteFile(t, path, content)
-	return "XDG_CONFIG_HOME=" + dir, path
-}
 
 type shownSetting struct {
 	Value  string `json:"value"`
@@ -66,7 +53,7 @@ output = "json"
 // TestProfilePrecedence walks the layers flag > env > profile > default:
 // each layer alone, and each overriding the one below it.
 func TestProfilePrecedence(t *testing.T) {
-	xdg, file := writeProfiles(t, precedenceProfiles)
+	xdg, file := testutil.WriteProfiles(t, precedenceProfiles)
 	for _, tt := range []struct {
 		name    string
 		env     []string
@@ -107,7 +94,7 @@ func TestProfilePrecedence(t *testing.T) {
 // TestProfileSelection: --profile over IOTJOBS_PROFILE over default_profile;
 // an empty --profile uses none.
 func TestProfileSelection(t *testing.T) {
-	xdg, file := writeProfiles(t, `default_profile = "a"
+	xdg, file := testutil.WriteProfiles(t, `default_profile = "a"
 [profiles.a]
 thing = "thing-a"
 [profiles.b]
@@ -152,7 +139,7 @@ func TestProfileDrivesDeviceCommands(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	testutil.CreateJob(t, emu, "job-p", "profile-thing", `{"op":"x"}`)
 	testutil.CreateJob(t, emu, "job-f", "flag-thing", `{"op":"x"}`)
-	xdg, _ := writeProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\ntimeout = \"5s\"\n"+
+	xdg, _ := testutil.WriteProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\ntimeout = \"5s\"\n"+
 		"[profiles.dead]\nthing = \"profile-thing\"\nendpoint = \"mqtt://127.0.0.1:1\"\n")
 
 	r := run(t, []string{xdg, "IOTJOBS_PROFILE=emu"}, "get-pending")
@@ -203,7 +190,7 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 			env, file := []string{}, ""
 			if tt.content != "" {
 				var xdg string
-				xdg, file = writeProfiles(t, tt.content)
+				xdg, file = testutil.WriteProfiles(t, tt.content)
 				env = append(env, xdg)
 			}
 			r := run(t, append(env, tt.env...), append([]string{"get-pending"}, tt.args...)...)
@@ -236,7 +223,7 @@ func TestMissingProfilesFileIsFine(t *testing.T) {
 // TestConfigNeverReadsKeys: config show and list print the paths of the
 // certificate files, never what is in them, and do not need them to exist.
 func TestConfigNeverReadsKeys(t *testing.T) {
-	xdg, file := writeProfiles(t, `[profiles.prod]
+	xdg, file := testutil.WriteProfiles(t, `[profiles.prod]
 endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
 thing = "my-thing"
 cert = "certs/my-thing.cert.pem"
@@ -268,7 +255,7 @@ ca = "/nowhere/ca.pem"
 }
 
 func TestConfigListAndShowTables(t *testing.T) {
-	xdg, file := writeProfiles(t, `default_profile = "lab"
+	xdg, file := testutil.WriteProfiles(t, `default_profile = "lab"
 [profiles.lab]
 endpoint = "mqtt://127.0.0.1:1883"
 thing = "lab-thing-1"
