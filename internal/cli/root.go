@@ -3,11 +3,14 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/build"
 	"github.com/iotjobs/iotjobs/internal/cli/configcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
+	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
@@ -34,9 +37,13 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		devicecmd.NewWatchCmd(ios),
 		devicecmd.NewWaitCmd(ios),
 		newVersionCmd(ios),
-		newDemoCmd(ios),
+		emulatorcmd.NewDemoCmd(ios, func(ctx context.Context, args []string) error {
+			step := NewRootCmd(ios)
+			step.SetArgs(args)
+			return step.ExecuteContext(ctx)
+		}),
 	)
-	root.AddCommand(newEmulatorCmd(ios))
+	root.AddCommand(emulatorcmd.NewEmulatorCmd(ios))
 	root.AddCommand(configcmd.NewConfigCmd(ios))
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")

@@ -1,4 +1,4 @@
-package cli
+package emulatorcmd
 
 import (
 	"context"
@@ -29,9 +29,9 @@ type emulatorOptions struct {
 	cfg emulator.Config
 }
 
-// newEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
+// NewEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
 // verbs are its subcommands, so its flags are local, not persistent.
-func newEmulatorCmd(ios *iostreams.IOStreams) *cobra.Command {
+func NewEmulatorCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &emulatorOptions{IO: ios}
 	cmd := &cobra.Command{
 		Use:   "emulator",

@@ -1,10 +1,11 @@
-package cli
+package emulatorcmd_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
@@ -21,8 +22,8 @@ func ctlOnTerminal(t *testing.T, emu *testutil.Emulator, stdin string, args ...s
 	ios, in, out, errOut := iostreams.Test()
 	ios.SetTTY(true, true)
 	in.WriteString(stdin)
-	root := NewRootCmd(ios)
-	root.SetArgs(append(append([]string{"emulator"}, args...), "--emulator", emu.HTTPURL))
+	root := emulatorcmd.NewEmulatorCmd(ios)
+	root.SetArgs(append(args, "--emulator", emu.HTTPURL))
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("emulator %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
 	}

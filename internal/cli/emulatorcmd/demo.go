@@ -1,4 +1,4 @@
-package cli
+package emulatorcmd
 
 import (
 	"context"
@@ -22,11 +22,17 @@ const (
 )
 
 type demoOptions struct {
-	IO *iostreams.IOStreams
+	IO  *iostreams.IOStreams
+	Run RunFunc
 }
 
-func newDemoCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &demoOptions{IO: ios}
+// RunFunc runs one iotjobs command line (without the program name), as
+// the root command would: the demo runs the real commands through it.
+type RunFunc func(ctx context.Context, args []string) error
+
+// NewDemoCmd is `iotjobs demo`; run runs each step's command line.
+func NewDemoCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
+	opts := &demoOptions{IO: ios, Run: run}
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Walk a sample job QUEUED -> IN_PROGRESS -> SUCCEEDED against a throwaway emulator",
@@ -88,9 +94,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 			line = prompt.Sprint(line)
 		}
 		fmt.Fprintln(opts.IO.Out, line)
-		root := NewRootCmd(opts.IO)
-		root.SetArgs(args)
-		if err := root.ExecuteContext(ctx); err != nil {
+		if err := opts.Run(ctx, args); err != nil {
 			return fmt.Errorf("demo step %q: %w", strings.Join(args, " "), err)
 		}
 	}

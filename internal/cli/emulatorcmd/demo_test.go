@@ -1,4 +1,4 @@
-package cli_test
+package emulatorcmd_test
 
 import (
 	"encoding/json"
