@@ -1,5 +1,7 @@
-// Package cli holds one file per command: options, flags, validation before
-// any connection, and the run function.
+// Package cli is the root command: it wires the command groups together,
+// explicitly, and holds nothing else. Each group is a package beside it
+// (devicecmd, emulatorcmd, configcmd, versioncmd) with one file per command;
+// what groups share lives in internal/cmdutil. No group imports another.
 package cli
 
 import (
@@ -11,12 +13,13 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cli/configcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
 	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
+	"github.com/iotjobs/iotjobs/internal/cli/versioncmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
 // NewRootCmd builds the whole command tree. Commands are added here,
-// explicitly.
+// explicitly, in the order help lists them.
 func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "iotjobs <command>",
@@ -36,7 +39,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 		devicecmd.NewUpdateCmd(ios),
 		devicecmd.NewWatchCmd(ios),
 		devicecmd.NewWaitCmd(ios),
-		newVersionCmd(ios),
+		versioncmd.NewVersionCmd(ios),
 		emulatorcmd.NewDemoCmd(ios, func(ctx context.Context, args []string) error {
 			step := NewRootCmd(ios)
 			step.SetArgs(args)

@@ -1,4 +1,4 @@
-package cli
+package versioncmd
 
 import (
 	"encoding/json"
@@ -15,7 +15,8 @@ type versionOptions struct {
 	JSON bool
 }
 
-func newVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
+// NewVersionCmd is `iotjobs version`.
+func NewVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &versionOptions{IO: ios}
 	cmd := &cobra.Command{
 		Use:   "version",
