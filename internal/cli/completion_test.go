@@ -15,7 +15,7 @@ import (
 // directive line.
 func complete(t *testing.T, env []string, args ...string) (candidates []string, directive string, r testutil.Result) {
 	t.Helper()
-	r = run(t, env, append([]string{"__complete"}, args...)...)
+	r = iotjobs.Run(t, env, append([]string{"__complete"}, args...)...)
 	testutil.WantExit(t, r, 0)
 	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 	for _, l := range lines[:len(lines)-1] {
@@ -33,7 +33,7 @@ func TestCompleteJobIDsFromPendingExecutions(t *testing.T) {
 	testutil.CreateJob(t, emu, "job-a", "thing-1", "{}")
 	testutil.CreateJob(t, emu, "job-b", "thing-1", "{}")
 	testutil.CreateJob(t, emu, "job-other", "thing-2", "{}")
-	testutil.WantExit(t, run(t, nil, "start-next", "-t", "thing-1", "-e", emu.Endpoint), 0) // job-a IN_PROGRESS
+	testutil.WantExit(t, iotjobs.Run(t, nil, "start-next", "-t", "thing-1", "-e", emu.Endpoint), 0) // job-a IN_PROGRESS
 
 	for _, tt := range []struct {
 		name string

@@ -38,7 +38,7 @@ func TestREADMEScript(t *testing.T) {
 	// run-the-job is the user's own work; here a stand-in that succeeds or
 	// fails as the test asks.
 	dir := t.TempDir()
-	if err := os.Symlink(bin, filepath.Join(dir, "iotjobs")); err != nil {
+	if err := os.Symlink(iotjobs.Path, filepath.Join(dir, "iotjobs")); err != nil {
 		t.Fatal(err)
 	}
 	testutil.WriteFile(t, filepath.Join(dir, "run-the-job"), "#!/bin/sh\nexit ${JOB_EXIT:-0}\n")

@@ -14,16 +14,22 @@ import (
 // This file holds what the command groups' end-to-end tests share: the
 // binary built once per test package, and checks of a run.
 
-// MainWithBinary is the TestMain of a package whose tests run the binary:
-// it builds cmd/iotjobs once into a temporary directory, sets *bin to its
-// path, runs the tests and exits with their code.
-func MainWithBinary(m *testing.M, bin *string) {
+// Binary is the iotjobs binary that a test package runs as a process,
+// built once by Main, its TestMain.
+type Binary struct {
+	// Path is the built binary, set by Main.
+	Path string
+}
+
+// Main builds cmd/iotjobs once into a temporary directory, runs the tests
+// and exits with their code. Call it from TestMain.
+func (b *Binary) Main(m *testing.M) {
 	dir, err := os.MkdirTemp("", "iotjobs-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	*bin, err = BuildBinary(dir)
+	b.Path, err = BuildBinary(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
@@ -32,6 +38,12 @@ func MainWithBinary(m *testing.M, bin *string) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// Run runs the binary to its end (see RunBinary).
+func (b *Binary) Run(t testing.TB, env []string, args ...string) Result {
+	t.Helper()
+	return RunBinary(t, b.Path, env, args...)
 }
 
 // WantExit fails the test unless the run ended with code.

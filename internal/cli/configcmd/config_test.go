@@ -31,7 +31,7 @@ type shown struct {
 
 func configShow(t *testing.T, env []string, args ...string) shown {
 	t.Helper()
-	r := run(t, env, append([]string{"config", "show"}, args...)...)
+	r := iotjobs.Run(t, env, append([]string{"config", "show"}, args...)...)
 	testutil.WantExit(t, r, 0)
 	var s shown
 	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
@@ -142,22 +142,22 @@ func TestProfileDrivesDeviceCommands(t *testing.T) {
 	xdg, _ := testutil.WriteProfiles(t, "[profiles.emu]\nthing = \"profile-thing\"\nendpoint = \""+emu.Endpoint+"\"\ntimeout = \"5s\"\n"+
 		"[profiles.dead]\nthing = \"profile-thing\"\nendpoint = \"mqtt://127.0.0.1:1\"\n")
 
-	r := run(t, []string{xdg, "IOTJOBS_PROFILE=emu"}, "get-pending")
+	r := iotjobs.Run(t, []string{xdg, "IOTJOBS_PROFILE=emu"}, "get-pending")
 	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"jobId":"job-p"`) {
 		t.Errorf("the profile's thing was not used:\n%s", r)
 	}
 	// A flag over the profile's thing.
-	r = run(t, []string{xdg}, "get-pending", "--profile", "emu", "-t", "flag-thing")
+	r = iotjobs.Run(t, []string{xdg}, "get-pending", "--profile", "emu", "-t", "flag-thing")
 	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"jobId":"job-f"`) {
 		t.Errorf("the flag's thing was not used:\n%s", r)
 	}
 	// The environment over a profile whose endpoint is dead.
-	r = run(t, []string{xdg, "IOTJOBS_ENDPOINT=" + emu.Endpoint}, "describe", "job-p", "--profile", "dead")
+	r = iotjobs.Run(t, []string{xdg, "IOTJOBS_ENDPOINT=" + emu.Endpoint}, "describe", "job-p", "--profile", "dead")
 	testutil.WantExit(t, r, 0)
 	// And the profile's dead endpoint when nothing overrides it.
-	testutil.WantExit(t, run(t, []string{xdg}, "get-pending", "--profile", "dead", "--timeout", "2s"), 3)
+	testutil.WantExit(t, iotjobs.Run(t, []string{xdg}, "get-pending", "--profile", "dead", "--timeout", "2s"), 3)
 }
 
 // TestProfileErrorsSendNothing: every problem with the profiles file or the
@@ -193,7 +193,7 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 				xdg, file = testutil.WriteProfiles(t, tt.content)
 				env = append(env, xdg)
 			}
-			r := run(t, append(env, tt.env...), append([]string{"get-pending"}, tt.args...)...)
+			r := iotjobs.Run(t, append(env, tt.env...), append([]string{"get-pending"}, tt.args...)...)
 			testutil.WantExit(t, r, 2)
 			for _, w := range tt.want {
 				if w = strings.ReplaceAll(w, "@FILE@", file); !strings.Contains(r.Stderr, w) {
@@ -212,8 +212,8 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 
 func TestMissingProfilesFileIsFine(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	testutil.WantExit(t, run(t, nil, "get-pending", "-t", "t1", "-e", emu.Endpoint), 0)
-	r := run(t, nil, "config", "list")
+	testutil.WantExit(t, iotjobs.Run(t, nil, "get-pending", "-t", "t1", "-e", emu.Endpoint), 0)
+	r := iotjobs.Run(t, nil, "config", "list")
 	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stdout, `"exists":false`) || !strings.Contains(r.Stdout, `"profiles":[]`) {
 		t.Errorf("config list without a file:\n%s", r)
@@ -246,7 +246,7 @@ ca = "/nowhere/ca.pem"
 		t.Errorf("key path %q, want ~ expanded", got)
 	}
 	for _, args := range [][]string{{"config", "show", "--profile", "prod", "-o", "pretty"}, {"config", "list", "-o", "pretty"}, {"config", "show", "--profile", "prod"}} {
-		r := run(t, env, args...)
+		r := iotjobs.Run(t, env, args...)
 		testutil.WantExit(t, r, 0)
 		if strings.Contains(r.Stdout+r.Stderr, "SECRET") || strings.Contains(r.Stdout+r.Stderr, "BEGIN") {
 			t.Errorf("%v printed file contents:\n%s", args, r)
@@ -263,21 +263,21 @@ thing = "lab-thing-1"
 endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
 thing = "my-thing"
 `)
-	r := run(t, []string{xdg, "IOTJOBS_PROFILE=prod-eu"}, "config", "list", "-o", "pretty")
+	r := iotjobs.Run(t, []string{xdg, "IOTJOBS_PROFILE=prod-eu"}, "config", "list", "-o", "pretty")
 	testutil.WantExit(t, r, 0)
 	for _, want := range []string{"file: " + file, "lab-thing-1", "default", "*  prod-eu", "selected by IOTJOBS_PROFILE"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("config list does not show %q:\n%s", want, r.Stdout)
 		}
 	}
-	r = run(t, []string{xdg}, "config", "list")
+	r = iotjobs.Run(t, []string{xdg}, "config", "list")
 	testutil.WantExit(t, r, 0)
 	list := testutil.Reply(t, r)
 	if testutil.Path(list, "selected", "name") != "lab" || testutil.Path(list, "default") != "lab" {
 		t.Errorf("config list JSON: %s", r.Stdout)
 	}
 
-	r = run(t, []string{xdg, "IOTJOBS_TIMEOUT=3s"}, "config", "show", "-o", "pretty", "-t", "other")
+	r = iotjobs.Run(t, []string{xdg, "IOTJOBS_TIMEOUT=3s"}, "config", "show", "-o", "pretty", "-t", "other")
 	testutil.WantExit(t, r, 0)
 	for _, want := range []string{"profile:  lab (by default_profile in " + file + ":1)", "SETTING", "thing      other", "flag",
 		"endpoint   mqtt://127.0.0.1:1883", file + ":3", "IOTJOBS_TIMEOUT", "(system roots)"} {
@@ -289,7 +289,7 @@ thing = "my-thing"
 
 func TestConfigHelp(t *testing.T) {
 	for _, cmd := range [][]string{{"config", "--help"}, {"config", "list", "--help"}, {"config", "show", "--help"}} {
-		r := run(t, nil, cmd...)
+		r := iotjobs.Run(t, nil, cmd...)
 		testutil.WantExit(t, r, 0)
 		for _, want := range []string{"$ iotjobs config", "| jq"} {
 			if !strings.Contains(r.Stdout, want) {

@@ -6,12 +6,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
-// bin is the iotjobs binary the tests run as a process, built once.
-var bin string
+// iotjobs is the binary the tests run as a process, built once.
+var iotjobs testutil.Binary
 
-func TestMain(m *testing.M) { testutil.MainWithBinary(m, &bin) }
-
-func run(t *testing.T, env []string, args ...string) testutil.Result {
-	t.Helper()
-	return testutil.RunBinary(t, bin, env, args...)
-}
+func TestMain(m *testing.M) { iotjobs.Main(m) }

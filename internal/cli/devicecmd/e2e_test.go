@@ -22,7 +22,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 			env := []string{"IOTJOBS_THING=thing-1", "IOTJOBS_ENDPOINT=" + emu.Endpoint}
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 
-			r := run(t, env, "get-pending")
+			r := iotjobs.Run(t, env, "get-pending")
 			testutil.WantExit(t, r, 0)
 			m := testutil.Reply(t, r)
 			if q, _ := m["queuedJobs"].([]any); len(q) != 1 || testutil.Path(q[0].(map[string]any), "jobId") != "job-1" {
@@ -38,7 +38,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 				t.Errorf("stderr not empty off a terminal: %q", r.Stderr)
 			}
 
-			r = run(t, nil, append(conn, "start-next", "--status-detail", "step=download, then flash", "--step-timeout", "30", "--client-token", "my-token")...)
+			r = iotjobs.Run(t, nil, append(conn, "start-next", "--status-detail", "step=download, then flash", "--step-timeout", "30", "--client-token", "my-token")...)
 			testutil.WantExit(t, r, 0)
 			m = testutil.Reply(t, r)
 			if testutil.Path(m, "execution", "status") != "IN_PROGRESS" || testutil.Path(m, "execution", "statusDetails", "step") != "download, then flash" ||
@@ -46,42 +46,42 @@ func TestDeviceWalkthrough(t *testing.T) {
 				t.Fatalf("start-next reply %v", m)
 			}
 
-			r = run(t, nil, append(conn, "describe", "job-1", "--include-job-document=false")...)
+			r = iotjobs.Run(t, nil, append(conn, "describe", "job-1", "--include-job-document=false")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "jobDocument") != nil || testutil.Path(m, "execution", "jobId") != "job-1" {
 				t.Fatalf("describe without document: %v", m)
 			}
-			r = run(t, nil, append(conn, "describe", "$next")...)
+			r = iotjobs.Run(t, nil, append(conn, "describe", "$next")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "jobDocument", "operation") != "reboot" {
 				t.Fatalf("describe $next: %v", m)
 			}
-			r = run(t, nil, append(conn, "describe", "--next", "--execution-number", "1", "--include-job-document")...)
+			r = iotjobs.Run(t, nil, append(conn, "describe", "--next", "--execution-number", "1", "--include-job-document")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); testutil.Path(m, "execution", "executionNumber") != 1.0 {
 				t.Fatalf("describe --next: %v", m)
 			}
 
-			r = run(t, nil, append(conn, "update", "job-1", "--status", "IN_PROGRESS", "--status-detail", "progress=50%", "--status-detail", "note=a=b",
+			r = iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "IN_PROGRESS", "--status-detail", "progress=50%", "--status-detail", "note=a=b",
 				"--expected-version", "2", "--include-job-execution-state", "--step-timeout", "-1")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); testutil.Path(m, "executionState", "versionNumber") != 3.0 || testutil.Path(m, "executionState", "statusDetails", "note") != "a=b" || m["jobDocument"] != nil {
 				t.Fatalf("update IN_PROGRESS: %v", m)
 			}
 
-			r = run(t, nil, append(conn, "update", "job-1", "--status", "succeeded", "--expected-version", "3", "--execution-number", "1",
+			r = iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "succeeded", "--expected-version", "3", "--execution-number", "1",
 				"--include-job-execution-state", "--include-job-document")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); testutil.Path(m, "executionState", "status") != "SUCCEEDED" || testutil.Path(m, "jobDocument", "operation") != "reboot" {
 				t.Fatalf("update SUCCEEDED: %v", m)
 			}
 
-			r = run(t, nil, append(conn, "get-pending")...)
+			r = iotjobs.Run(t, nil, append(conn, "get-pending")...)
 			testutil.WantExit(t, r, 0)
 			if r.Stdout[0] != '{' || strings.Contains(r.Stdout, "job-1") {
 				t.Fatalf("get-pending after success: %s", r)
 			}
-			r = run(t, nil, append(conn, "start-next")...)
+			r = iotjobs.Run(t, nil, append(conn, "start-next")...)
 			testutil.WantExit(t, r, 0)
 			if m = testutil.Reply(t, r); m["execution"] != nil {
 				t.Fatalf("start-next with nothing pending: %v", m)
@@ -97,7 +97,7 @@ func TestRejectedExitCodes(t *testing.T) {
 			testutil.CreateJob(t, emu, "done", "thing-1", `{}`)
 			testutil.CreateJob(t, emu, "job-2", "thing-1", `{}`)
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
-			testutil.WantExit(t, run(t, nil, append(conn, "update", "done", "--status", "SUCCEEDED")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "done", "--status", "SUCCEEDED")...), 0)
 
 			elevenDetails := []string{"start-next"}
 			for i := range 11 {
@@ -117,7 +117,7 @@ func TestRejectedExitCodes(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					r := run(t, nil, append(conn, append(tt.args, "--client-token", "tok-"+tt.name)...)...)
+					r := iotjobs.Run(t, nil, append(conn, append(tt.args, "--client-token", "tok-"+tt.name)...)...)
 					testutil.WantExit(t, r, tt.exit)
 					m := testutil.Reply(t, r)
 					if m["code"] != tt.name || m["clientToken"] != "tok-"+tt.name {

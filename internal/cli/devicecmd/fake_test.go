@@ -30,7 +30,7 @@ func TestEveryRejectedCodeHasItsExitCode(t *testing.T) {
 				body := fmt.Sprintf(`{ "code" : %q, "message":"because", "clientToken":%q, "timestamp":5 }`, code, jobs.ClientTokenOf(payload))
 				return []mqtttest.Message{{Topic: topic + "/rejected", Payload: []byte(body)}}
 			}})
-			r := run(t, nil, "describe", "job-1", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "t1")
+			r := iotjobs.Run(t, nil, "describe", "job-1", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "t1")
 			testutil.WantExit(t, r, exit)
 			// Byte for byte the service's JSON, compacted, key order kept.
 			if wantOut := fmt.Sprintf(`{"code":%q,"message":"because","clientToken":"t1","timestamp":5}`+"\n", code); r.Stdout != wantOut {
@@ -60,7 +60,7 @@ func TestRepliesForOtherClientTokensAreIgnored(t *testing.T) {
 		}
 	}})
 	started <- b
-	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "mine", "-v")
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "mine", "-v")
 	testutil.WantExit(t, r, 0)
 	if r.Stdout != `{"timestamp":2,"clientToken":"mine"}`+"\n" {
 		t.Errorf("stdout %q", r.Stdout)
@@ -77,24 +77,24 @@ func TestPrettyOutput(t *testing.T) {
 		return []mqtttest.Message{{Topic: topic + "/accepted", Payload: []byte(`{"timestamp":2,"clientToken":"` + jobs.ClientTokenOf(payload) + `"}`)}}
 	}})
 	args := []string{"get-pending", "-t", "thing-1", "-e", "mqtt://" + b.Addr, "--client-token", "x"}
-	r := run(t, nil, append(args, "-o", "pretty")...)
+	r := iotjobs.Run(t, nil, append(args, "-o", "pretty")...)
 	testutil.WantExit(t, r, 0)
 	if want := "{\n  \"timestamp\": 2,\n  \"clientToken\": \"x\"\n}\n"; r.Stdout != want {
 		t.Errorf("pretty stdout %q, want %q", r.Stdout, want)
 	}
-	r = run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1"}, args...)
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1"}, args...)
 	if !strings.Contains(r.Stdout, "\x1b[") {
 		t.Errorf("CLICOLOR_FORCE gave no colour: %q", r.Stdout)
 	}
-	r = run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1"}, append(args, "--no-color")...)
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1"}, append(args, "--no-color")...)
 	if strings.Contains(r.Stdout, "\x1b[") {
 		t.Errorf("--no-color still coloured: %q", r.Stdout)
 	}
-	r = run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, args...)
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, args...)
 	if strings.Contains(r.Stdout, "\x1b[") {
 		t.Errorf("NO_COLOR still coloured: %q", r.Stdout)
 	}
-	r = run(t, []string{"IOTJOBS_OUTPUT=pretty"}, append(args, "-o", "json")...)
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty"}, append(args, "-o", "json")...)
 	if r.Stdout != `{"timestamp":2,"clientToken":"x"}`+"\n" {
 		t.Errorf("-o json does not win over IOTJOBS_OUTPUT: %q", r.Stdout)
 	}
@@ -102,7 +102,7 @@ func TestPrettyOutput(t *testing.T) {
 
 func TestNoReplyTimesOut(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
-	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--timeout", "500ms")
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--timeout", "500ms")
 	testutil.WantExit(t, r, 4)
 	if r.Elapsed > 500*time.Millisecond+3*time.Second {
 		t.Errorf("took %s with --timeout 500ms", r.Elapsed)
@@ -119,7 +119,7 @@ func TestNothingListening(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	r := run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+addr)
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+addr)
 	testutil.WantExit(t, r, 3)
 	if !strings.Contains(r.Stderr, "connection refused by "+addr) || !strings.Contains(r.Stderr, "hint:") {
 		t.Errorf("%s", r)
@@ -128,7 +128,7 @@ func TestNothingListening(t *testing.T) {
 
 func TestServerHangsUpAfterPublish(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{HangUpOn: func(topic string) bool { return strings.HasSuffix(topic, "/update") }})
-	r := run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", "mqtt://"+b.Addr)
+	r := iotjobs.Run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", "mqtt://"+b.Addr)
 	testutil.WantExit(t, r, 3)
 	for _, want := range []string{"closed the connection right after our PUBLISH to $aws/things/thing-1/jobs/job-1/update", "policy", "iot:Publish"} {
 		if !strings.Contains(r.Stderr, want) {
@@ -139,7 +139,7 @@ func TestServerHangsUpAfterPublish(t *testing.T) {
 
 func TestInterruptExits130(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{}) // never answers
-	cmd := exec.Command(bin, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--timeout", "30s")
+	cmd := exec.Command(iotjobs.Path, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--timeout", "30s")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -31,7 +31,7 @@ func TestTLSAgainstEmulator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, nil, append([]string{"get-pending", "-t", "thing-1", "-e", tt.endpoint}, tt.args...)...)
+			r := iotjobs.Run(t, nil, append([]string{"get-pending", "-t", "thing-1", "-e", tt.endpoint}, tt.args...)...)
 			testutil.WantExit(t, r, tt.exit)
 			if !strings.Contains(r.Stderr, tt.stderr) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, r.Stderr)

@@ -74,7 +74,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, tt.env, tt.args...)
+			r := iotjobs.Run(t, tt.env, tt.args...)
 			testutil.WantExit(t, r, 2)
 			if !strings.Contains(r.Stderr, tt.want) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.want, r.Stderr)
@@ -85,7 +85,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 		})
 	}
 	// The spy works: a valid command shows up, and it is the only thing it saw.
-	run(t, nil, "get-pending", "-t", "sentinel", "-e", ep, "--timeout", "300ms")
+	iotjobs.Run(t, nil, "get-pending", "-t", "sentinel", "-e", ep, "--timeout", "300ms")
 	got := spy.wait(t, 1)
 	if len(got) != 1 || got[0] != "$aws/things/sentinel/jobs/get" {
 		t.Fatalf("the spy saw %q, want only the sentinel's request", got)
@@ -98,7 +98,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 func TestHelpNeverConnects(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	for _, cmd := range []string{"get-pending", "start-next", "describe", "update"} {
-		r := run(t, nil, cmd, "--help", "-t", "t1", "-e", "mqtt://"+b.Addr)
+		r := iotjobs.Run(t, nil, cmd, "--help", "-t", "t1", "-e", "mqtt://"+b.Addr)
 		testutil.WantExit(t, r, 0)
 		for _, want := range []string{"$aws/things/THING/jobs/", "$ iotjobs " + cmd, "| jq", "--timeout"} {
 			if !strings.Contains(r.Stdout, want) {

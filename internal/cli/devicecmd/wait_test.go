@@ -14,7 +14,7 @@ import (
 // while it waits. Like startWatch it has a client id of its own.
 func startWait(t *testing.T, emu *testutil.Emulator, jobID string, args ...string) *testutil.Process {
 	t.Helper()
-	p := testutil.StartBinary(t, bin, nil, append([]string{"wait", jobID, "-t", "thing-1", "--client-id", "thing-1-wait", "-e", emu.Endpoint, "-v"}, args...)...)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, append([]string{"wait", jobID, "-t", "thing-1", "--client-id", "thing-1-wait", "-e", emu.Endpoint, "-v"}, args...)...)
 	p.WaitStderr(t, "< $aws/things/thing-1/jobs/"+jobID+"/get/accepted", lineWait)
 	return p
 }
@@ -28,10 +28,10 @@ func TestWaitForSucceeded(t *testing.T) {
 			conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 			p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
 
-			testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "start-next")...), 0)
 			// Another job's change is not the awaited one.
-			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-2", "--status", "REJECTED")...), 0)
-			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED", "--status-detail", "result=ok")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "job-2", "--status", "REJECTED")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED", "--status-detail", "result=ok")...), 0)
 			r := p.Wait(t)
 			testutil.WantExit(t, r, 0)
 			m := testutil.Reply(t, r)
@@ -53,25 +53,25 @@ func TestWaitAlreadyThere(t *testing.T) {
 	testutil.CreateJob(t, emu, "job-1", "thing-1", `{"op":"x"}`)
 	testutil.CreateJob(t, emu, "done", "thing-1", `{}`)
 	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
-	testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
-	testutil.WantExit(t, run(t, nil, append(conn, "update", "done", "--status", "FAILED")...), 0)
+	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "start-next")...), 0)
+	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "done", "--status", "FAILED")...), 0)
 
-	r := run(t, nil, append(conn, "wait", "job-1", "--until", "queued,in_progress")...)
+	r := iotjobs.Run(t, nil, append(conn, "wait", "job-1", "--until", "queued,in_progress")...)
 	testutil.WantExit(t, r, 0)
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "IN_PROGRESS" || testutil.Path(m, "execution", "jobDocument", "op") != "x" {
 		t.Errorf("wait for IN_PROGRESS printed %v", m)
 	}
-	r = run(t, nil, append(conn, "wait", "done", "--until", "terminal")...)
+	r = iotjobs.Run(t, nil, append(conn, "wait", "done", "--until", "terminal")...)
 	testutil.WantExit(t, r, 0)
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "jobId") != "done" || testutil.Path(m, "execution", "status") != "FAILED" {
 		t.Errorf("wait for terminal printed %v", m)
 	}
-	r = run(t, nil, append(conn, "wait", "done", "--until", "SUCCEEDED")...)
+	r = iotjobs.Run(t, nil, append(conn, "wait", "done", "--until", "SUCCEEDED")...)
 	testutil.WantExit(t, r, 1)
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "FAILED" || !strings.Contains(r.Stderr, "job done ended FAILED, not SUCCEEDED") {
 		t.Errorf("wait for SUCCEEDED of a FAILED job:\n%s", r)
 	}
-	r = run(t, nil, append(conn, "wait", "no-such-job", "--until", "terminal")...)
+	r = iotjobs.Run(t, nil, append(conn, "wait", "no-such-job", "--until", "terminal")...)
 	testutil.WantExit(t, r, 14)
 	if m := testutil.Reply(t, r); m["code"] != "ResourceNotFound" {
 		t.Errorf("wait for a job the thing does not have:\n%s", r)
@@ -81,7 +81,7 @@ func TestWaitAlreadyThere(t *testing.T) {
 func TestWaitTimesOut(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
-	r := run(t, nil, "wait", "job-1", "-t", "thing-1", "-e", emu.Endpoint, "--until", "SUCCEEDED", "--timeout", "500ms")
+	r := iotjobs.Run(t, nil, "wait", "job-1", "-t", "thing-1", "-e", emu.Endpoint, "--until", "SUCCEEDED", "--timeout", "500ms")
 	testutil.WantExit(t, r, 4)
 	if r.Stdout != "" || !strings.Contains(r.Stderr, "job job-1 did not reach SUCCEEDED within 500ms; it was last seen QUEUED") {
 		t.Errorf("timeout:\n%s", r)
@@ -95,7 +95,7 @@ func TestWaitEndsOnTimedOut(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithMinute(300*time.Millisecond))
 	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
-	testutil.WantExit(t, run(t, nil, "start-next", "--step-timeout", "1", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "start-next", "--step-timeout", "1", "-t", "thing-1", "-e", emu.Endpoint), 0)
 	r := p.Wait(t)
 	testutil.WantExit(t, r, 1)
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "TIMED_OUT" || !strings.Contains(r.Stderr, "job job-1 ended TIMED_OUT, not SUCCEEDED") {
@@ -111,7 +111,7 @@ func TestWaitDescribesAfterReconnect(t *testing.T) {
 	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "30s")
 	emu.Restart(t)
-	testutil.WantExit(t, run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
 	r := p.Wait(t)
 	testutil.WantExit(t, r, 0)
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "SUCCEEDED" ||
@@ -135,7 +135,7 @@ func TestWaitBadInputSendsNothing(t *testing.T) {
 		{[]string{"wait", "--until", "terminal"}, "accepts 1 arg"},
 		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
 	} {
-		r := run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)
+		r := iotjobs.Run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)
 		testutil.WantExit(t, r, 2)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, tt.want) {
 			t.Errorf("%v:\n%s", tt.args, r)
@@ -151,7 +151,7 @@ func TestWatchAndWaitHelp(t *testing.T) {
 		"watch": "$ iotjobs watch -t my-thing | jq .payload.execution.jobId",
 		"wait":  "$ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m",
 	} {
-		r := run(t, nil, cmd, "--help", "-e", "mqtt://127.0.0.1:1")
+		r := iotjobs.Run(t, nil, cmd, "--help", "-e", "mqtt://127.0.0.1:1")
 		testutil.WantExit(t, r, 0)
 		if !strings.Contains(r.Stdout, example) || !strings.Contains(r.Stdout, "| jq") {
 			t.Errorf("%s --help lacks %q:\n%s", cmd, example, r.Stdout)

@@ -26,7 +26,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 	for name, opts := range emulators() {
 		b.Run(name, func(b *testing.B) {
 			emu := testutil.StartEmulator(b, opts...)
-			p := testutil.StartBinary(b, bin, nil, "watch", "--notify-only", "-t", "thing-1", "--client-id", "thing-1-watch", "-e", emu.Endpoint, "-v")
+			p := testutil.StartBinary(b, iotjobs.Path, nil, "watch", "--notify-only", "-t", "thing-1", "--client-id", "thing-1-watch", "-e", emu.Endpoint, "-v")
 			p.WaitStderr(b, "* watching ", lineWait)
 			device := dialDevice(b, emu.Endpoint)
 

@@ -21,7 +21,7 @@ const lineWait = 10 * time.Second
 // the same id, and the test's device commands use the thing's name.
 func startWatch(t *testing.T, emu *testutil.Emulator, args ...string) *testutil.Process {
 	t.Helper()
-	p := testutil.StartBinary(t, bin, nil, append([]string{"watch", "-t", "thing-1", "--client-id", "thing-1-watch", "-e", emu.Endpoint, "-v"}, args...)...)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, append([]string{"watch", "-t", "thing-1", "--client-id", "thing-1-watch", "-e", emu.Endpoint, "-v"}, args...)...)
 	p.WaitStderr(t, "* watching ", lineWait)
 	return p
 }
@@ -90,8 +90,8 @@ func TestWatchFullWalk(t *testing.T) {
 			// Starting the head changes neither the pending set nor the head:
 			// nothing. The lines after the SUCCEEDED update come from the same
 			// service, in order, so a message here would show up first.
-			testutil.WantExit(t, run(t, nil, append(conn, "start-next")...), 0)
-			testutil.WantExit(t, run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "start-next")...), 0)
+			testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
 			notify, next = nextTwo(t, p)
 			wantMatch(t, "notify on success", notify, `\{"topic":"\$aws/things/thing-1/jobs/notify","payload":\{"timestamp":\d+,"jobs":\{\}\}\}`)
 			wantMatch(t, "notify-next on success", next, `\{"topic":"\$aws/things/thing-1/jobs/notify-next","payload":\{"timestamp":\d+\}\}`)
@@ -120,7 +120,7 @@ func TestWatchEndsCleanly(t *testing.T) {
 	t.Run("next-only count", func(t *testing.T) {
 		p := startWatch(t, emu, "--next-only", "--count", "1")
 		testutil.CreateJob(t, emu, "job-n", "thing-2", `{}`) // another thing's: not seen
-		testutil.WantExit(t, run(t, nil, "update", "job-c", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+		testutil.WantExit(t, iotjobs.Run(t, nil, "update", "job-c", "--status", "FAILED", "-t", "thing-1", "-e", emu.Endpoint), 0)
 		r := p.Wait(t)
 		testutil.WantExit(t, r, 0)
 		if l := decodeWatchLine(t, strings.TrimSpace(r.Stdout)); l.Topic != "$aws/things/thing-1/jobs/notify-next" || string(l.Payload) == "" {
@@ -208,7 +208,7 @@ func TestWatchPrettyAndBadInput(t *testing.T) {
 		{[]string{"-t", "a/b"}, "invalid thing name"},
 		{[]string{"extra"}, "unknown command"},
 	} {
-		r := run(t, nil, append([]string{"watch", "-t", "thing-1", "-e", refused}, tt.args...)...)
+		r := iotjobs.Run(t, nil, append([]string{"watch", "-t", "thing-1", "-e", refused}, tt.args...)...)
 		testutil.WantExit(t, r, 2)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, tt.want) {
 			t.Errorf("watch %v:\n%s", tt.args, r)

@@ -15,7 +15,7 @@ import (
 // ctl runs `iotjobs emulator VERB ...` against emu.
 func ctl(t *testing.T, emu *testutil.Emulator, args ...string) testutil.Result {
 	t.Helper()
-	return run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL}, append([]string{"emulator"}, args...)...)
+	return iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL}, append([]string{"emulator"}, args...)...)
 }
 
 // wantQuiet checks a verb without output: exit 0, nothing on stdout or
@@ -98,7 +98,7 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 		t.Errorf("after cancel-job: %v", job)
 	}
 	wantQuiet(t, ctl(t, emu, "delete-job", "fw-1"))
-	wantQuiet(t, run(t, nil, "emulator", "delete-job", "reboot", "--force", "--emulator", emu.HTTPURL))
+	wantQuiet(t, iotjobs.Run(t, nil, "emulator", "delete-job", "reboot", "--force", "--emulator", emu.HTTPURL))
 	if list := testutil.Reply(t, ctl(t, emu, "list-jobs")); len(list["jobs"].([]any)) != 0 {
 		t.Errorf("jobs left after deleting all: %v", list)
 	}
@@ -162,7 +162,7 @@ func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Against a dead address: had anything been sent, the exit
 			// would be 3.
-			r := run(t, []string{"IOTJOBS_EMULATOR=" + dead}, append([]string{"emulator"}, tc.args...)...)
+			r := iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + dead}, append([]string{"emulator"}, tc.args...)...)
 			testutil.WantExit(t, r, 2)
 			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
 				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
@@ -183,7 +183,7 @@ func TestControlVerbsNothingListeningExit3(t *testing.T) {
 		{"create-job", "j1", "-t", "dev-1", "--document", "{}"},
 		{"delete-execution", "j1", "-t", "dev-1", "--execution-number", "1"},
 	} {
-		r := run(t, nil, append(append([]string{"emulator"}, args...), "--emulator", dead)...)
+		r := iotjobs.Run(t, nil, append(append([]string{"emulator"}, args...), "--emulator", dead)...)
 		testutil.WantExit(t, r, 3)
 		if r.Stdout != "" || !strings.Contains(r.Stderr, "connection refused") || !strings.Contains(r.Stderr, "iotjobs emulator") {
 			t.Errorf("want a refused connection and a hint to start the emulator\n%s", r)
@@ -194,7 +194,7 @@ func TestControlVerbsNothingListeningExit3(t *testing.T) {
 func TestControlVerbsHelpNeverConnects(t *testing.T) {
 	for _, verb := range []string{"create-job", "describe-job", "list-jobs", "cancel-job", "delete-job",
 		"list-executions", "describe-execution", "cancel-execution", "delete-execution"} {
-		r := run(t, []string{"IOTJOBS_EMULATOR=" + "http://" + testutil.FreeAddr(t)}, "emulator", verb, "--help")
+		r := iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + "http://" + testutil.FreeAddr(t)}, "emulator", verb, "--help")
 		testutil.WantExit(t, r, 0)
 		if !strings.Contains(r.Stdout, "$ iotjobs emulator "+verb) || !strings.Contains(r.Stdout, "| jq") {
 			t.Errorf("%s --help lacks examples (one piped to jq):\n%s", verb, r.Stdout)
@@ -217,7 +217,7 @@ func TestControlVerbsOutputNames(t *testing.T) {
 	if r := ctl(t, emu, "list-jobs", "-o", "json"); !strings.HasPrefix(r.Stdout, `{"jobs":[`) {
 		t.Errorf("-o json:\n%s", r)
 	}
-	r := run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_OUTPUT=pretty"}, "emulator", "list-jobs")
+	r := iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_OUTPUT=pretty"}, "emulator", "list-jobs")
 	if !strings.HasPrefix(r.Stdout, "JOB ID") {
 		t.Errorf("IOTJOBS_OUTPUT=pretty gave no table:\n%s", r)
 	}

@@ -17,7 +17,7 @@ func TestDemoWalksTheJob(t *testing.T) {
 			t.Cleanup(func() { l.Close() })
 		}
 	}
-	res := run(t, nil, "demo")
+	res := iotjobs.Run(t, nil, "demo")
 	if res.ExitCode != 0 {
 		t.Fatalf("demo failed: %s", res)
 	}

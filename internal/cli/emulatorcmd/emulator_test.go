@@ -20,11 +20,6 @@ import (
 // anything starts, and a started emulator prints its addresses, serves them
 // and exits 0 on SIGTERM.
 func TestEmulatorCommand(t *testing.T) {
-	bin, err := testutil.BuildBinary(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	t.Run("usage errors", func(t *testing.T) {
 		pki := testutil.NewPKI(t)
 		missing := filepath.Join(t.TempDir(), "missing.pem")
@@ -50,7 +45,7 @@ func TestEmulatorCommand(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				args := append([]string{"emulator", "--data", ":memory:"}, tc.args...)
-				res := testutil.RunBinary(t, bin, nil, args...)
+				res := iotjobs.Run(t, nil, args...)
 				if res.ExitCode != 2 || !strings.Contains(res.Stderr, tc.want) {
 					t.Fatalf("want exit 2 and %q on stderr, got %s", tc.want, res)
 				}
@@ -63,7 +58,7 @@ func TestEmulatorCommand(t *testing.T) {
 
 	t.Run("serves until SIGTERM", func(t *testing.T) {
 		state := t.TempDir()
-		cmd := exec.Command(bin, "emulator", "--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0")
+		cmd := exec.Command(iotjobs.Path, "emulator", "--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_STATE_HOME=" + state}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
