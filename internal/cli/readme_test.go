@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -59,7 +59,7 @@ func TestREADMEScript(t *testing.T) {
 		return string(out), code
 	}
 	for _, id := range []string{"job-ok", "job-bad"} {
-		if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: id, Targets: []string{"my-thing"}, Document: `{"op":"x"}`}); err != nil {
+		if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: id, Targets: []string{"my-thing"}, Document: `{"op":"x"}`}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,7 @@ func TestREADMEScript(t *testing.T) {
 		t.Errorf("third run: exit %d\n%s", code, out)
 	}
 	for id, want := range map[string]string{"job-ok": "SUCCEEDED", "job-bad": "FAILED"} {
-		x, err := emu.Engine().DescribeJobExecution(id, "my-thing", nil)
+		x, err := emu.Engine().DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: id, ThingName: "my-thing"})
 		if err != nil || string(x.Status) != want {
 			t.Errorf("%s: status %s (%v), want %s", id, x.Status, err, want)
 		}

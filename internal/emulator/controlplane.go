@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -36,72 +35,43 @@ import (
 // and JSON string escaping can at worst multiply that by six.
 const maxRequestBody = 6*jobs.MaxJobDocumentBytes + 64<<10
 
-// unknownOperation is the error of a method and path that is no operation of
-// the control plane. It is the handler's own: the engine never raises it.
-const unknownOperation ErrorKind = "UnknownOperation"
-
-// targetSelectionSnapshot is the only target selection the emulator has.
-const targetSelectionSnapshot = "SNAPSHOT"
-
 // controlPlane serves the jobs operations of the AWS IoT control plane over
-// the engine.
+// the engine: it reads the path, query and body into the operation's input,
+// and sends the engine's output or error as they are.
 type controlPlane struct{ engine *Engine }
 
 // NewControlPlane returns the HTTP handler of the control plane.
 func NewControlPlane(engine *Engine) http.Handler {
 	cp := &controlPlane{engine: engine}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /jobs/{jobId}", cp.createJob)
-	mux.HandleFunc("GET /jobs/{jobId}", cp.describeJob)
-	mux.HandleFunc("GET /jobs/{jobId}/job-document", cp.getJobDocument)
-	mux.HandleFunc("GET /jobs", cp.listJobs)
-	mux.HandleFunc("PUT /jobs/{jobId}/cancel", cp.cancelJob)
-	mux.HandleFunc("DELETE /jobs/{jobId}", cp.deleteJob)
-	mux.HandleFunc("GET /jobs/{jobId}/things", cp.listJobExecutionsForJob)
-	mux.HandleFunc("GET /things/{thingName}/jobs", cp.listJobExecutionsForThing)
-	mux.HandleFunc("GET /things/{thingName}/jobs/{jobId}", cp.describeJobExecution)
-	mux.HandleFunc("PUT /things/{thingName}/jobs/{jobId}/cancel", cp.cancelJobExecution)
-	mux.HandleFunc("DELETE /things/{thingName}/jobs/{jobId}/executionNumber/{executionNumber}", cp.deleteJobExecution)
+	mux.HandleFunc(iotapi.RouteCreateJob.Pattern(), cp.createJob)
+	mux.HandleFunc(iotapi.RouteDescribeJob.Pattern(), cp.describeJob)
+	mux.HandleFunc(iotapi.RouteGetJobDocument.Pattern(), cp.getJobDocument)
+	mux.HandleFunc(iotapi.RouteListJobs.Pattern(), cp.listJobs)
+	mux.HandleFunc(iotapi.RouteCancelJob.Pattern(), cp.cancelJob)
+	mux.HandleFunc(iotapi.RouteDeleteJob.Pattern(), cp.deleteJob)
+	mux.HandleFunc(iotapi.RouteListJobExecutionsForJob.Pattern(), cp.listJobExecutionsForJob)
+	mux.HandleFunc(iotapi.RouteListJobExecutionsForThing.Pattern(), cp.listJobExecutionsForThing)
+	mux.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
+	mux.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
+	mux.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
 	// Without a catch-all, ServeMux answers unknown routes in plain text,
 	// which an SDK cannot turn into a typed error.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &ServiceError{Kind: unknownOperation, Message: fmt.Sprintf("No operation of the emulator's control plane is %s %s", r.Method, r.URL.Path)})
+		writeError(w, iotapi.Errorf(iotapi.UnknownOperation, "No operation of the emulator's control plane is %s %s", r.Method, r.URL.Path))
 	})
 	return mux
-}
-
-// ThingNameOfTarget returns the thing name a CreateJob target names: a
-// thing name, or a thing ARN. The CLI checks its --target values with it
-// before sending anything.
-func ThingNameOfTarget(target string) (string, error) { return normaliseTarget(target) }
-
-// exception is the AWS exception name and HTTP status of an error kind, as
-// the AWS IoT API model gives them.
-func exception(kind ErrorKind) (string, int) {
-	status := http.StatusInternalServerError
-	switch kind {
-	case InvalidRequest:
-		status = http.StatusBadRequest
-	case ResourceNotFound, unknownOperation:
-		status = http.StatusNotFound
-	case ResourceAlreadyExists, VersionConflict, InvalidStateTransition:
-		status = http.StatusConflict
-	}
-	return string(kind) + "Exception", status
 }
 
 // writeError sends err in the restJson1 error shape: the exception name in
 // X-Amzn-ErrorType, which the SDKs read first, and {"message":...}.
 func writeError(w http.ResponseWriter, err error) {
-	var se *ServiceError
+	var se *iotapi.ServiceError
 	if !errors.As(err, &se) {
-		se = &ServiceError{Kind: InternalFailure, Message: err.Error()}
+		se = &iotapi.ServiceError{Kind: iotapi.InternalFailure, Message: err.Error()}
 	}
-	name, status := exception(se.Kind)
-	w.Header().Set("X-Amzn-ErrorType", name)
-	writeJSON(w, status, struct {
-		Message string `json:"message"`
-	}{se.Message})
+	w.Header().Set("X-Amzn-ErrorType", se.Kind.Exception())
+	writeJSON(w, se.Kind.HTTPStatus(), iotapi.ErrorBody{Message: se.Message})
 }
 
 // writeJSON sends v with status; a nil v sends the empty body of the
@@ -115,7 +85,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"message":"the response could not be encoded"}`)
-		w.Header().Set("X-Amzn-ErrorType", "InternalFailureException")
+		w.Header().Set("X-Amzn-ErrorType", iotapi.InternalFailure.Exception())
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -191,6 +161,15 @@ func pathThing(r *http.Request) (string, error) {
 	return thing, nil
 }
 
+// pathExecution reads the thing name and job id of the execution routes.
+func pathExecution(r *http.Request) (thing, jobID string, err error) {
+	if thing, err = pathThing(r); err != nil {
+		return "", "", err
+	}
+	jobID, err = pathJobID(r)
+	return thing, jobID, err
+}
+
 // queryBool reads a boolean query parameter; absent is false.
 func queryBool(r *http.Request, name string) (bool, error) {
 	s := r.URL.Query().Get(name)
@@ -213,7 +192,7 @@ func parseInt64(name, s string) (int64, error) {
 	return n, nil
 }
 
-// queryPage reads maxResults and nextToken; the engine checks the range.
+// queryPage reads maxResults and nextToken.
 func queryPage(r *http.Request) (maxResults int, nextToken string, err error) {
 	q := r.URL.Query()
 	if s := q.Get("maxResults"); s != "" {
@@ -221,150 +200,19 @@ func queryPage(r *http.Request) (maxResults int, nextToken string, err error) {
 		if err != nil {
 			return 0, "", err
 		}
-		if n < 1 || n > MaxListResults {
-			return 0, "", invalidRequest("maxResults must be between 1 and %d", MaxListResults)
+		if err := iotapi.CheckMaxResults(n); err != nil {
+			return 0, "", err
 		}
 		maxResults = int(n)
 	}
 	return maxResults, q.Get("nextToken"), nil
 }
 
-// epochSeconds is a timestamp as the restJson1 protocol sends it: seconds
-// since the epoch as a JSON number, here with milliseconds as fractions.
-type epochSeconds struct{ time.Time }
-
-func (t epochSeconds) MarshalJSON() ([]byte, error) {
-	return strconv.AppendFloat(nil, float64(t.UnixMilli())/1000, 'f', -1, 64), nil
-}
-
-func epoch(t time.Time) epochSeconds { return epochSeconds{t} }
-
-// forceCanceled is the forceCanceled member: sent only on what is CANCELED,
-// where false says something.
-func forceCanceled(canceled, force bool) *bool {
-	if !canceled {
-		return nil
-	}
-	return &force
-}
-
-type jobSummaryJSON struct {
-	JobArn          string       `json:"jobArn"`
-	JobID           string       `json:"jobId"`
-	TargetSelection string       `json:"targetSelection"`
-	Status          JobStatus    `json:"status"`
-	CreatedAt       epochSeconds `json:"createdAt,omitzero"`
-	LastUpdatedAt   epochSeconds `json:"lastUpdatedAt,omitzero"`
-	CompletedAt     epochSeconds `json:"completedAt,omitzero"`
-}
-
-type jobProcessDetailsJSON struct {
-	NumberOfCanceledThings   int `json:"numberOfCanceledThings"`
-	NumberOfSucceededThings  int `json:"numberOfSucceededThings"`
-	NumberOfFailedThings     int `json:"numberOfFailedThings"`
-	NumberOfRejectedThings   int `json:"numberOfRejectedThings"`
-	NumberOfQueuedThings     int `json:"numberOfQueuedThings"`
-	NumberOfInProgressThings int `json:"numberOfInProgressThings"`
-	NumberOfRemovedThings    int `json:"numberOfRemovedThings"`
-	NumberOfTimedOutThings   int `json:"numberOfTimedOutThings"`
-}
-
-type timeoutConfigJSON struct {
-	InProgressTimeoutInMinutes *int64 `json:"inProgressTimeoutInMinutes,omitempty"`
-}
-
-type jobJSON struct {
-	JobArn            string                `json:"jobArn"`
-	JobID             string                `json:"jobId"`
-	TargetSelection   string                `json:"targetSelection"`
-	Status            JobStatus             `json:"status"`
-	ForceCanceled     *bool                 `json:"forceCanceled,omitempty"`
-	ReasonCode        string                `json:"reasonCode,omitempty"`
-	Comment           string                `json:"comment,omitempty"`
-	Targets           []string              `json:"targets"`
-	Description       string                `json:"description,omitempty"`
-	CreatedAt         epochSeconds          `json:"createdAt,omitzero"`
-	LastUpdatedAt     epochSeconds          `json:"lastUpdatedAt,omitzero"`
-	CompletedAt       epochSeconds          `json:"completedAt,omitzero"`
-	JobProcessDetails jobProcessDetailsJSON `json:"jobProcessDetails"`
-	TimeoutConfig     *timeoutConfigJSON    `json:"timeoutConfig,omitempty"`
-}
-
-func jobView(j Job) jobJSON {
-	v := jobJSON{
-		JobArn: j.JobARN, JobID: j.JobID, TargetSelection: targetSelectionSnapshot, Status: j.Status,
-		ForceCanceled: forceCanceled(j.Status == JobCanceled, j.ForceCanceled),
-		ReasonCode:    j.ReasonCode, Comment: j.Comment, Targets: j.Targets, Description: j.Description,
-		CreatedAt: epoch(j.CreatedAt), LastUpdatedAt: epoch(j.LastUpdatedAt), CompletedAt: epoch(j.CompletedAt),
-		JobProcessDetails: jobProcessDetailsJSON{
-			NumberOfCanceledThings:   j.ProcessDetails.NumberOfCanceledThings,
-			NumberOfSucceededThings:  j.ProcessDetails.NumberOfSucceededThings,
-			NumberOfFailedThings:     j.ProcessDetails.NumberOfFailedThings,
-			NumberOfRejectedThings:   j.ProcessDetails.NumberOfRejectedThings,
-			NumberOfQueuedThings:     j.ProcessDetails.NumberOfQueuedThings,
-			NumberOfInProgressThings: j.ProcessDetails.NumberOfInProgressThings,
-			NumberOfRemovedThings:    j.ProcessDetails.NumberOfRemovedThings,
-			NumberOfTimedOutThings:   j.ProcessDetails.NumberOfTimedOutThings,
-		},
-	}
-	if t := j.InProgressTimeoutInMinutes; t != 0 {
-		v.TimeoutConfig = &timeoutConfigJSON{InProgressTimeoutInMinutes: &t}
-	}
-	return v
-}
-
-// jobRefJSON is the output of CreateJob and CancelJob.
-type jobRefJSON struct {
-	JobArn      string `json:"jobArn"`
-	JobID       string `json:"jobId"`
-	Description string `json:"description,omitempty"`
-}
-
-type executionSummaryJSON struct {
-	Status          jobs.Status  `json:"status"`
-	QueuedAt        epochSeconds `json:"queuedAt,omitzero"`
-	StartedAt       epochSeconds `json:"startedAt,omitzero"`
-	LastUpdatedAt   epochSeconds `json:"lastUpdatedAt,omitzero"`
-	ExecutionNumber int64        `json:"executionNumber"`
-}
-
-func executionSummary(x Execution) executionSummaryJSON {
-	return executionSummaryJSON{
-		Status: x.Status, QueuedAt: epoch(x.QueuedAt), StartedAt: epoch(x.StartedAt),
-		LastUpdatedAt: epoch(x.LastUpdatedAt), ExecutionNumber: x.ExecutionNumber,
-	}
-}
-
-type statusDetailsJSON struct {
-	DetailsMap map[string]string `json:"detailsMap"`
-}
-
-type executionJSON struct {
-	JobID                            string             `json:"jobId"`
-	Status                           jobs.Status        `json:"status"`
-	ForceCanceled                    *bool              `json:"forceCanceled,omitempty"`
-	StatusDetails                    *statusDetailsJSON `json:"statusDetails,omitempty"`
-	ThingArn                         string             `json:"thingArn"`
-	QueuedAt                         epochSeconds       `json:"queuedAt,omitzero"`
-	StartedAt                        epochSeconds       `json:"startedAt,omitzero"`
-	LastUpdatedAt                    epochSeconds       `json:"lastUpdatedAt,omitzero"`
-	ExecutionNumber                  int64              `json:"executionNumber"`
-	VersionNumber                    int64              `json:"versionNumber"`
-	ApproximateSecondsBeforeTimedOut int64              `json:"approximateSecondsBeforeTimedOut,omitempty"`
-}
-
 func (cp *controlPlane) createJob(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Targets         []string `json:"targets"`
-		Document        *string  `json:"document"`
-		Description     string   `json:"description"`
-		TargetSelection string   `json:"targetSelection"`
-		TimeoutConfig   *struct {
-			InProgressTimeoutInMinutes *int64 `json:"inProgressTimeoutInMinutes"`
-		} `json:"timeoutConfig"`
-	}
+	var in iotapi.CreateJobInput
 	var present map[string]json.RawMessage
-	jobID, err := pathJobID(r)
+	var err error
+	in.JobID, err = pathJobID(r)
 	if err == nil {
 		present, err = decodeBody(r, &in)
 	}
@@ -373,34 +221,15 @@ func (cp *controlPlane) createJob(w http.ResponseWriter, r *http.Request) {
 			"jobExecutionsRetryConfig", "jobExecutionsRolloutConfig", "presignedUrlConfig", "schedulingConfig",
 			"destinationPackageVersions", "namespaceId", "tags")
 	}
+	if raw, given := present["document"]; err == nil && (!given || string(raw) == "null") {
+		err = invalidRequest("document is required (documentSource is not supported by the emulator)")
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	switch in.TargetSelection {
-	case "", targetSelectionSnapshot:
-	case "CONTINUOUS":
-		writeError(w, invalidRequest("targetSelection CONTINUOUS is not supported by the emulator, which has no thing groups"))
-		return
-	default:
-		writeError(w, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", in.TargetSelection))
-		return
-	}
-	if in.Document == nil {
-		writeError(w, invalidRequest("document is required (documentSource is not supported by the emulator)"))
-		return
-	}
-	create := CreateJobInput{JobID: jobID, Targets: in.Targets, Document: *in.Document, Description: in.Description}
-	if in.TimeoutConfig != nil && in.TimeoutConfig.InProgressTimeoutInMinutes != nil {
-		// The engine reads 0 as "no timer"; on the wire 0 is out of range.
-		if t := *in.TimeoutConfig.InProgressTimeoutInMinutes; t < 1 || t > jobs.MaxInProgressTimeout {
-			writeError(w, invalidRequest("inProgressTimeoutInMinutes must be between 1 and %d", jobs.MaxInProgressTimeout))
-			return
-		}
-		create.InProgressTimeoutInMinutes = *in.TimeoutConfig.InProgressTimeoutInMinutes
-	}
-	job, err := cp.engine.CreateJob(create)
-	reply(w, jobRefJSON{JobArn: job.JobARN, JobID: job.JobID, Description: job.Description}, err)
+	job, err := cp.engine.CreateJob(in)
+	reply(w, iotapi.JobRef{JobArn: job.JobArn, JobID: job.JobID, Description: job.Description}, err)
 }
 
 // jobIDBeforeSubstitution reads the job id of DescribeJob and
@@ -422,9 +251,7 @@ func (cp *controlPlane) describeJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job, err := cp.engine.DescribeJob(jobID)
-	reply(w, struct {
-		Job jobJSON `json:"job"`
-	}{jobView(job)}, err)
+	reply(w, iotapi.DescribeJobOutput{Job: job}, err)
 }
 
 func (cp *controlPlane) getJobDocument(w http.ResponseWriter, r *http.Request) {
@@ -434,13 +261,12 @@ func (cp *controlPlane) getJobDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := cp.engine.GetJobDocument(jobID)
-	reply(w, struct {
-		Document string `json:"document"`
-	}{doc}, err)
+	reply(w, iotapi.GetJobDocumentOutput{Document: doc}, err)
 }
 
 func (cp *controlPlane) listJobs(w http.ResponseWriter, r *http.Request) {
-	in := ListJobsInput{Status: JobStatus(r.URL.Query().Get("status"))}
+	q := r.URL.Query()
+	in := iotapi.ListJobsInput{Status: iotapi.JobStatus(q.Get("status")), TargetSelection: q.Get("targetSelection")}
 	var err error
 	in.MaxResults, in.NextToken, err = queryPage(r)
 	if err == nil {
@@ -450,90 +276,56 @@ func (cp *controlPlane) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	type page struct {
-		Jobs      []jobSummaryJSON `json:"jobs"`
-		NextToken string           `json:"nextToken,omitempty"`
-	}
-	switch selection := r.URL.Query().Get("targetSelection"); selection {
-	case "", targetSelectionSnapshot:
-	case "CONTINUOUS":
-		// Every job of the emulator is a SNAPSHOT job.
-		reply(w, page{Jobs: []jobSummaryJSON{}}, nil)
-		return
-	default:
-		writeError(w, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", selection))
-		return
-	}
 	out, err := cp.engine.ListJobs(in)
-	p := page{Jobs: make([]jobSummaryJSON, len(out.Jobs)), NextToken: out.NextToken}
-	for i, j := range out.Jobs {
-		p.Jobs[i] = jobSummaryJSON{
-			JobArn: j.JobARN, JobID: j.JobID, TargetSelection: targetSelectionSnapshot, Status: j.Status,
-			CreatedAt: epoch(j.CreatedAt), LastUpdatedAt: epoch(j.LastUpdatedAt), CompletedAt: epoch(j.CompletedAt),
-		}
-	}
-	reply(w, p, err)
+	reply(w, out, err)
 }
 
 func (cp *controlPlane) cancelJob(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Comment    string `json:"comment"`
-		ReasonCode string `json:"reasonCode"`
-	}
-	in := CancelJobInput{}
+	var in iotapi.CancelJobInput
 	var err error
 	in.JobID, err = pathJobID(r)
 	if err == nil {
 		in.Force, err = queryBool(r, "force")
 	}
 	if err == nil {
-		_, err = decodeBody(r, &body)
+		_, err = decodeBody(r, &in)
 	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	in.Comment, in.ReasonCode = body.Comment, body.ReasonCode
 	job, err := cp.engine.CancelJob(in)
-	reply(w, jobRefJSON{JobArn: job.JobARN, JobID: job.JobID, Description: job.Description}, err)
+	reply(w, iotapi.JobRef{JobArn: job.JobArn, JobID: job.JobID, Description: job.Description}, err)
 }
 
 func (cp *controlPlane) deleteJob(w http.ResponseWriter, r *http.Request) {
-	jobID, err := pathJobID(r)
-	var force bool
+	var in iotapi.DeleteJobInput
+	var err error
+	in.JobID, err = pathJobID(r)
 	if err == nil {
-		force, err = queryBool(r, "force")
+		in.Force, err = queryBool(r, "force")
 	}
 	if err == nil {
 		err = unsupportedQuery(r, "namespaceId")
 	}
 	if err == nil {
-		err = cp.engine.DeleteJob(jobID, force)
+		err = cp.engine.DeleteJob(in)
 	}
 	reply(w, nil, err)
 }
 
 // queryExecutions reads the filter and page of the ListJobExecutionsFor*
 // operations.
-func queryExecutions(r *http.Request) (ListExecutionsInput, error) {
-	in := ListExecutionsInput{Status: jobs.Status(r.URL.Query().Get("status"))}
+func queryExecutions(r *http.Request) (iotapi.ListExecutionsInput, error) {
+	in := iotapi.ListExecutionsInput{Status: jobs.Status(r.URL.Query().Get("status"))}
 	var err error
 	in.MaxResults, in.NextToken, err = queryPage(r)
 	return in, err
 }
 
-type executionsPage[T any] struct {
-	ExecutionSummaries []T    `json:"executionSummaries"`
-	NextToken          string `json:"nextToken,omitempty"`
-}
-
 func (cp *controlPlane) listJobExecutionsForJob(w http.ResponseWriter, r *http.Request) {
-	type summary struct {
-		ThingArn            string               `json:"thingArn"`
-		JobExecutionSummary executionSummaryJSON `json:"jobExecutionSummary"`
-	}
 	jobID, err := pathJobID(r)
-	var in ListExecutionsInput
+	var in iotapi.ListExecutionsInput
 	if err == nil {
 		in, err = queryExecutions(r)
 	}
@@ -541,21 +333,14 @@ func (cp *controlPlane) listJobExecutionsForJob(w http.ResponseWriter, r *http.R
 		writeError(w, err)
 		return
 	}
-	out, err := cp.engine.ListJobExecutionsForJob(jobID, in)
-	p := executionsPage[summary]{ExecutionSummaries: make([]summary, len(out.Executions)), NextToken: out.NextToken}
-	for i, x := range out.Executions {
-		p.ExecutionSummaries[i] = summary{ThingArn: x.ThingARN, JobExecutionSummary: executionSummary(x)}
-	}
-	reply(w, p, err)
+	in.JobID = jobID
+	out, err := cp.engine.ListJobExecutionsForJob(in)
+	reply(w, out, err)
 }
 
 func (cp *controlPlane) listJobExecutionsForThing(w http.ResponseWriter, r *http.Request) {
-	type summary struct {
-		JobID               string               `json:"jobId"`
-		JobExecutionSummary executionSummaryJSON `json:"jobExecutionSummary"`
-	}
 	thing, err := pathThing(r)
-	var in ListExecutionsInput
+	var in iotapi.ListExecutionsInput
 	if err == nil {
 		in, err = queryExecutions(r)
 	}
@@ -566,88 +351,59 @@ func (cp *controlPlane) listJobExecutionsForThing(w http.ResponseWriter, r *http
 		writeError(w, err)
 		return
 	}
-	out, err := cp.engine.ListJobExecutionsForThing(thing, in)
-	p := executionsPage[summary]{ExecutionSummaries: make([]summary, len(out.Executions)), NextToken: out.NextToken}
-	for i, x := range out.Executions {
-		p.ExecutionSummaries[i] = summary{JobID: x.JobID, JobExecutionSummary: executionSummary(x)}
-	}
-	reply(w, p, err)
-}
-
-// pathExecution reads the thing name and job id of the execution routes.
-func pathExecution(r *http.Request) (thing, jobID string, err error) {
-	if thing, err = pathThing(r); err != nil {
-		return "", "", err
-	}
-	jobID, err = pathJobID(r)
-	return thing, jobID, err
+	in.ThingName = thing
+	out, err := cp.engine.ListJobExecutionsForThing(in)
+	reply(w, out, err)
 }
 
 func (cp *controlPlane) describeJobExecution(w http.ResponseWriter, r *http.Request) {
-	thing, jobID, err := pathExecution(r)
-	var number *int64
+	var in iotapi.DescribeJobExecutionInput
+	var err error
+	in.ThingName, in.JobID, err = pathExecution(r)
 	if s := r.URL.Query().Get("executionNumber"); err == nil && s != "" {
 		var n int64
 		n, err = parseInt64("executionNumber", s)
-		number = &n
+		in.ExecutionNumber = &n
 	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	x, err := cp.engine.DescribeJobExecution(jobID, thing, number)
-	v := executionJSON{
-		JobID: x.JobID, Status: x.Status, ForceCanceled: forceCanceled(x.Status == jobs.StatusCanceled, x.ForceCanceled),
-		ThingArn: x.ThingARN, QueuedAt: epoch(x.QueuedAt), StartedAt: epoch(x.StartedAt), LastUpdatedAt: epoch(x.LastUpdatedAt),
-		ExecutionNumber: x.ExecutionNumber, VersionNumber: x.VersionNumber,
-		ApproximateSecondsBeforeTimedOut: x.ApproximateSecondsBeforeTimedOut,
-	}
-	if len(x.StatusDetails) > 0 {
-		v.StatusDetails = &statusDetailsJSON{DetailsMap: x.StatusDetails}
-	}
-	reply(w, struct {
-		Execution executionJSON `json:"execution"`
-	}{v}, err)
+	x, err := cp.engine.DescribeJobExecution(in)
+	reply(w, iotapi.DescribeJobExecutionOutput{Execution: x}, err)
 }
 
 func (cp *controlPlane) cancelJobExecution(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		ExpectedVersion *int64            `json:"expectedVersion"`
-		StatusDetails   map[string]string `json:"statusDetails"`
-	}
-	var in CancelJobExecutionInput
+	var in iotapi.CancelJobExecutionInput
 	var err error
 	in.ThingName, in.JobID, err = pathExecution(r)
 	if err == nil {
 		in.Force, err = queryBool(r, "force")
 	}
 	if err == nil {
-		_, err = decodeBody(r, &body)
+		_, err = decodeBody(r, &in)
 	}
 	if err == nil {
-		in.ExpectedVersion, in.StatusDetails = body.ExpectedVersion, body.StatusDetails
 		err = cp.engine.CancelJobExecution(in)
 	}
 	reply(w, nil, err)
 }
 
 func (cp *controlPlane) deleteJobExecution(w http.ResponseWriter, r *http.Request) {
-	thing, jobID, err := pathExecution(r)
-	var (
-		number int64
-		force  bool
-	)
+	var in iotapi.DeleteJobExecutionInput
+	var err error
+	in.ThingName, in.JobID, err = pathExecution(r)
 	if err == nil {
-		number, err = parseInt64("executionNumber", r.PathValue("executionNumber"))
+		in.ExecutionNumber, err = parseInt64("executionNumber", r.PathValue("executionNumber"))
 	}
 	if err == nil {
-		force, err = queryBool(r, "force")
+		in.Force, err = queryBool(r, "force")
 	}
 	if err == nil {
 		err = unsupportedQuery(r, "namespaceId")
 	}
 	if err == nil {
-		err = cp.engine.DeleteJobExecution(jobID, thing, number, force)
+		err = cp.engine.DeleteJobExecution(in)
 	}
 	reply(w, nil, err)
 }

@@ -11,7 +11,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -150,7 +150,7 @@ func (d *mqttDevice) quiet(within time.Duration) {
 
 func createJob(t *testing.T, emu *testutil.Emulator, jobID string, things ...string) {
 	t.Helper()
-	_, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: jobID, Targets: things, Document: `{"operation":"reboot"}`})
+	_, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: jobID, Targets: things, Document: `{"operation":"reboot"}`})
 	if err != nil {
 		t.Fatalf("create job %s: %v", jobID, err)
 	}

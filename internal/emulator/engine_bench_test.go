@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 func benchEngine(b *testing.B, things int) (*Engine, []string) {
@@ -21,7 +23,7 @@ func benchEngine(b *testing.B, things int) (*Engine, []string) {
 	for i := range names {
 		names[i] = fmt.Sprintf("thing-%05d", i)
 	}
-	if _, err := e.CreateJob(CreateJobInput{JobID: "bench", Targets: names, Document: `{"op":"bench"}`}); err != nil {
+	if _, err := e.CreateJob(iotapi.CreateJobInput{JobID: "bench", Targets: names, Document: `{"op":"bench"}`}); err != nil {
 		b.Fatal(err)
 	}
 	return e, names
@@ -106,7 +108,7 @@ func TestMemory100kQueued(t *testing.T) {
 		names[i] = fmt.Sprintf("thing-%05d", i)
 	}
 	for j := range jobCount {
-		if _, err := e.CreateJob(CreateJobInput{JobID: fmt.Sprintf("job-%03d", j), Targets: names, Document: `{"op":"update","url":"https://example.com/firmware.bin"}`}); err != nil {
+		if _, err := e.CreateJob(iotapi.CreateJobInput{JobID: fmt.Sprintf("job-%03d", j), Targets: names, Document: `{"op":"update","url":"https://example.com/firmware.bin"}`}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,8 +130,8 @@ func TestMemory100kQueued(t *testing.T) {
 	defer loaded.Close()
 	reloaded := heapInUse()
 	j, _ := loaded.DescribeJob("job-099")
-	if j.ProcessDetails.NumberOfQueuedThings != thingCount {
-		t.Errorf("after reload: %+v", j.ProcessDetails)
+	if j.JobProcessDetails.NumberOfQueuedThings != thingCount {
+		t.Errorf("after reload: %+v", j.JobProcessDetails)
 	}
 	t.Logf("HeapInuse for %d queued executions: %.1f MiB after CreateJob (%d B each), %.1f MiB after loading from the store (%d B each)",
 		jobCount*thingCount,

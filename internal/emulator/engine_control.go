@@ -2,196 +2,27 @@ package emulator
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
-// The fake account the emulator's ARNs name.
-const (
-	Region    = "us-east-1"
-	AccountID = "123456789012"
-	arnPrefix = "arn:aws:iot:" + Region + ":" + AccountID + ":"
-)
-
-// Limits of the control plane, as the AWS IoT API reference gives them.
-const (
-	MaxListResults    = 250
-	maxDescriptionLen = 2028
-	maxCommentLen     = 2028
-	maxReasonCodeLen  = 128
-)
-
-// ThingARN is the ARN of a thing of the emulator's account.
-func ThingARN(thing string) string { return arnPrefix + "thing/" + thing }
-
-// JobARN is the ARN of a job of the emulator's account.
-func JobARN(jobID string) string { return arnPrefix + "job/" + jobID }
-
-// ErrorKind classifies a control-plane failure the way the AWS IoT
-// control plane names its exceptions (ResourceNotFound -> ResourceNotFoundException).
-type ErrorKind string
-
-// The control-plane error kinds. InternalFailure is a storage failure.
-const (
-	ResourceNotFound       ErrorKind = "ResourceNotFound"
-	InvalidRequest         ErrorKind = "InvalidRequest"
-	ResourceAlreadyExists  ErrorKind = "ResourceAlreadyExists"
-	InvalidStateTransition ErrorKind = "InvalidStateTransition"
-	VersionConflict        ErrorKind = "VersionConflict"
-	InternalFailure        ErrorKind = "InternalFailure"
-)
-
-// ServiceError is the error of every control-plane method.
-type ServiceError struct {
-	Kind    ErrorKind
-	Message string
-}
-
-func (e *ServiceError) Error() string { return string(e.Kind) + ": " + e.Message }
-
-// JobStatus is the status of a job (not of an execution).
-type JobStatus string
-
-// The job statuses. Deletion is synchronous in the emulator, so
-// DELETION_IN_PROGRESS is only ever a ListJobs filter that matches nothing.
-const (
-	JobInProgress         JobStatus = "IN_PROGRESS"
-	JobCanceled           JobStatus = "CANCELED"
-	JobDeletionInProgress JobStatus = "DELETION_IN_PROGRESS"
-	JobCompleted          JobStatus = "COMPLETED"
-)
-
-// Job is a job as the control plane describes it.
-type Job struct {
-	JobID       string
-	JobARN      string
-	Targets     []string // thing ARNs, in the order given at creation
-	Document    string   // the document text as given
-	Description string
-	Status      JobStatus
-	// InProgressTimeoutInMinutes is 0 when the job has no in-progress timer.
-	InProgressTimeoutInMinutes int64
-	ForceCanceled              bool
-	Comment                    string
-	ReasonCode                 string
-	CreatedAt                  time.Time
-	LastUpdatedAt              time.Time
-	CompletedAt                time.Time // zero until COMPLETED or CANCELED
-	ProcessDetails             JobProcessDetails
-}
-
-// JobProcessDetails counts the job's executions per status.
-type JobProcessDetails struct {
-	NumberOfQueuedThings     int
-	NumberOfInProgressThings int
-	NumberOfSucceededThings  int
-	NumberOfFailedThings     int
-	NumberOfRejectedThings   int
-	NumberOfCanceledThings   int
-	NumberOfTimedOutThings   int
-	NumberOfRemovedThings    int
-}
-
-// Execution is a job execution as the control plane describes it.
-// ApproximateSecondsBeforeTimedOut is in emulated seconds (Minute/60 each).
-type Execution struct {
-	JobID           string
-	ThingName       string
-	ThingARN        string
-	Status          jobs.Status
-	ForceCanceled   bool
-	StatusDetails   map[string]string
-	QueuedAt        time.Time
-	StartedAt       time.Time // zero until started
-	LastUpdatedAt   time.Time
-	ExecutionNumber int64
-	VersionNumber   int64
-	// ApproximateSecondsBeforeTimedOut is 0 when no timer runs.
-	ApproximateSecondsBeforeTimedOut int64
-}
-
-// CreateJobInput is the input of CreateJob.
-type CreateJobInput struct {
-	JobID string
-	// Targets are thing names or thing ARNs (arn:aws:iot:REGION:ACCOUNT:thing/NAME).
-	Targets     []string
-	Document    string
-	Description string
-	// InProgressTimeoutInMinutes is 0 for no in-progress timer, else 1..10080.
-	InProgressTimeoutInMinutes int64
-}
-
-// ListJobsInput filters and pages ListJobs.
-type ListJobsInput struct {
-	Status     JobStatus // "" for all
-	MaxResults int       // 1..MaxListResults; 0 means MaxListResults
-	NextToken  string    // from the previous page
-}
-
-// JobSummary is a job as ListJobs lists it: no targets, document or counts.
-type JobSummary struct {
-	JobID         string
-	JobARN        string
-	Status        JobStatus
-	CreatedAt     time.Time
-	LastUpdatedAt time.Time
-	CompletedAt   time.Time
-}
-
-// ListJobsOutput is one page of jobs, in creation order. NextToken is ""
-// on the last page.
-type ListJobsOutput struct {
-	Jobs      []JobSummary
-	NextToken string
-}
-
-// ListExecutionsInput filters and pages the ListJobExecutionsFor* methods.
-type ListExecutionsInput struct {
-	Status     jobs.Status // "" for all
-	MaxResults int         // as in ListJobsInput
-	NextToken  string
-}
-
-// ListExecutionsOutput is one page of executions.
-type ListExecutionsOutput struct {
-	Executions []Execution
-	NextToken  string
-}
-
-// CancelJobInput is the input of CancelJob.
-type CancelJobInput struct {
-	JobID      string
-	Force      bool
-	Comment    string
-	ReasonCode string
-}
-
-// CancelJobExecutionInput is the input of CancelJobExecution.
-type CancelJobExecutionInput struct {
-	JobID           string
-	ThingName       string
-	Force           bool
-	ExpectedVersion *int64
-	StatusDetails   map[string]string
-}
+// The control-plane operations take and return the shapes of
+// internal/iotapi, which the HTTP control plane sends as they are.
 
 func invalidRequest(format string, args ...any) error {
-	return &ServiceError{Kind: InvalidRequest, Message: fmt.Sprintf(format, args...)}
+	return iotapi.Errorf(iotapi.InvalidRequest, format, args...)
 }
 
 func notFound(format string, args ...any) error {
-	return &ServiceError{Kind: ResourceNotFound, Message: fmt.Sprintf(format, args...)}
+	return iotapi.Errorf(iotapi.ResourceNotFound, format, args...)
 }
 
 // control runs fn as a control-plane writer: alone, with opsMu held
@@ -200,7 +31,7 @@ func (e *Engine) control(fn func() error) error {
 	e.opsMu.Lock()
 	defer e.opsMu.Unlock()
 	if e.closed {
-		return &ServiceError{Kind: InternalFailure, Message: errClosed.Error()}
+		return &iotapi.ServiceError{Kind: iotapi.InternalFailure, Message: errClosed.Error()}
 	}
 	return fn()
 }
@@ -209,105 +40,65 @@ func (e *Engine) control(fn func() error) error {
 // InternalFailure.
 func (e *Engine) commitControl(m *mutation) error {
 	if err := e.commit(m); err != nil {
-		return &ServiceError{Kind: InternalFailure, Message: "The change could not be stored: " + err.Error()}
-	}
-	return nil
-}
-
-// normaliseTarget accepts a thing name or a thing ARN of any region and
-// account, and returns the thing name.
-func normaliseTarget(target string) (string, error) {
-	name := target
-	if strings.HasPrefix(target, "arn:") {
-		parts := strings.SplitN(target, ":", 6)
-		resource, ok := "", len(parts) == 6 && strings.HasPrefix(parts[1], "aws") && parts[2] == "iot"
-		if ok {
-			resource = parts[5]
-		}
-		var found bool
-		if name, found = strings.CutPrefix(resource, "thing/"); !found {
-			if strings.HasPrefix(resource, "thinggroup/") {
-				return "", invalidRequest("target %s: thing groups are not supported by the emulator; list the things", target)
-			}
-			return "", invalidRequest("target %s is not a thing ARN (arn:aws:iot:REGION:ACCOUNT:thing/NAME)", target)
-		}
-	}
-	if err := jobs.ValidateThingName(name); err != nil {
-		return "", invalidRequest("target %s: %v", target, err)
-	}
-	return name, nil
-}
-
-// checkText enforces the API's [^\p{C}]+ strings of at most max characters.
-func checkText(field, s string, max int) error {
-	switch {
-	case utf8.RuneCountInString(s) > max:
-		return invalidRequest("%s is longer than %d characters", field, max)
-	case !utf8.ValidString(s), strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.C, r) }) >= 0:
-		return invalidRequest("%s must be valid UTF-8 without control or format characters", field)
-	}
-	return nil
-}
-
-func checkReasonCode(code string) error {
-	if len(code) > maxReasonCodeLen {
-		return invalidRequest("reasonCode is longer than %d characters", maxReasonCodeLen)
-	}
-	for _, r := range code {
-		if !unicode.IsUpper(r) && !unicode.IsDigit(r) && r != '_' {
-			return invalidRequest("reasonCode may contain only upper-case letters, digits and '_'")
-		}
+		return &iotapi.ServiceError{Kind: iotapi.InternalFailure, Message: "The change could not be stored: " + err.Error()}
 	}
 	return nil
 }
 
 // CreateJob queues one execution per target (duplicates count once) and
 // announces it to each thing.
-func (e *Engine) CreateJob(in CreateJobInput) (Job, error) {
+func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 	if err := jobs.ValidateJobID(in.JobID); err != nil {
-		return Job{}, invalidRequest("%v", err)
+		return iotapi.Job{}, invalidRequest("%v", err)
 	}
 	if len(in.Targets) == 0 {
-		return Job{}, invalidRequest("targets must name at least one thing")
+		return iotapi.Job{}, invalidRequest("targets must name at least one thing")
 	}
 	things := make([]string, 0, len(in.Targets))
 	seen := make(map[string]bool, len(in.Targets))
 	for _, target := range in.Targets {
-		name, err := normaliseTarget(target)
+		name, err := iotapi.ThingNameOfTarget(target)
 		if err != nil {
-			return Job{}, err
+			return iotapi.Job{}, err
 		}
 		if !seen[name] {
 			seen[name] = true
 			things = append(things, name)
 		}
 	}
-	doc := strings.TrimSpace(in.Document)
-	switch {
-	case len(in.Document) > jobs.MaxJobDocumentBytes:
-		return Job{}, invalidRequest("document is %d bytes, the limit is %d", len(in.Document), jobs.MaxJobDocumentBytes)
-	case !json.Valid([]byte(doc)) || !strings.HasPrefix(doc, "{"):
-		return Job{}, invalidRequest("document must be a JSON object")
+	switch in.TargetSelection {
+	case "", iotapi.TargetSelectionSnapshot:
+	case iotapi.TargetSelectionContinuous:
+		return iotapi.Job{}, invalidRequest("targetSelection CONTINUOUS is not supported by the emulator, which has no thing groups")
+	default:
+		return iotapi.Job{}, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", in.TargetSelection)
 	}
-	if err := checkText("description", in.Description, maxDescriptionLen); err != nil {
-		return Job{}, err
+	if err := iotapi.CheckDocument(in.Document); err != nil {
+		return iotapi.Job{}, err
 	}
-	if t := in.InProgressTimeoutInMinutes; t != 0 && (t < 1 || t > jobs.MaxInProgressTimeout) {
-		return Job{}, invalidRequest("inProgressTimeoutInMinutes must be between 1 and %d", jobs.MaxInProgressTimeout)
+	if err := iotapi.CheckText("description", in.Description, iotapi.MaxDescriptionLen); err != nil {
+		return iotapi.Job{}, err
 	}
-	var out Job
+	var inProgressTimeout int64 // 0: no in-progress timer
+	if in.TimeoutConfig != nil && in.TimeoutConfig.InProgressTimeoutInMinutes != nil {
+		inProgressTimeout = *in.TimeoutConfig.InProgressTimeoutInMinutes
+		if err := iotapi.CheckInProgressTimeout(inProgressTimeout); err != nil {
+			return iotapi.Job{}, err
+		}
+	}
+	var out iotapi.Job
 	err := e.control(func() error {
 		e.stateMu.RLock()
 		_, exists := e.jobs[in.JobID]
 		seq := e.lastSeq + 1
 		e.stateMu.RUnlock()
 		if exists {
-			return &ServiceError{Kind: ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
+			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
 		}
 		now := e.now().UnixNano()
 		rec := &jobRecord{
 			ID: in.JobID, Seq: seq, Targets: things, Document: in.Document, Description: in.Description,
-			InProgressTimeout: in.InProgressTimeoutInMinutes, CreatedAt: now, LastUpdatedAt: now,
+			InProgressTimeout: inProgressTimeout, CreatedAt: now, LastUpdatedAt: now,
 		}
 		m := &mutation{job: rec, execs: make([]execChange, len(things))}
 		for i, thing := range things {
@@ -326,24 +117,24 @@ func (e *Engine) CreateJob(in CreateJobInput) (Job, error) {
 }
 
 // DescribeJob returns the job.
-func (e *Engine) DescribeJob(jobID string) (Job, error) {
+func (e *Engine) DescribeJob(jobID string) (iotapi.Job, error) {
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
 	j := e.jobs[jobID]
 	if j == nil {
-		return Job{}, notFound("No job with id %s", jobID)
+		return iotapi.Job{}, notFound("No job with id %s", jobID)
 	}
 	targets := make([]string, len(j.Targets))
 	for i, t := range j.Targets {
-		targets[i] = ThingARN(t)
+		targets[i] = iotapi.ThingARN(t)
 	}
 	s := j.summary()
-	return Job{
-		JobID: j.ID, JobARN: s.JobARN, Targets: targets, Document: j.Document, Description: j.Description,
-		Status: s.Status, InProgressTimeoutInMinutes: j.InProgressTimeout, ForceCanceled: j.ForceCanceled,
-		Comment: j.Comment, ReasonCode: j.ReasonCode,
+	out := iotapi.Job{
+		JobArn: s.JobArn, JobID: j.ID, TargetSelection: s.TargetSelection, Status: s.Status,
+		ForceCanceled: forceCanceled(s.Status == iotapi.JobCanceled, j.ForceCanceled),
+		ReasonCode:    j.ReasonCode, Comment: j.Comment, Targets: targets, Description: j.Description,
 		CreatedAt: s.CreatedAt, LastUpdatedAt: s.LastUpdatedAt, CompletedAt: s.CompletedAt,
-		ProcessDetails: JobProcessDetails{
+		JobProcessDetails: iotapi.JobProcessDetails{
 			NumberOfQueuedThings:     j.counts[jobs.StatusQueued],
 			NumberOfInProgressThings: j.counts[jobs.StatusInProgress],
 			NumberOfSucceededThings:  j.counts[jobs.StatusSucceeded],
@@ -353,23 +144,36 @@ func (e *Engine) DescribeJob(jobID string) (Job, error) {
 			NumberOfTimedOutThings:   j.counts[jobs.StatusTimedOut],
 			NumberOfRemovedThings:    j.counts[jobs.StatusRemoved],
 		},
-	}, nil
+	}
+	if t := j.InProgressTimeout; t != 0 {
+		out.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: &t}
+	}
+	return out, nil
 }
 
-func (j *job) summary() JobSummary {
+// forceCanceled is the forceCanceled member: set only on what is CANCELED,
+// where false says something.
+func forceCanceled(canceled, force bool) *bool {
+	if !canceled {
+		return nil
+	}
+	return &force
+}
+
+func (j *job) summary() iotapi.JobSummary {
 	completed := j.completedAt()
-	return JobSummary{
-		JobID: j.ID, JobARN: JobARN(j.ID), Status: j.status(), CreatedAt: timeOf(j.CreatedAt),
-		LastUpdatedAt: timeOf(max(j.LastUpdatedAt, completed)), CompletedAt: timeOf(completed),
+	return iotapi.JobSummary{
+		JobArn: iotapi.JobARN(j.ID), JobID: j.ID, TargetSelection: iotapi.TargetSelectionSnapshot, Status: j.status(),
+		CreatedAt: timeOf(j.CreatedAt), LastUpdatedAt: timeOf(max(j.LastUpdatedAt, completed)), CompletedAt: timeOf(completed),
 	}
 }
 
-// timeOf turns a stored time into a time.Time; unset stays the zero time.
-func timeOf(nanos int64) time.Time {
+// timeOf turns a stored time into a timestamp; unset stays unset.
+func timeOf(nanos int64) iotapi.EpochSeconds {
 	if nanos == 0 {
-		return time.Time{}
+		return iotapi.EpochSeconds{}
 	}
-	return time.Unix(0, nanos)
+	return iotapi.Epoch(time.Unix(0, nanos))
 }
 
 // GetJobDocument returns the job document text as given to CreateJob.
@@ -382,15 +186,12 @@ func (e *Engine) GetJobDocument(jobID string) (string, error) {
 	return "", notFound("No job with id %s", jobID)
 }
 
-// page checks MaxResults and applies its default.
-func page(maxResults int) (int, error) {
+// pageSize checks MaxResults and applies its default.
+func pageSize(maxResults int) (int, error) {
 	if maxResults == 0 {
-		return MaxListResults, nil
+		return iotapi.MaxListResults, nil
 	}
-	if maxResults < 1 || maxResults > MaxListResults {
-		return 0, invalidRequest("maxResults must be between 1 and %d", MaxListResults)
-	}
-	return maxResults, nil
+	return maxResults, iotapi.CheckMaxResults(int64(maxResults))
 }
 
 // seqToken parses a page token that holds a job's creation number.
@@ -408,23 +209,28 @@ func seqToken(token string) (uint64, error) {
 // ListJobs lists jobs in creation order. A page token is the creation
 // number of the last job listed, so jobs created or deleted between pages
 // neither repeat nor shift the others.
-func (e *Engine) ListJobs(in ListJobsInput) (ListJobsOutput, error) {
-	limit, err := page(in.MaxResults)
+func (e *Engine) ListJobs(in iotapi.ListJobsInput) (iotapi.ListJobsOutput, error) {
+	switch in.TargetSelection {
+	case "", iotapi.TargetSelectionSnapshot:
+	case iotapi.TargetSelectionContinuous:
+		return iotapi.ListJobsOutput{Jobs: []iotapi.JobSummary{}}, nil // every job here is a SNAPSHOT job
+	default:
+		return iotapi.ListJobsOutput{}, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", in.TargetSelection)
+	}
+	limit, err := pageSize(in.MaxResults)
 	if err != nil {
-		return ListJobsOutput{}, err
+		return iotapi.ListJobsOutput{}, err
 	}
 	after, err := seqToken(in.NextToken)
 	if err != nil {
-		return ListJobsOutput{}, err
+		return iotapi.ListJobsOutput{}, err
 	}
-	switch in.Status {
-	case "", JobInProgress, JobCanceled, JobDeletionInProgress, JobCompleted:
-	default:
-		return ListJobsOutput{}, invalidRequest("status %q is not a job status", in.Status)
+	if in.Status != "" && !in.Status.Known() {
+		return iotapi.ListJobsOutput{}, invalidRequest("status %q is not a job status", in.Status)
 	}
+	out := iotapi.ListJobsOutput{Jobs: []iotapi.JobSummary{}}
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
-	out := ListJobsOutput{Jobs: []JobSummary{}}
 	start := sort.Search(len(e.jobList), func(i int) bool { return e.jobList[i].Seq > after })
 	var last uint64
 	for _, j := range e.jobList[start:] {
@@ -444,14 +250,14 @@ func (e *Engine) ListJobs(in ListJobsInput) (ListJobsOutput, error) {
 // CancelJob cancels the job's QUEUED executions, and with Force its
 // IN_PROGRESS ones too. A job already canceled may be canceled again only to
 // force it; a COMPLETED job cannot be canceled.
-func (e *Engine) CancelJob(in CancelJobInput) (Job, error) {
-	if err := checkText("comment", in.Comment, maxCommentLen); err != nil {
-		return Job{}, err
+func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
+	if err := iotapi.CheckText("comment", in.Comment, iotapi.MaxCommentLen); err != nil {
+		return iotapi.Job{}, err
 	}
-	if err := checkReasonCode(in.ReasonCode); err != nil {
-		return Job{}, err
+	if err := iotapi.CheckReasonCode(in.ReasonCode); err != nil {
+		return iotapi.Job{}, err
 	}
-	var out Job
+	var out iotapi.Job
 	err := e.control(func() error {
 		now := e.now().UnixNano()
 		e.stateMu.RLock()
@@ -464,7 +270,7 @@ func (e *Engine) CancelJob(in CancelJobInput) (Job, error) {
 		switch {
 		case j == nil:
 			refusal = notFound("No job with id %s", in.JobID)
-		case j.status() == JobCompleted:
+		case j.status() == iotapi.JobCompleted:
 			refusal = invalidRequest("Job %s is COMPLETED and cannot be canceled", in.JobID)
 		case j.Canceled && (!in.Force || j.ForceCanceled):
 			refusal = invalidRequest("Job %s is already canceled; only a first forced cancel can follow a cancel", in.JobID)
@@ -510,12 +316,13 @@ func canceled(r execRecord, force bool, details map[string]string, now int64) *e
 
 // DeleteJob deletes the job and all its executions. Without force the job
 // must be COMPLETED or CANCELED.
-func (e *Engine) DeleteJob(jobID string, force bool) error {
+func (e *Engine) DeleteJob(in iotapi.DeleteJobInput) error {
+	jobID := in.JobID
 	return e.control(func() error {
 		e.stateMu.RLock()
 		j := e.jobs[jobID]
 		var m *mutation
-		if j != nil && (force || j.status() != JobInProgress) {
+		if j != nil && (in.Force || j.status() != iotapi.JobInProgress) {
 			m = &mutation{job: &j.jobRecord, deleteJob: true, execs: make([]execChange, len(j.execs))}
 			for i, x := range j.execs {
 				m.execs[i] = execChange{thing: x.Thing, jobID: jobID}
@@ -526,19 +333,22 @@ func (e *Engine) DeleteJob(jobID string, force bool) error {
 		case j == nil:
 			return notFound("No job with id %s", jobID)
 		case m == nil:
-			return &ServiceError{Kind: InvalidStateTransition, Message: "Job " + jobID + " is IN_PROGRESS; cancel it first or delete it with force"}
+			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "Job " + jobID + " is IN_PROGRESS; cancel it first or delete it with force"}
 		}
 		return e.commitControl(m)
 	})
 }
 
-// executionView is x as the control plane shows it; stateMu is held.
-func (e *Engine) executionView(x *execution, now int64) Execution {
-	v := Execution{
-		JobID: x.JobID, ThingName: x.Thing, ThingARN: ThingARN(x.Thing), Status: x.Status,
-		ForceCanceled: x.ForceCanceled, StatusDetails: maps.Clone(x.StatusDetails),
+// executionView is x as the control plane describes it; stateMu is held.
+func (e *Engine) executionView(x *execution, now int64) iotapi.JobExecution {
+	v := iotapi.JobExecution{
+		JobID: x.JobID, Status: x.Status, ForceCanceled: forceCanceled(x.Status == jobs.StatusCanceled, x.ForceCanceled),
+		ThingArn: iotapi.ThingARN(x.Thing),
 		QueuedAt: timeOf(x.QueuedAt), StartedAt: timeOf(x.StartedAt), LastUpdatedAt: timeOf(x.LastUpdatedAt),
 		ExecutionNumber: x.ExecutionNumber, VersionNumber: x.VersionNumber,
+	}
+	if len(x.StatusDetails) > 0 {
+		v.StatusDetails = &iotapi.StatusDetails{DetailsMap: maps.Clone(x.StatusDetails)}
 	}
 	if d := x.deadline(); d > now {
 		v.ApproximateSecondsBeforeTimedOut = int64(math.Ceil(float64(d-now) / float64(e.minute) * 60))
@@ -546,64 +356,83 @@ func (e *Engine) executionView(x *execution, now int64) Execution {
 	return v
 }
 
+// executionSummary is x as the list operations list it.
+func executionSummary(x *execution) iotapi.JobExecutionSummary {
+	return iotapi.JobExecutionSummary{
+		Status: x.Status, QueuedAt: timeOf(x.QueuedAt), StartedAt: timeOf(x.StartedAt),
+		LastUpdatedAt: timeOf(x.LastUpdatedAt), ExecutionNumber: x.ExecutionNumber,
+	}
+}
+
 // listExecutions pages xs, which are sorted by token: a page token is the
 // token of the last execution listed, so changes between pages neither
 // repeat nor shift the others. stateMu is held.
-func (e *Engine) listExecutions(xs []*execution, in ListExecutionsInput, token func(*execution) string) (ListExecutionsOutput, error) {
-	limit, err := page(in.MaxResults)
+func listExecutions(xs []*execution, in iotapi.ListExecutionsInput, token func(*execution) string) (page []*execution, nextToken string, err error) {
+	limit, err := pageSize(in.MaxResults)
 	if err != nil {
-		return ListExecutionsOutput{}, err
+		return nil, "", err
 	}
 	if in.Status != "" && !in.Status.Known() {
-		return ListExecutionsOutput{}, invalidRequest("status %q is not an execution status", in.Status)
+		return nil, "", invalidRequest("status %q is not an execution status", in.Status)
 	}
-	now := e.now().UnixNano()
-	out := ListExecutionsOutput{Executions: []Execution{}}
 	start := 0
 	if in.NextToken != "" {
 		start = sort.Search(len(xs), func(i int) bool { return token(xs[i]) > in.NextToken })
 	}
-	var last *execution
 	for _, x := range xs[start:] {
 		if in.Status != "" && x.Status != in.Status {
 			continue
 		}
-		if len(out.Executions) == limit {
-			out.NextToken = token(last)
-			break
+		if len(page) == limit {
+			return page, token(page[len(page)-1]), nil
 		}
-		out.Executions = append(out.Executions, e.executionView(x, now))
-		last = x
+		page = append(page, x)
 	}
-	return out, nil
+	return page, "", nil
 }
 
 // ListJobExecutionsForJob lists the job's executions by thing name.
-func (e *Engine) ListJobExecutionsForJob(jobID string, in ListExecutionsInput) (ListExecutionsOutput, error) {
+func (e *Engine) ListJobExecutionsForJob(in iotapi.ListExecutionsInput) (iotapi.ListJobExecutionsForJobOutput, error) {
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
-	j := e.jobs[jobID]
+	j := e.jobs[in.JobID]
 	if j == nil {
-		return ListExecutionsOutput{}, notFound("No job with id %s", jobID)
+		return iotapi.ListJobExecutionsForJobOutput{}, notFound("No job with id %s", in.JobID)
 	}
-	return e.listExecutions(j.execs, in, func(x *execution) string { return x.Thing })
+	xs, next, err := listExecutions(j.execs, in, func(x *execution) string { return x.Thing })
+	if err != nil {
+		return iotapi.ListJobExecutionsForJobOutput{}, err
+	}
+	out := iotapi.ListJobExecutionsForJobOutput{ExecutionSummaries: make([]iotapi.JobExecutionSummaryForJob, len(xs)), NextToken: next}
+	for i, x := range xs {
+		out.ExecutionSummaries[i] = iotapi.JobExecutionSummaryForJob{ThingArn: iotapi.ThingARN(x.Thing), JobExecutionSummary: executionSummary(x)}
+	}
+	return out, nil
 }
 
 // ListJobExecutionsForThing lists the thing's executions in job creation
 // order. A thing the emulator has no execution for has an empty list, as
 // the emulator keeps no registry of things.
-func (e *Engine) ListJobExecutionsForThing(thing string, in ListExecutionsInput) (ListExecutionsOutput, error) {
-	if err := jobs.ValidateThingName(thing); err != nil {
-		return ListExecutionsOutput{}, invalidRequest("%v", err)
+func (e *Engine) ListJobExecutionsForThing(in iotapi.ListExecutionsInput) (iotapi.ListJobExecutionsForThingOutput, error) {
+	if err := jobs.ValidateThingName(in.ThingName); err != nil {
+		return iotapi.ListJobExecutionsForThingOutput{}, invalidRequest("%v", err)
 	}
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
 	var xs []*execution
-	if ts := e.things[thing]; ts != nil {
+	if ts := e.things[in.ThingName]; ts != nil {
 		xs = slices.Collect(maps.Values(ts.execs))
 	}
 	slices.SortFunc(xs, func(a, b *execution) int { return cmp.Compare(a.job.Seq, b.job.Seq) })
-	return e.listExecutions(xs, in, func(x *execution) string { return fmt.Sprintf("%020d", x.job.Seq) })
+	xs, next, err := listExecutions(xs, in, func(x *execution) string { return fmt.Sprintf("%020d", x.job.Seq) })
+	if err != nil {
+		return iotapi.ListJobExecutionsForThingOutput{}, err
+	}
+	out := iotapi.ListJobExecutionsForThingOutput{ExecutionSummaries: make([]iotapi.JobExecutionSummaryForThing, len(xs)), NextToken: next}
+	for i, x := range xs {
+		out.ExecutionSummaries[i] = iotapi.JobExecutionSummaryForThing{JobID: x.JobID, JobExecutionSummary: executionSummary(x)}
+	}
+	return out, nil
 }
 
 // findExecution is the execution the control plane names; executionNumber
@@ -621,19 +450,19 @@ func (e *Engine) findExecution(jobID, thing string, executionNumber *int64) (*ex
 }
 
 // DescribeJobExecution returns one execution, terminal or not.
-func (e *Engine) DescribeJobExecution(jobID, thing string, executionNumber *int64) (Execution, error) {
+func (e *Engine) DescribeJobExecution(in iotapi.DescribeJobExecutionInput) (iotapi.JobExecution, error) {
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
-	x, err := e.findExecution(jobID, thing, executionNumber)
+	x, err := e.findExecution(in.JobID, in.ThingName, in.ExecutionNumber)
 	if err != nil {
-		return Execution{}, err
+		return iotapi.JobExecution{}, err
 	}
 	return e.executionView(x, e.now().UnixNano()), nil
 }
 
 // CancelJobExecution cancels a QUEUED execution, and with Force an
 // IN_PROGRESS one. Given statusDetails replace the stored ones.
-func (e *Engine) CancelJobExecution(in CancelJobExecutionInput) error {
+func (e *Engine) CancelJobExecution(in iotapi.CancelJobExecutionInput) error {
 	if err := jobs.ValidateStatusDetails(in.StatusDetails); err != nil {
 		return invalidRequest("%v", err)
 	}
@@ -653,11 +482,11 @@ func (e *Engine) CancelJobExecution(in CancelJobExecutionInput) error {
 		case err != nil:
 			return err
 		case in.ExpectedVersion != nil && *in.ExpectedVersion != cur.VersionNumber:
-			return &ServiceError{Kind: VersionConflict, Message: fmt.Sprintf("expectedVersion %d does not match the current versionNumber %d", *in.ExpectedVersion, cur.VersionNumber)}
+			return &iotapi.ServiceError{Kind: iotapi.VersionConflict, Message: fmt.Sprintf("expectedVersion %d does not match the current versionNumber %d", *in.ExpectedVersion, cur.VersionNumber)}
 		case cur.Status.Terminal():
-			return &ServiceError{Kind: InvalidStateTransition, Message: fmt.Sprintf("The execution is in terminal state %s", cur.Status)}
+			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: fmt.Sprintf("The execution is in terminal state %s", cur.Status)}
 		case cur.Status == jobs.StatusInProgress && !in.Force:
-			return &ServiceError{Kind: InvalidStateTransition, Message: "The execution is IN_PROGRESS; cancel it with force"}
+			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "The execution is IN_PROGRESS; cancel it with force"}
 		}
 		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID, next: canceled(cur, in.Force, in.StatusDetails, now)}}})
 	})
@@ -665,18 +494,18 @@ func (e *Engine) CancelJobExecution(in CancelJobExecutionInput) error {
 
 // DeleteJobExecution deletes one execution. Without force it must be
 // terminal; a device asking about it afterwards gets ResourceNotFound.
-func (e *Engine) DeleteJobExecution(jobID, thing string, executionNumber int64, force bool) error {
+func (e *Engine) DeleteJobExecution(in iotapi.DeleteJobExecutionInput) error {
 	return e.control(func() error {
 		e.stateMu.RLock()
-		x, err := e.findExecution(jobID, thing, &executionNumber)
+		x, err := e.findExecution(in.JobID, in.ThingName, &in.ExecutionNumber)
 		pending := x != nil && x.Status.Pending()
 		e.stateMu.RUnlock()
 		switch {
 		case err != nil:
 			return err
-		case pending && !force:
-			return &ServiceError{Kind: InvalidStateTransition, Message: "The execution is not in a terminal state; delete it with force"}
+		case pending && !in.Force:
+			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "The execution is not in a terminal state; delete it with force"}
 		}
-		return e.commitControl(&mutation{execs: []execChange{{thing: thing, jobID: jobID}}})
+		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID}}})
 	})
 }

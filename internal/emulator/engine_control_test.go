@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
-func kindOf(err error) ErrorKind {
-	var se *ServiceError
+func kindOf(err error) iotapi.ErrorKind {
+	var se *iotapi.ServiceError
 	if errors.As(err, &se) {
 		return se.Kind
 	}
@@ -20,29 +21,33 @@ func kindOf(err error) ErrorKind {
 func TestCreateJobValidation(t *testing.T) {
 	h := newHarness(t)
 	h.createJob("taken", "dev1")
-	ok := CreateJobInput{JobID: "J", Targets: []string{"dev1"}, Document: `{"a":1}`}
-	with := func(change func(*CreateJobInput)) CreateJobInput {
+	ok := iotapi.CreateJobInput{JobID: "J", Targets: []string{"dev1"}, Document: `{"a":1}`}
+	with := func(change func(*iotapi.CreateJobInput)) iotapi.CreateJobInput {
 		in := ok
 		change(&in)
 		return in
 	}
 	tests := []struct {
 		name string
-		in   CreateJobInput
-		kind ErrorKind
+		in   iotapi.CreateJobInput
+		kind iotapi.ErrorKind
 	}{
-		{"bad job id", with(func(in *CreateJobInput) { in.JobID = "a:b" }), InvalidRequest},
-		{"no targets", with(func(in *CreateJobInput) { in.Targets = nil }), InvalidRequest},
-		{"bad thing name", with(func(in *CreateJobInput) { in.Targets = []string{"a/b"} }), InvalidRequest},
-		{"thing group ARN", with(func(in *CreateJobInput) { in.Targets = []string{"arn:aws:iot:eu-west-1:1:thinggroup/g"} }), InvalidRequest},
-		{"other ARN", with(func(in *CreateJobInput) { in.Targets = []string{"arn:aws:s3:::bucket"} }), InvalidRequest},
-		{"document not JSON", with(func(in *CreateJobInput) { in.Document = `{` }), InvalidRequest},
-		{"document not an object", with(func(in *CreateJobInput) { in.Document = `"x"` }), InvalidRequest},
-		{"document too big", with(func(in *CreateJobInput) { in.Document = `{"a":"` + strings.Repeat("x", 32768) + `"}` }), InvalidRequest},
-		{"description with control character", with(func(in *CreateJobInput) { in.Description = "a\nb" }), InvalidRequest},
-		{"timeout too long", with(func(in *CreateJobInput) { in.InProgressTimeoutInMinutes = 10081 }), InvalidRequest},
-		{"timeout negative", with(func(in *CreateJobInput) { in.InProgressTimeoutInMinutes = -1 }), InvalidRequest},
-		{"existing id", with(func(in *CreateJobInput) { in.JobID = "taken" }), ResourceAlreadyExists},
+		{"bad job id", with(func(in *iotapi.CreateJobInput) { in.JobID = "a:b" }), iotapi.InvalidRequest},
+		{"no targets", with(func(in *iotapi.CreateJobInput) { in.Targets = nil }), iotapi.InvalidRequest},
+		{"bad thing name", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"a/b"} }), iotapi.InvalidRequest},
+		{"thing group ARN", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"arn:aws:iot:eu-west-1:1:thinggroup/g"} }), iotapi.InvalidRequest},
+		{"other ARN", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"arn:aws:s3:::bucket"} }), iotapi.InvalidRequest},
+		{"document not JSON", with(func(in *iotapi.CreateJobInput) { in.Document = `{` }), iotapi.InvalidRequest},
+		{"document not an object", with(func(in *iotapi.CreateJobInput) { in.Document = `"x"` }), iotapi.InvalidRequest},
+		{"document too big", with(func(in *iotapi.CreateJobInput) { in.Document = `{"a":"` + strings.Repeat("x", 32768) + `"}` }), iotapi.InvalidRequest},
+		{"description with control character", with(func(in *iotapi.CreateJobInput) { in.Description = "a\nb" }), iotapi.InvalidRequest},
+		{"timeout too long", with(func(in *iotapi.CreateJobInput) {
+			in.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: new(int64(10081))}
+		}), iotapi.InvalidRequest},
+		{"timeout negative", with(func(in *iotapi.CreateJobInput) {
+			in.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: new(int64(-1))}
+		}), iotapi.InvalidRequest},
+		{"existing id", with(func(in *iotapi.CreateJobInput) { in.JobID = "taken" }), iotapi.ResourceAlreadyExists},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,14 +56,14 @@ func TestCreateJobValidation(t *testing.T) {
 			}
 		})
 	}
-	if out, _ := h.e.ListJobs(ListJobsInput{}); len(out.Jobs) != 1 {
+	if out, _ := h.e.ListJobs(iotapi.ListJobsInput{}); len(out.Jobs) != 1 {
 		t.Errorf("refused jobs were created: %+v", out.Jobs)
 	}
 }
 
 func TestCreateAndDescribeJob(t *testing.T) {
 	h := newHarness(t)
-	j, err := h.e.CreateJob(CreateJobInput{
+	j, err := h.e.CreateJob(iotapi.CreateJobInput{
 		JobID:       "J1",
 		Targets:     []string{"dev1", "arn:aws:iot:eu-west-1:999999999999:thing/dev2", "dev1"},
 		Document:    `{"op": "reboot"}`,
@@ -69,7 +74,7 @@ func TestCreateAndDescribeJob(t *testing.T) {
 	}
 	want := []string{"arn:aws:iot:us-east-1:123456789012:thing/dev1", "arn:aws:iot:us-east-1:123456789012:thing/dev2"}
 	equal(t, j.Targets, want)
-	if j.JobARN != "arn:aws:iot:us-east-1:123456789012:job/J1" || j.Status != JobInProgress || j.ProcessDetails.NumberOfQueuedThings != 2 || !j.CompletedAt.IsZero() {
+	if j.JobArn != "arn:aws:iot:us-east-1:123456789012:job/J1" || j.Status != iotapi.JobInProgress || j.JobProcessDetails.NumberOfQueuedThings != 2 || !j.CompletedAt.IsZero() {
 		t.Errorf("got %+v", j)
 	}
 	// The document keeps its text on the control plane and is an object over MQTT.
@@ -85,15 +90,15 @@ func TestCreateAndDescribeJob(t *testing.T) {
 	h.pub("$aws/things/dev2/jobs/J1/update", `{"status":"REJECTED"}`)
 	j, _ = h.e.DescribeJob("J1")
 	end := time.Unix(1700000060, 0)
-	if j.Status != JobCompleted || !j.CompletedAt.Equal(end) || !j.LastUpdatedAt.Equal(end) ||
-		j.ProcessDetails != (JobProcessDetails{NumberOfSucceededThings: 1, NumberOfRejectedThings: 1}) {
+	if j.Status != iotapi.JobCompleted || !j.CompletedAt.Equal(end) || !j.LastUpdatedAt.Equal(end) ||
+		j.JobProcessDetails != (iotapi.JobProcessDetails{NumberOfSucceededThings: 1, NumberOfRejectedThings: 1}) {
 		t.Errorf("got %+v", j)
 	}
 	for _, id := range []string{"nope"} {
-		if _, err := h.e.DescribeJob(id); kindOf(err) != ResourceNotFound {
+		if _, err := h.e.DescribeJob(id); kindOf(err) != iotapi.ResourceNotFound {
 			t.Errorf("DescribeJob: %v", err)
 		}
-		if _, err := h.e.GetJobDocument(id); kindOf(err) != ResourceNotFound {
+		if _, err := h.e.GetJobDocument(id); kindOf(err) != iotapi.ResourceNotFound {
 			t.Errorf("GetJobDocument: %v", err)
 		}
 	}
@@ -105,41 +110,41 @@ func TestCancelJob(t *testing.T) {
 	h.pub("$aws/things/dev1/jobs/start-next", ``)
 	h.pub("$aws/things/dev2/jobs/J1/update", `{"status":"SUCCEEDED"}`)
 
-	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1", ReasonCode: "bad code"}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1", ReasonCode: "bad code"}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("bad reason code: %v", err)
 	}
-	j, err := h.e.CancelJob(CancelJobInput{JobID: "J1", Comment: "stop", ReasonCode: "OOPS_1"})
+	j, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1", Comment: "stop", ReasonCode: "OOPS_1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != JobCanceled || j.ForceCanceled || j.Comment != "stop" || j.ReasonCode != "OOPS_1" ||
-		j.ProcessDetails != (JobProcessDetails{NumberOfInProgressThings: 1, NumberOfSucceededThings: 1, NumberOfCanceledThings: 1}) {
+	if j.Status != iotapi.JobCanceled || *j.ForceCanceled || j.Comment != "stop" || j.ReasonCode != "OOPS_1" ||
+		j.JobProcessDetails != (iotapi.JobProcessDetails{NumberOfInProgressThings: 1, NumberOfSucceededThings: 1, NumberOfCanceledThings: 1}) {
 		t.Errorf("got %+v", j)
 	}
 	// The IN_PROGRESS execution survives a cancel without force.
 	if reply := h.pub("$aws/things/dev1/jobs/J1/update", `{"status":"IN_PROGRESS"}`); !strings.Contains(reply, "/accepted") {
 		t.Errorf("got %s", reply)
 	}
-	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1"}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1"}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("second cancel without force: %v", err)
 	}
-	j, err = h.e.CancelJob(CancelJobInput{JobID: "J1", Force: true})
-	if err != nil || !j.ForceCanceled || j.ProcessDetails.NumberOfCanceledThings != 2 || j.Comment != "stop" {
+	j, err = h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1", Force: true})
+	if err != nil || !*j.ForceCanceled || j.JobProcessDetails.NumberOfCanceledThings != 2 || j.Comment != "stop" {
 		t.Errorf("forced cancel: %+v %v", j, err)
 	}
-	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
-	if x.Status != jobs.StatusCanceled || !x.ForceCanceled || x.VersionNumber != 3 {
+	x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
+	if x.Status != jobs.StatusCanceled || !*x.ForceCanceled || x.VersionNumber != 3 {
 		t.Errorf("got %+v", x)
 	}
-	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1", Force: true}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1", Force: true}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("third cancel: %v", err)
 	}
 	h.createJob("J2", "dev1")
 	h.pub("$aws/things/dev1/jobs/J2/update", `{"status":"SUCCEEDED"}`)
-	if _, err := h.e.CancelJob(CancelJobInput{JobID: "J2"}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J2"}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("cancel of a COMPLETED job: %v", err)
 	}
-	if _, err := h.e.CancelJob(CancelJobInput{JobID: "nope"}); kindOf(err) != ResourceNotFound {
+	if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "nope"}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("cancel of an unknown job: %v", err)
 	}
 }
@@ -147,21 +152,21 @@ func TestCancelJob(t *testing.T) {
 func TestDeleteJob(t *testing.T) {
 	h := newHarness(t)
 	h.createJob("J1", "dev1")
-	if err := h.e.DeleteJob("J1", false); kindOf(err) != InvalidStateTransition {
+	if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J1", Force: false}); kindOf(err) != iotapi.InvalidStateTransition {
 		t.Errorf("delete of an IN_PROGRESS job without force: %v", err)
 	}
-	if err := h.e.DeleteJob("J1", true); err != nil {
+	if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J1", Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if r := rejection(t, h.pub(thing+"J1/get", ``)); r.Code != jobs.CodeResourceNotFound {
 		t.Errorf("got %+v", r)
 	}
-	if err := h.e.DeleteJob("J1", true); kindOf(err) != ResourceNotFound {
+	if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J1", Force: true}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("second delete: %v", err)
 	}
 	// The id is free again, and survives a restart as deleted.
 	h.reopen()
-	if _, err := h.e.DescribeJob("J1"); kindOf(err) != ResourceNotFound {
+	if _, err := h.e.DescribeJob("J1"); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("deleted job back after restart: %v", err)
 	}
 	h.createJob("J1", "dev1")
@@ -172,49 +177,49 @@ func TestJobExecutionsControl(t *testing.T) {
 	h.createJob("J1", "dev1", "dev2")
 	h.pub(thing+"start-next", ``)
 
-	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != InvalidStateTransition {
+	if err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != iotapi.InvalidStateTransition {
 		t.Errorf("cancel IN_PROGRESS without force: %v", err)
 	}
 	v := int64(1)
-	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v}); kindOf(err) != VersionConflict {
+	if err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v}); kindOf(err) != iotapi.VersionConflict {
 		t.Errorf("cancel with a stale version: %v", err)
 	}
 	v = 2
 	h.notes.take()
-	err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v, StatusDetails: map[string]string{"why": "test"}})
+	err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v, StatusDetails: map[string]string{"why": "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
-	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
-	if x.Status != jobs.StatusCanceled || x.StatusDetails["why"] != "test" || !x.ForceCanceled {
+	x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
+	if x.Status != jobs.StatusCanceled || x.StatusDetails.DetailsMap["why"] != "test" || !*x.ForceCanceled {
 		t.Errorf("got %+v", x)
 	}
-	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != InvalidStateTransition {
+	if err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != iotapi.InvalidStateTransition {
 		t.Errorf("cancel of a terminal execution: %v", err)
 	}
-	if err := h.e.CancelJobExecution(CancelJobExecutionInput{JobID: "J1", ThingName: "ghost"}); kindOf(err) != ResourceNotFound {
+	if err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "ghost"}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("cancel on an untargeted thing: %v", err)
 	}
-	if err := h.e.DeleteJobExecution("J1", "dev2", 1, false); kindOf(err) != InvalidStateTransition {
+	if err := h.e.DeleteJobExecution(iotapi.DeleteJobExecutionInput{JobID: "J1", ThingName: "dev2", ExecutionNumber: 1, Force: false}); kindOf(err) != iotapi.InvalidStateTransition {
 		t.Errorf("delete of a QUEUED execution without force: %v", err)
 	}
-	if err := h.e.DeleteJobExecution("J1", "dev1", 2, false); kindOf(err) != ResourceNotFound {
+	if err := h.e.DeleteJobExecution(iotapi.DeleteJobExecutionInput{JobID: "J1", ThingName: "dev1", ExecutionNumber: 2, Force: false}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("delete of another execution number: %v", err)
 	}
-	if err := h.e.DeleteJobExecution("J1", "dev1", 1, false); err != nil {
+	if err := h.e.DeleteJobExecution(iotapi.DeleteJobExecutionInput{JobID: "J1", ThingName: "dev1", ExecutionNumber: 1, Force: false}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.e.DescribeJobExecution("J1", "dev1", nil); kindOf(err) != ResourceNotFound {
+	if _, err := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("deleted execution: %v", err)
 	}
-	out, _ := h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{})
-	if len(out.Executions) != 1 || out.Executions[0].ThingName != "dev2" {
+	out, _ := h.e.ListJobExecutionsForJob(iotapi.ListExecutionsInput{JobID: "J1"})
+	if len(out.ExecutionSummaries) != 1 || out.ExecutionSummaries[0].ThingArn != iotapi.ThingARN("dev2") {
 		t.Errorf("got %+v", out)
 	}
 	j, _ := h.e.DescribeJob("J1")
-	if j.ProcessDetails != (JobProcessDetails{NumberOfQueuedThings: 1}) {
-		t.Errorf("counts after delete: %+v", j.ProcessDetails)
+	if j.JobProcessDetails != (iotapi.JobProcessDetails{NumberOfQueuedThings: 1}) {
+		t.Errorf("counts after delete: %+v", j.JobProcessDetails)
 	}
 }
 
@@ -247,9 +252,9 @@ func TestListPaging(t *testing.T) {
 			token = next
 		}
 	}
-	jobsOf := func(status JobStatus) []string {
+	jobsOf := func(status iotapi.JobStatus) []string {
 		return collect(func(token string) ([]string, string, error) {
-			out, err := h.e.ListJobs(ListJobsInput{Status: status, MaxResults: 2, NextToken: token})
+			out, err := h.e.ListJobs(iotapi.ListJobsInput{Status: status, MaxResults: 2, NextToken: token})
 			var ids []string
 			for _, j := range out.Jobs {
 				ids = append(ids, j.JobID)
@@ -258,38 +263,38 @@ func TestListPaging(t *testing.T) {
 		})
 	}
 	equal(t, jobsOf(""), []string{"J1", "J2", "J3", "J4", "J5"})
-	equal(t, jobsOf(JobCompleted), []string{"J3"})
-	equal(t, jobsOf(JobDeletionInProgress), nil)
+	equal(t, jobsOf(iotapi.JobCompleted), []string{"J3"})
+	equal(t, jobsOf(iotapi.JobDeletionInProgress), nil)
 
 	forJob := collect(func(token string) ([]string, string, error) {
-		out, err := h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{MaxResults: 2, NextToken: token})
+		out, err := h.e.ListJobExecutionsForJob(iotapi.ListExecutionsInput{JobID: "J1", MaxResults: 2, NextToken: token})
 		var names []string
-		for _, x := range out.Executions {
-			names = append(names, x.ThingName)
+		for _, x := range out.ExecutionSummaries {
+			names = append(names, iotapi.ThingOfARN(x.ThingArn))
 		}
 		return names, out.NextToken, err
 	})
 	equal(t, forJob, []string{"ta", "tb", "tc", "td", "te"})
 	forThing := collect(func(token string) ([]string, string, error) {
-		out, err := h.e.ListJobExecutionsForThing("ta", ListExecutionsInput{Status: jobs.StatusQueued, MaxResults: 1, NextToken: token})
+		out, err := h.e.ListJobExecutionsForThing(iotapi.ListExecutionsInput{ThingName: "ta", Status: jobs.StatusQueued, MaxResults: 1, NextToken: token})
 		var ids []string
-		for _, x := range out.Executions {
+		for _, x := range out.ExecutionSummaries {
 			ids = append(ids, x.JobID)
 		}
 		return ids, out.NextToken, err
 	})
 	equal(t, forThing, []string{"J1", "J4", "J5"})
 
-	if _, err := h.e.ListJobs(ListJobsInput{MaxResults: 251}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.ListJobs(iotapi.ListJobsInput{MaxResults: 251}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("maxResults 251: %v", err)
 	}
-	if _, err := h.e.ListJobs(ListJobsInput{NextToken: "x"}); kindOf(err) != InvalidRequest {
+	if _, err := h.e.ListJobs(iotapi.ListJobsInput{NextToken: "x"}); kindOf(err) != iotapi.InvalidRequest {
 		t.Errorf("bad token: %v", err)
 	}
-	if _, err := h.e.ListJobExecutionsForJob("nope", ListExecutionsInput{}); kindOf(err) != ResourceNotFound {
+	if _, err := h.e.ListJobExecutionsForJob(iotapi.ListExecutionsInput{JobID: "nope"}); kindOf(err) != iotapi.ResourceNotFound {
 		t.Errorf("unknown job: %v", err)
 	}
-	if out, err := h.e.ListJobExecutionsForThing("ghost", ListExecutionsInput{}); err != nil || len(out.Executions) != 0 {
+	if out, err := h.e.ListJobExecutionsForThing(iotapi.ListExecutionsInput{ThingName: "ghost"}); err != nil || len(out.ExecutionSummaries) != 0 {
 		t.Errorf("unknown thing: %+v %v", out, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -23,21 +24,21 @@ type job struct {
 }
 
 // status derives the job status; see jobRecord.
-func (j *job) status() JobStatus {
+func (j *job) status() iotapi.JobStatus {
 	switch {
 	case j.Canceled:
-		return JobCanceled
+		return iotapi.JobCanceled
 	case j.counts[jobs.StatusQueued]+j.counts[jobs.StatusInProgress] == 0:
-		return JobCompleted
+		return iotapi.JobCompleted
 	}
-	return JobInProgress
+	return iotapi.JobInProgress
 }
 
 func (j *job) completedAt() int64 {
 	switch j.status() {
-	case JobCanceled:
+	case iotapi.JobCanceled:
 		return j.CanceledAt
-	case JobCompleted:
+	case iotapi.JobCompleted:
 		return max(j.lastTerminalAt, j.CreatedAt)
 	}
 	return 0

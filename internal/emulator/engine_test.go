@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -130,7 +131,7 @@ func (h *harness) pub(topic, payload string) string {
 
 func (h *harness) createJob(id string, things ...string) {
 	h.t.Helper()
-	if _, err := h.e.CreateJob(CreateJobInput{JobID: id, Targets: things, Document: `{"op":"` + id + `"}`}); err != nil {
+	if _, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: id, Targets: things, Document: `{"op":"` + id + `"}`}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -240,7 +241,7 @@ func TestNotifyRules(t *testing.T) {
 		h.createJob("J1", "dev1", "dev2")
 		h.createJob("J2", "dev1")
 		h.notes.take()
-		if _, err := h.e.CancelJob(CancelJobInput{JobID: "J1"}); err != nil {
+		if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1"}); err != nil {
 			t.Fatal(err)
 		}
 		equal(t, h.notes.take(), []string{
@@ -249,12 +250,12 @@ func TestNotifyRules(t *testing.T) {
 			`$aws/things/dev2/jobs/notify {` + ts + `,"jobs":{}}`,
 			`$aws/things/dev2/jobs/notify-next {` + ts + `}`,
 		})
-		if err := h.e.DeleteJob("J2", true); err != nil {
+		if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J2", Force: true}); err != nil {
 			t.Fatal(err)
 		}
 		equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
 		// Deleting a job whose executions are all terminal announces nothing.
-		if err := h.e.DeleteJob("J1", false); err != nil {
+		if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J1", Force: false}); err != nil {
 			t.Fatal(err)
 		}
 		equal(t, h.notes.take(), nil)
@@ -315,7 +316,7 @@ func TestVersionsAndDetails(t *testing.T) {
 	for _, s := range steps {
 		equal(t, []string{h.pub(thing+"J1/update", s.payload)}, []string{thing + "J1/update/accepted " + s.want})
 	}
-	x, err := h.e.DescribeJobExecution("J1", "dev1", nil)
+	x, err := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,17 +434,17 @@ func TestStartNextKeepsInProgressHead(t *testing.T) {
 	if !strings.Contains(first, `"statusDetails":{"s":"1"}`) || !strings.Contains(first, `"versionNumber":2`) {
 		t.Errorf("the IN_PROGRESS head changed: %s", first)
 	}
-	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
 	if x.ApproximateSecondsBeforeTimedOut != 0 {
 		t.Errorf("start-next of an IN_PROGRESS head armed a step timer: %+v", x)
 	}
 }
 
-func waitStatus(t *testing.T, e *Engine, jobID, thing string, want jobs.Status, within time.Duration) Execution {
+func waitStatus(t *testing.T, e *Engine, jobID, thing string, want jobs.Status, within time.Duration) iotapi.JobExecution {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		x, err := e.DescribeJobExecution(jobID, thing, nil)
+		x, err := e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: jobID, ThingName: thing})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -496,17 +497,17 @@ func TestTimers(t *testing.T) {
 	})
 	t.Run("the in-progress timer caps the step timer", func(t *testing.T) {
 		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
-		if _, err := h.e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`, InProgressTimeoutInMinutes: 2}); err != nil {
+		if _, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`, TimeoutConfig: &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: new(int64(2))}}); err != nil {
 			t.Fatal(err)
 		}
 		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":10080}`)
-		x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+		x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
 		if x.ApproximateSecondsBeforeTimedOut != 120 {
 			t.Errorf("approximateSecondsBeforeTimedOut = %d, want 120", x.ApproximateSecondsBeforeTimedOut)
 		}
 		waitStatus(t, h.e, "J1", "dev1", jobs.StatusTimedOut, 5*time.Second)
 		j, _ := h.e.DescribeJob("J1")
-		if j.Status != JobCompleted || j.ProcessDetails.NumberOfTimedOutThings != 1 {
+		if j.Status != iotapi.JobCompleted || j.JobProcessDetails.NumberOfTimedOutThings != 1 {
 			t.Errorf("got %+v", j)
 		}
 	})
@@ -524,7 +525,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	h := openHarness(t, filepath.Join(t.TempDir(), "jobs.db"), newClock(), time.Hour)
 	h.createJob("J1", "dev1", "dev2")
 	h.createJob("J2", "dev1")
-	if _, err := h.e.CreateJob(CreateJobInput{JobID: "J3", Targets: []string{"dev3"}, Document: `{}`, InProgressTimeoutInMinutes: 1}); err != nil {
+	if _, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: "J3", Targets: []string{"dev3"}, Document: `{}`, TimeoutConfig: &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: new(int64(1))}}); err != nil {
 		t.Fatal(err)
 	}
 	h.pub(thing+"start-next", `{"statusDetails":{"p":"10"},"stepTimeoutInMinutes":30}`)
@@ -559,7 +560,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 		}
 	}
 	afterJob, _ := opened.e.DescribeJob("J1")
-	if afterJob.ProcessDetails != beforeJob.ProcessDetails || !afterJob.CreatedAt.Equal(beforeJob.CreatedAt) {
+	if afterJob.JobProcessDetails != beforeJob.JobProcessDetails || !afterJob.CreatedAt.Equal(beforeJob.CreatedAt.Time) {
 		t.Errorf("job after restart %+v, before %+v", afterJob, beforeJob)
 	}
 	equal(t, opened.notes.take(), nil)
@@ -571,8 +572,8 @@ func TestRestartKeepsEverything(t *testing.T) {
 		`$aws/things/dev3/jobs/notify {"timestamp":1700007200,"jobs":{}}`,
 		`$aws/things/dev3/jobs/notify-next {"timestamp":1700007200}`,
 	})
-	x, _ := opened.e.DescribeJobExecution("J1", "dev1", nil)
-	if x.Status != jobs.StatusInProgress || x.StatusDetails["p"] != "10" || x.VersionNumber != 2 || x.ApproximateSecondsBeforeTimedOut != 28*60 {
+	x, _ := opened.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
+	if x.Status != jobs.StatusInProgress || x.StatusDetails.DetailsMap["p"] != "10" || x.VersionNumber != 2 || x.ApproximateSecondsBeforeTimedOut != 28*60 {
 		t.Errorf("dev1's execution after restart: %+v", x)
 	}
 
@@ -590,10 +591,10 @@ func TestMemoryStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out, _ := e.ListJobs(ListJobsInput{}); len(out.Jobs) != 0 {
+		if out, _ := e.ListJobs(iotapi.ListJobsInput{}); len(out.Jobs) != 0 {
 			t.Fatalf(":memory: kept %d jobs", len(out.Jobs))
 		}
-		if _, err := e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
+		if _, err := e.CreateJob(iotapi.CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.Close(); err != nil {
@@ -619,14 +620,14 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 	// Nothing that failed to commit is visible or announced.
-	x, _ := h.e.DescribeJobExecution("J1", "dev1", nil)
+	x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
 	if x.Status != jobs.StatusQueued || x.VersionNumber != 1 {
 		t.Errorf("uncommitted change visible: %+v", x)
 	}
 	equal(t, h.notes.take(), nil)
-	var se *ServiceError
-	_, err := h.e.CreateJob(CreateJobInput{JobID: "J2", Targets: []string{"dev1"}, Document: `{}`})
-	if !errors.As(err, &se) || se.Kind != InternalFailure {
+	var se *iotapi.ServiceError
+	_, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: "J2", Targets: []string{"dev1"}, Document: `{}`})
+	if !errors.As(err, &se) || se.Kind != iotapi.InternalFailure {
 		t.Errorf("got %v", err)
 	}
 }
@@ -680,12 +681,12 @@ func TestConcurrentDevices(t *testing.T) {
 		defer wg.Done()
 		for range updates {
 			h.e.DescribeJob("J1")
-			h.e.ListJobExecutionsForJob("J1", ListExecutionsInput{})
+			h.e.ListJobExecutionsForJob(iotapi.ListExecutionsInput{JobID: "J1"})
 		}
 	}()
 	wg.Wait()
 	for _, name := range names {
-		x, err := h.e.DescribeJobExecution("J1", name, nil)
+		x, err := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: name})
 		if err != nil || x.VersionNumber != 1+updates {
 			t.Errorf("%s: %+v %v", name, x, err)
 		}
@@ -706,7 +707,7 @@ func FuzzHandlePublish(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { e.Close() })
-	if _, err := e.CreateJob(CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
+	if _, err := e.CreateJob(iotapi.CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{}`}); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, topic, payload string) {

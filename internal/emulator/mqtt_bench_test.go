@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/testutil"
@@ -38,7 +38,7 @@ func benchDevices(b *testing.B, emu *testutil.Emulator) {
 	for i := range names {
 		names[i] = fmt.Sprintf("bench-thing-%03d", i)
 	}
-	if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: "bench", Targets: names, Document: `{"op":"bench"}`}); err != nil {
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: "bench", Targets: names, Document: `{"op":"bench"}`}); err != nil {
 		b.Fatal(err)
 	}
 	endpoint, err := mqttclient.ParseEndpoint(emu.Endpoint)

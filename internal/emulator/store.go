@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	bolterrors "go.etcd.io/bbolt/errors"
 	"os"
 	"time"
 
-	"github.com/iotjobs/iotjobs/internal/jobs"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // jobRecord is a job as stored. Its status is not stored: CANCELED follows

@@ -26,7 +26,7 @@ var DeviceStatuses = []Status{StatusInProgress, StatusSucceeded, StatusFailed, S
 
 // Names spells statuses as the strings of the wire, for flag values and
 // completions.
-func Names(statuses []Status) []string {
+func Names[S ~string](statuses []S) []string {
 	names := make([]string, len(statuses))
 	for i, s := range statuses {
 		names[i] = string(s)

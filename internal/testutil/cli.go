@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 // This file holds what the command groups' end-to-end tests share: the
@@ -104,7 +104,7 @@ func WriteProfiles(t testing.TB, content string) (env, path string) {
 // CreateJob creates a job with one target directly in the emulator's engine.
 func CreateJob(t testing.TB, emu *Emulator, jobID, thing, doc string) {
 	t.Helper()
-	if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: jobID, Targets: []string{thing}, Document: doc}); err != nil {
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: jobID, Targets: []string{thing}, Document: doc}); err != nil {
 		t.Fatalf("create job %s: %v", jobID, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
@@ -40,7 +41,7 @@ func TestWaitForSucceeded(t *testing.T) {
 				t.Errorf("printed %v", m)
 			}
 			// The probe that told SUCCEEDED changed nothing.
-			x, err := emu.Engine().DescribeJobExecution("job-1", "thing-1", nil)
+			x, err := emu.Engine().DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "job-1", ThingName: "thing-1"})
 			if err != nil || x.Status != "SUCCEEDED" || x.VersionNumber != 3 {
 				t.Errorf("after the wait: %+v %v", x, err)
 			}

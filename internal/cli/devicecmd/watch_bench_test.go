@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/testutil"
@@ -34,7 +34,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer() // ns/op is then the mean latency
 				jobID := fmt.Sprintf("job-%d", i)
-				if _, err := emu.Engine().CreateJob(emulator.CreateJobInput{JobID: jobID, Targets: []string{"thing-1"}, Document: `{}`}); err != nil {
+				if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: jobID, Targets: []string{"thing-1"}, Document: `{}`}); err != nil {
 					b.Fatal(err)
 				}
 				if line := p.Line(b, lineWait); !strings.Contains(line, jobID) {

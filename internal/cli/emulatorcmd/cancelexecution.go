@@ -2,12 +2,12 @@ package emulatorcmd
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type cancelExecutionOptions struct {
@@ -73,13 +73,9 @@ func (o *cancelExecutionOptions) complete(cmd *cobra.Command, args []string) err
 }
 
 func runCancelExecution(ctx context.Context, opts *cancelExecutionOptions) error {
-	body := struct {
-		ExpectedVersion *int64            `json:"expectedVersion,omitempty"`
-		StatusDetails   map[string]string `json:"statusDetails,omitempty"`
-	}{opts.expectedVersion, opts.statusDetails}
-	req := controlRequest{
-		method: http.MethodPut, path: []string{"things", opts.Thing, "jobs", opts.JobID, "cancel"},
-		query: forceQuery(opts.Force), body: body,
-	}
-	return opts.ctl.run(ctx, req, nil, "canceled the execution of "+opts.JobID+" on "+opts.Thing)
+	err := opts.ctl.client.cancelJobExecution(ctx, iotapi.CancelJobExecutionInput{
+		JobID: opts.JobID, ThingName: opts.Thing, Force: opts.Force,
+		ExpectedVersion: opts.expectedVersion, StatusDetails: opts.statusDetails,
+	})
+	return opts.ctl.done(err, "canceled the execution of "+opts.JobID+" on "+opts.Thing)
 }

@@ -2,13 +2,11 @@ package emulatorcmd
 
 import (
 	"context"
-	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type cancelJobOptions struct {
@@ -46,22 +44,6 @@ canceled again only to force it. Prints the CancelJob output:
 }
 
 func runCancelJob(ctx context.Context, opts *cancelJobOptions) error {
-	body := struct {
-		Comment    string `json:"comment,omitempty"`
-		ReasonCode string `json:"reasonCode,omitempty"`
-	}{opts.Comment, opts.ReasonCode}
-	req := controlRequest{
-		method: http.MethodPut, path: []string{"jobs", opts.JobID, "cancel"},
-		query: forceQuery(opts.Force), body: body,
-	}
-	return opts.ctl.run(ctx, req, showJobRef, "")
-}
-
-// forceQuery is the force parameter of the cancel and delete operations,
-// sent only when set.
-func forceQuery(force bool) url.Values {
-	if !force {
-		return nil
-	}
-	return url.Values{"force": {strconv.FormatBool(force)}}
+	a, err := opts.ctl.client.cancelJob(ctx, iotapi.CancelJobInput{JobID: opts.JobID, Force: opts.Force, Comment: opts.Comment, ReasonCode: opts.ReasonCode})
+	return show(&opts.ctl, a, err, showJobRef)
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -37,7 +37,7 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 		"--document", doc, "--description", "firmware 1.2.3", "--in-progress-timeout", "30")
 	testutil.WantExit(t, r, 0)
 	created := testutil.Reply(t, r)
-	if created["jobId"] != "fw-1" || created["jobArn"] != emulator.JobARN("fw-1") || created["description"] != "firmware 1.2.3" {
+	if created["jobId"] != "fw-1" || created["jobArn"] != iotapi.JobARN("fw-1") || created["description"] != "firmware 1.2.3" {
 		t.Errorf("create-job printed %v", created)
 	}
 	if r.Stderr != "" {
@@ -78,7 +78,7 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 	}
 
 	x := testutil.Reply(t, ctl(t, emu, "describe-execution", "fw-1", "--thing", "dev-1", "--execution-number", "1"))
-	if testutil.Path(x, "execution", "status") != "QUEUED" || testutil.Path(x, "execution", "thingArn") != emulator.ThingARN("dev-1") {
+	if testutil.Path(x, "execution", "status") != "QUEUED" || testutil.Path(x, "execution", "thingArn") != iotapi.ThingARN("dev-1") {
 		t.Errorf("describe-execution printed %v", x)
 	}
 

@@ -2,16 +2,13 @@ package emulatorcmd
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
-	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -72,19 +69,15 @@ func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 		return cmdutil.Usagef("create-job needs at least one --target THING")
 	}
 	for _, target := range o.Targets {
-		if _, err := emulator.ThingNameOfTarget(target); err != nil {
-			var se *emulator.ServiceError
-			if errors.As(err, &se) {
-				return cmdutil.Usagef("invalid --target: %s", se.Message)
-			}
-			return &cmdutil.UsageError{Err: err}
+		if _, err := iotapi.ThingNameOfTarget(target); err != nil {
+			return cmdutil.Usagef("invalid --target: %s", serviceMessage(err))
 		}
 	}
 	if o.document, err = readDocument(o.ctl.IO.In, o.Document); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("in-progress-timeout") {
-		if o.InProgressTimeout < 1 || o.InProgressTimeout > jobs.MaxInProgressTimeout {
+		if err := iotapi.CheckInProgressTimeout(o.InProgressTimeout); err != nil {
 			return cmdutil.Usagef("invalid --in-progress-timeout %d: must be between 1 and %d minutes", o.InProgressTimeout, jobs.MaxInProgressTimeout)
 		}
 		o.inProgressTimeout = &o.InProgressTimeout
@@ -93,32 +86,15 @@ func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 }
 
 func runCreateJob(ctx context.Context, opts *createJobOptions) error {
-	type timeoutConfig struct {
-		InProgressTimeoutInMinutes *int64 `json:"inProgressTimeoutInMinutes"`
-	}
-	body := struct {
-		Targets       []string       `json:"targets"`
-		Document      string         `json:"document"`
-		Description   string         `json:"description,omitempty"`
-		TimeoutConfig *timeoutConfig `json:"timeoutConfig,omitempty"`
-	}{Targets: opts.Targets, Document: opts.document, Description: opts.Description}
+	in := iotapi.CreateJobInput{JobID: opts.JobID, Targets: opts.Targets, Document: opts.document, Description: opts.Description}
 	if opts.inProgressTimeout != nil {
-		body.TimeoutConfig = &timeoutConfig{InProgressTimeoutInMinutes: opts.inProgressTimeout}
+		in.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: opts.inProgressTimeout}
 	}
-	req := controlRequest{method: http.MethodPut, path: []string{"jobs", opts.JobID}, body: body}
-	return opts.ctl.run(ctx, req, showJobRef, "")
+	a, err := opts.ctl.client.createJob(ctx, in)
+	return show(&opts.ctl, a, err, showJobRef)
 }
 
 // showJobRef shows the output of CreateJob and CancelJob.
-func showJobRef(w io.Writer, body []byte) error {
-	var ref struct {
-		JobArn      string `json:"jobArn"`
-		JobID       string `json:"jobId"`
-		Description string `json:"description"`
-	}
-	if err := json.Unmarshal(body, &ref); err != nil {
-		return err
-	}
+func showJobRef(w io.Writer, ref iotapi.JobRef) {
 	fields(w, [2]string{"JOB ID", ref.JobID}, [2]string{"ARN", ref.JobArn}, [2]string{"DESCRIPTION", ref.Description})
-	return nil
 }

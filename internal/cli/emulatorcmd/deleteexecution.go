@@ -3,12 +3,12 @@ package emulatorcmd
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type deleteExecutionOptions struct {
@@ -55,10 +55,8 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 }
 
 func runDeleteExecution(ctx context.Context, opts *deleteExecutionOptions) error {
-	req := controlRequest{
-		method: http.MethodDelete,
-		path:   []string{"things", opts.Thing, "jobs", opts.JobID, "executionNumber", fmt.Sprint(opts.ExecutionNumber)},
-		query:  forceQuery(opts.Force),
-	}
-	return opts.ctl.run(ctx, req, nil, fmt.Sprintf("deleted execution %d of %s on %s", opts.ExecutionNumber, opts.JobID, opts.Thing))
+	err := opts.ctl.client.deleteJobExecution(ctx, iotapi.DeleteJobExecutionInput{
+		JobID: opts.JobID, ThingName: opts.Thing, ExecutionNumber: opts.ExecutionNumber, Force: opts.Force,
+	})
+	return opts.ctl.done(err, fmt.Sprintf("deleted execution %d of %s on %s", opts.ExecutionNumber, opts.JobID, opts.Thing))
 }

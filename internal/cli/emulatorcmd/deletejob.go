@@ -2,11 +2,11 @@ package emulatorcmd
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type deleteJobOptions struct {
@@ -39,6 +39,6 @@ notify-next. DeleteJob has no output: nothing is printed on stdout.`,
 }
 
 func runDeleteJob(ctx context.Context, opts *deleteJobOptions) error {
-	req := controlRequest{method: http.MethodDelete, path: []string{"jobs", opts.JobID}, query: forceQuery(opts.Force)}
-	return opts.ctl.run(ctx, req, nil, "deleted job "+opts.JobID)
+	err := opts.ctl.client.deleteJob(ctx, iotapi.DeleteJobInput{JobID: opts.JobID, Force: opts.Force})
+	return opts.ctl.done(err, "deleted job "+opts.JobID)
 }

@@ -2,12 +2,9 @@ package emulatorcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type describeExecutionOptions struct {
@@ -61,53 +59,33 @@ never returns the job document.`,
 }
 
 func runDescribeExecution(ctx context.Context, opts *describeExecutionOptions) error {
-	req := controlRequest{method: http.MethodGet, path: []string{"things", opts.Thing, "jobs", opts.JobID}}
-	if opts.executionNumber != nil {
-		req.query = url.Values{"executionNumber": {fmt.Sprint(*opts.executionNumber)}}
-	}
-	return opts.ctl.run(ctx, req, showExecution, "")
+	a, err := opts.ctl.client.describeJobExecution(ctx, iotapi.DescribeJobExecutionInput{
+		JobID: opts.JobID, ThingName: opts.Thing, ExecutionNumber: opts.executionNumber,
+	})
+	return show(&opts.ctl, a, err, showExecution)
 }
 
-func showExecution(w io.Writer, body []byte) error {
-	var out struct {
-		Execution struct {
-			JobID         string `json:"jobId"`
-			ThingArn      string `json:"thingArn"`
-			Status        string `json:"status"`
-			ForceCanceled bool   `json:"forceCanceled"`
-			StatusDetails struct {
-				DetailsMap map[string]string `json:"detailsMap"`
-			} `json:"statusDetails"`
-			ExecutionNumber                  int64        `json:"executionNumber"`
-			VersionNumber                    int64        `json:"versionNumber"`
-			QueuedAt                         epochSeconds `json:"queuedAt"`
-			StartedAt                        epochSeconds `json:"startedAt"`
-			LastUpdatedAt                    epochSeconds `json:"lastUpdatedAt"`
-			ApproximateSecondsBeforeTimedOut int64        `json:"approximateSecondsBeforeTimedOut"`
-		} `json:"execution"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return err
-	}
+func showExecution(w io.Writer, out iotapi.DescribeJobExecutionOutput) {
 	x := out.Execution
-	status := x.Status
-	if x.ForceCanceled {
+	status := string(x.Status)
+	if x.ForceCanceled != nil && *x.ForceCanceled {
 		status += " (forced)"
 	}
 	var details []string
-	for _, k := range slices.Sorted(maps.Keys(x.StatusDetails.DetailsMap)) {
-		details = append(details, k+"="+x.StatusDetails.DetailsMap[k])
+	if x.StatusDetails != nil {
+		for _, k := range slices.Sorted(maps.Keys(x.StatusDetails.DetailsMap)) {
+			details = append(details, k+"="+x.StatusDetails.DetailsMap[k])
+		}
 	}
 	var timesOut string
 	if s := x.ApproximateSecondsBeforeTimedOut; s > 0 {
 		timesOut = "in about " + (time.Duration(s) * time.Second).String()
 	}
 	fields(w,
-		[2]string{"JOB ID", x.JobID}, [2]string{"THING", thingOfARN(x.ThingArn)}, [2]string{"STATUS", status},
+		[2]string{"JOB ID", x.JobID}, [2]string{"THING", iotapi.ThingOfARN(x.ThingArn)}, [2]string{"STATUS", status},
 		[2]string{"STATUS DETAILS", strings.Join(details, ", ")},
 		[2]string{"EXECUTION", fmt.Sprint(x.ExecutionNumber)}, [2]string{"VERSION", fmt.Sprint(x.VersionNumber)},
 		[2]string{"QUEUED", x.QueuedAt.String()}, [2]string{"STARTED", x.StartedAt.String()},
 		[2]string{"UPDATED", x.LastUpdatedAt.String()}, [2]string{"TIMES OUT", timesOut},
 	)
-	return nil
 }

@@ -2,15 +2,14 @@ package emulatorcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
 type describeJobOptions struct {
@@ -44,60 +43,31 @@ instead (GetJobDocument): {"document":"..."}, the document as a string.`,
 
 func runDescribeJob(ctx context.Context, opts *describeJobOptions) error {
 	if opts.Document {
-		req := controlRequest{method: http.MethodGet, path: []string{"jobs", opts.JobID, "job-document"}}
-		return opts.ctl.run(ctx, req, showJobDocument, "")
+		a, err := opts.ctl.client.getJobDocument(ctx, opts.JobID)
+		return show(&opts.ctl, a, err, showJobDocument)
 	}
-	req := controlRequest{method: http.MethodGet, path: []string{"jobs", opts.JobID}}
-	return opts.ctl.run(ctx, req, showJob, "")
+	a, err := opts.ctl.client.describeJob(ctx, opts.JobID)
+	return show(&opts.ctl, a, err, showJob)
 }
 
 // showJobDocument prints the document itself: the person asked for it.
-func showJobDocument(w io.Writer, body []byte) error {
-	var out struct {
-		Document string `json:"document"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w, out.Document)
-	return err
+func showJobDocument(w io.Writer, out iotapi.GetJobDocumentOutput) {
+	fmt.Fprintln(w, out.Document)
 }
 
-func showJob(w io.Writer, body []byte) error {
-	var out struct {
-		Job struct {
-			JobArn        string       `json:"jobArn"`
-			JobID         string       `json:"jobId"`
-			Status        string       `json:"status"`
-			ForceCanceled bool         `json:"forceCanceled"`
-			Comment       string       `json:"comment"`
-			ReasonCode    string       `json:"reasonCode"`
-			Description   string       `json:"description"`
-			Targets       []string     `json:"targets"`
-			CreatedAt     epochSeconds `json:"createdAt"`
-			LastUpdatedAt epochSeconds `json:"lastUpdatedAt"`
-			CompletedAt   epochSeconds `json:"completedAt"`
-			TimeoutConfig struct {
-				InProgressTimeoutInMinutes int64 `json:"inProgressTimeoutInMinutes"`
-			} `json:"timeoutConfig"`
-			JobProcessDetails map[string]int `json:"jobProcessDetails"`
-		} `json:"job"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return err
-	}
+func showJob(w io.Writer, out iotapi.DescribeJobOutput) {
 	j := out.Job
-	status := j.Status
-	if j.ForceCanceled {
+	status := string(j.Status)
+	if j.ForceCanceled != nil && *j.ForceCanceled {
 		status += " (forced)"
 	}
 	things := make([]string, len(j.Targets))
 	for i, t := range j.Targets {
-		things[i] = thingOfARN(t)
+		things[i] = iotapi.ThingOfARN(t)
 	}
 	var timeout string
-	if t := j.TimeoutConfig.InProgressTimeoutInMinutes; t != 0 {
-		timeout = fmt.Sprintf("%d min", t)
+	if tc := j.TimeoutConfig; tc != nil && tc.InProgressTimeoutInMinutes != nil {
+		timeout = fmt.Sprintf("%d min", *tc.InProgressTimeoutInMinutes)
 	}
 	fields(w,
 		[2]string{"JOB ID", j.JobID}, [2]string{"ARN", j.JobArn}, [2]string{"STATUS", status},
@@ -107,21 +77,23 @@ func showJob(w io.Writer, body []byte) error {
 		[2]string{"COMPLETED", j.CompletedAt.String()},
 		[2]string{"COMMENT", j.Comment}, [2]string{"REASON CODE", j.ReasonCode},
 	)
-	return nil
 }
 
-// executionCounts says "1 queued, 2 succeeded" from jobProcessDetails, in
-// the order of an execution's life.
-func executionCounts(details map[string]int) string {
+// executionCounts says "1 queued, 2 succeeded", in the order of an
+// execution's life.
+func executionCounts(d iotapi.JobProcessDetails) string {
 	var parts []string
-	for _, c := range []struct{ key, label string }{
-		{"numberOfQueuedThings", "queued"}, {"numberOfInProgressThings", "in progress"},
-		{"numberOfSucceededThings", "succeeded"}, {"numberOfFailedThings", "failed"},
-		{"numberOfRejectedThings", "rejected"}, {"numberOfTimedOutThings", "timed out"},
-		{"numberOfCanceledThings", "canceled"}, {"numberOfRemovedThings", "removed"},
+	for _, c := range []struct {
+		n     int
+		label string
+	}{
+		{d.NumberOfQueuedThings, "queued"}, {d.NumberOfInProgressThings, "in progress"},
+		{d.NumberOfSucceededThings, "succeeded"}, {d.NumberOfFailedThings, "failed"},
+		{d.NumberOfRejectedThings, "rejected"}, {d.NumberOfTimedOutThings, "timed out"},
+		{d.NumberOfCanceledThings, "canceled"}, {d.NumberOfRemovedThings, "removed"},
 	} {
-		if n := details[c.key]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, c.label))
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.label))
 		}
 	}
 	if len(parts) == 0 {

@@ -2,16 +2,14 @@ package emulatorcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -41,11 +39,10 @@ executions has an empty list.`,
   $ iotjobs emulator list-executions --job job-42 | jq -r '.executionSummaries[] | [.thingArn, .jobExecutionSummary.status] | @tsv'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			query, err := opts.complete(cmd)
-			if err != nil {
+			if err := opts.complete(cmd); err != nil {
 				return err
 			}
-			return runListExecutions(cmd.Context(), opts, query)
+			return runListExecutions(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.JobID, "job", "", "list the executions of the job `JOB-ID`")
@@ -55,60 +52,62 @@ executions has an empty list.`,
 	return cmd
 }
 
-func (o *listExecutionsOptions) complete(cmd *cobra.Command) (url.Values, error) {
+func (o *listExecutionsOptions) complete(cmd *cobra.Command) error {
 	switch {
 	case o.JobID == "" && o.Thing == "":
-		return nil, cmdutil.Usagef("list-executions needs --job JOB-ID or --thing NAME")
+		return cmdutil.Usagef("list-executions needs --job JOB-ID or --thing NAME")
 	case o.JobID != "" && o.Thing != "":
-		return nil, cmdutil.Usagef("give either --job or --thing, not both")
+		return cmdutil.Usagef("give either --job or --thing, not both")
 	case o.JobID != "":
 		if err := jobs.ValidateJobID(o.JobID); err != nil {
-			return nil, &cmdutil.UsageError{Err: err}
+			return &cmdutil.UsageError{Err: err}
 		}
 	default:
 		if err := checkThingFlag(o.Thing); err != nil {
-			return nil, err
-		}
-	}
-	query, err := o.page.query(cmd, jobs.Names(jobs.Statuses))
-	if err != nil {
-		return nil, err
-	}
-	return query, o.ctl.complete(cmd)
-}
-
-func runListExecutions(ctx context.Context, opts *listExecutionsOptions, query url.Values) error {
-	req := controlRequest{method: http.MethodGet, path: []string{"things", opts.Thing, "jobs"}, query: query}
-	column := "JOB ID"
-	if opts.JobID != "" {
-		req.path = []string{"jobs", opts.JobID, "things"}
-		column = "THING"
-	}
-	return opts.ctl.run(ctx, req, func(w io.Writer, body []byte) error {
-		var out struct {
-			ExecutionSummaries []struct {
-				ThingArn            string `json:"thingArn"`
-				JobID               string `json:"jobId"`
-				JobExecutionSummary struct {
-					Status          string       `json:"status"`
-					ExecutionNumber int64        `json:"executionNumber"`
-					QueuedAt        epochSeconds `json:"queuedAt"`
-					StartedAt       epochSeconds `json:"startedAt"`
-					LastUpdatedAt   epochSeconds `json:"lastUpdatedAt"`
-				} `json:"jobExecutionSummary"`
-			} `json:"executionSummaries"`
-			NextToken string `json:"nextToken"`
-		}
-		if err := json.Unmarshal(body, &out); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s\tSTATUS\tEXECUTION\tQUEUED\tSTARTED\tUPDATED\n", column)
-		for _, x := range out.ExecutionSummaries {
-			s := x.JobExecutionSummary
-			// Exactly one of thingArn and jobId is set, by the operation.
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", thingOfARN(x.ThingArn)+x.JobID, s.Status, s.ExecutionNumber, cmdutil.Cell(s.QueuedAt.String()), cmdutil.Cell(s.StartedAt.String()), cmdutil.Cell(s.LastUpdatedAt.String()))
+	}
+	if err := o.page.check(cmd, jobs.Names(jobs.Statuses)); err != nil {
+		return err
+	}
+	return o.ctl.complete(cmd)
+}
+
+func runListExecutions(ctx context.Context, opts *listExecutionsOptions) error {
+	p := opts.page
+	in := iotapi.ListExecutionsInput{JobID: opts.JobID, ThingName: opts.Thing, Status: jobs.Status(p.Status), MaxResults: p.MaxResults, NextToken: p.NextToken}
+	if opts.JobID != "" {
+		a, err := opts.ctl.client.listJobExecutionsForJob(ctx, in)
+		return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListJobExecutionsForJobOutput) {
+			rows := make([]executionRow, len(out.ExecutionSummaries))
+			for i, x := range out.ExecutionSummaries {
+				rows[i] = executionRow{iotapi.ThingOfARN(x.ThingArn), x.JobExecutionSummary}
+			}
+			opts.table(w, "THING", rows, out.NextToken)
+		})
+	}
+	a, err := opts.ctl.client.listJobExecutionsForThing(ctx, in)
+	return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListJobExecutionsForThingOutput) {
+		rows := make([]executionRow, len(out.ExecutionSummaries))
+		for i, x := range out.ExecutionSummaries {
+			rows[i] = executionRow{x.JobID, x.JobExecutionSummary}
 		}
-		opts.ctl.moreHint(out.NextToken)
-		return nil
-	}, "")
+		opts.table(w, "JOB ID", rows, out.NextToken)
+	})
+}
+
+// executionRow is a line of the table: the thing or the job, and the
+// execution's summary.
+type executionRow struct {
+	name    string
+	summary iotapi.JobExecutionSummary
+}
+
+func (o *listExecutionsOptions) table(w io.Writer, column string, rows []executionRow, nextToken string) {
+	fmt.Fprintf(w, "%s\tSTATUS\tEXECUTION\tQUEUED\tSTARTED\tUPDATED\n", column)
+	for _, r := range rows {
+		s := r.summary
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", r.name, s.Status, s.ExecutionNumber, cmdutil.Cell(s.QueuedAt.String()), cmdutil.Cell(s.StartedAt.String()), cmdutil.Cell(s.LastUpdatedAt.String()))
+	}
+	o.ctl.moreHint(nextToken)
 }

@@ -2,25 +2,19 @@ package emulatorcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
-	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // jobStatuses are the values of list-jobs --status.
-func jobStatuses() []string {
-	return []string{
-		string(emulator.JobInProgress), string(emulator.JobCanceled), string(emulator.JobCompleted), string(emulator.JobDeletionInProgress),
-	}
-}
+func jobStatuses() []string { return jobs.Names(iotapi.JobStatuses) }
 
 type listJobsOptions struct {
 	ctl  controlOptions
@@ -43,14 +37,13 @@ next token is shown on stderr.`,
   $ iotjobs emulator list-jobs | jq -r '.jobs[].jobId'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			query, err := opts.page.query(cmd, jobStatuses())
-			if err != nil {
+			if err := opts.page.check(cmd, jobStatuses()); err != nil {
 				return err
 			}
 			if err := opts.ctl.complete(cmd); err != nil {
 				return err
 			}
-			return runListJobs(cmd.Context(), opts, query)
+			return runListJobs(cmd.Context(), opts)
 		},
 	}
 	opts.page.add(cmd, jobStatuses())
@@ -58,27 +51,14 @@ next token is shown on stderr.`,
 	return cmd
 }
 
-func runListJobs(ctx context.Context, opts *listJobsOptions, query url.Values) error {
-	req := controlRequest{method: http.MethodGet, path: []string{"jobs"}, query: query}
-	return opts.ctl.run(ctx, req, func(w io.Writer, body []byte) error {
-		var out struct {
-			Jobs []struct {
-				JobID         string       `json:"jobId"`
-				Status        string       `json:"status"`
-				CreatedAt     epochSeconds `json:"createdAt"`
-				LastUpdatedAt epochSeconds `json:"lastUpdatedAt"`
-				CompletedAt   epochSeconds `json:"completedAt"`
-			} `json:"jobs"`
-			NextToken string `json:"nextToken"`
-		}
-		if err := json.Unmarshal(body, &out); err != nil {
-			return err
-		}
+func runListJobs(ctx context.Context, opts *listJobsOptions) error {
+	p := opts.page
+	a, err := opts.ctl.client.listJobs(ctx, iotapi.ListJobsInput{Status: iotapi.JobStatus(p.Status), MaxResults: p.MaxResults, NextToken: p.NextToken})
+	return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListJobsOutput) {
 		fmt.Fprintln(w, "JOB ID\tSTATUS\tCREATED\tUPDATED\tCOMPLETED")
 		for _, j := range out.Jobs {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, cmdutil.Cell(j.CreatedAt.String()), cmdutil.Cell(j.LastUpdatedAt.String()), cmdutil.Cell(j.CompletedAt.String()))
 		}
 		opts.ctl.moreHint(out.NextToken)
-		return nil
-	}, "")
+	})
 }
