@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -43,7 +44,7 @@ type EngineOptions struct {
 }
 
 // MemoryDataPath as EngineOptions.DataPath keeps nothing across runs.
-const MemoryDataPath = ":memory:"
+const MemoryDataPath = store.MemoryPath
 
 // RequestFilters are the topic filters a service client subscribes to in
 // attach mode. Two single-level wildcards at the depths of the request topics
@@ -70,7 +71,7 @@ type Engine struct {
 	now    func() time.Time
 	notify func(Message)
 	log    *slog.Logger
-	store  *store
+	store  *store.Store
 
 	opsMu  sync.RWMutex
 	closed bool // guarded by opsMu
@@ -108,24 +109,24 @@ func OpenEngine(opts EngineOptions) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s, err := openStore(opts.DataPath)
+	s, err := store.Open(opts.DataPath)
 	if err != nil {
 		return nil, err
 	}
 	e.store = s
 	if err := e.load(); err != nil {
-		s.close()
+		s.Close()
 		return nil, fmt.Errorf("load %s: %w", opts.DataPath, err)
 	}
 	return e, nil
 }
 
 func (e *Engine) load() error {
-	err := e.store.load(func(r jobRecord) error {
-		e.jobs[r.ID] = &job{jobRecord: r, counts: map[jobs.Status]int{}}
+	err := e.store.Load(func(r store.JobRecord) error {
+		e.jobs[r.ID] = &job{JobRecord: r, counts: map[jobs.Status]int{}}
 		e.lastSeq = max(e.lastSeq, r.Seq)
 		return nil
-	}, func(r execRecord) error {
+	}, func(r store.ExecRecord) error {
 		j := e.jobs[r.JobID]
 		if j == nil {
 			return fmt.Errorf("execution of %s on %s belongs to no job", r.JobID, r.Thing)
@@ -134,7 +135,7 @@ func (e *Engine) load() error {
 		// Share the names with the job and the thing instead of keeping a
 		// decoded copy per execution.
 		r.JobID, r.Thing = j.ID, ts.name
-		x := &execution{execRecord: r, job: j}
+		x := &execution{ExecRecord: r, job: j}
 		ts.execs[r.JobID] = x
 		if r.Status.Pending() {
 			ts.pending = append(ts.pending, x)
@@ -219,19 +220,21 @@ func (e *Engine) Close() error {
 		}
 	}
 	e.stateMu.Unlock()
-	return e.store.close()
+	return e.store.Close()
 }
 
-// execChange writes an execution (next != nil) or deletes it.
+// execChange writes an execution (next != nil) or deletes execution
+// number of the job on the thing.
 type execChange struct {
 	thing, jobID string
-	next         *execRecord
+	number       int64
+	next         *store.ExecRecord
 }
 
 // mutation is one atomic change of the state.
 type mutation struct {
-	job       *jobRecord // written when set
-	deleteJob bool       // delete job (its executions are in execs)
+	job       *store.JobRecord // written when set
+	deleteJob bool             // delete job (its executions are in execs)
 	execs     []execChange
 }
 
@@ -240,22 +243,22 @@ type mutation struct {
 // could undo. The caller holds opsMu exclusively, or shared plus the write
 // lock of the one thing m touches.
 func (e *Engine) commit(m *mutation) error {
-	puts := make([]put, 0, len(m.execs)+1)
+	puts := make([]store.Put, 0, len(m.execs)+1)
 	if m.job != nil {
 		if m.deleteJob {
-			puts = append(puts, put{bucket: bucketJobs, key: []byte(m.job.ID)})
+			puts = append(puts, store.DeleteJob(m.job.ID))
 		} else {
-			puts = append(puts, jobPut(m.job))
+			puts = append(puts, store.PutJob(m.job))
 		}
 	}
 	for _, c := range m.execs {
 		if c.next == nil {
-			puts = append(puts, execDelete(c.thing, c.jobID))
+			puts = append(puts, store.DeleteExec(c.thing, c.jobID, c.number))
 		} else {
-			puts = append(puts, execPut(c.next))
+			puts = append(puts, store.PutExec(c.next))
 		}
 	}
-	if err := e.store.write(puts); err != nil {
+	if err := e.store.Write(puts); err != nil {
 		e.log.Error("store write failed", "err", err)
 		return err
 	}
@@ -282,7 +285,7 @@ func (e *Engine) applyLocked(m *mutation) []Message {
 			e.jobList = append(e.jobList, j)
 			e.lastSeq = max(e.lastSeq, m.job.Seq)
 		}
-		j.jobRecord = *m.job
+		j.JobRecord = *m.job
 	}
 	var msgs []Message
 	now := e.now().Unix()
@@ -306,14 +309,14 @@ func (e *Engine) applyLocked(m *mutation) []Message {
 			}
 			disarm(x)
 		case x == nil:
-			x = &execution{execRecord: *c.next, job: e.jobs[c.jobID]}
+			x = &execution{ExecRecord: *c.next, job: e.jobs[c.jobID]}
 			ts.execs[c.jobID] = x
 			x.job.execs = append(x.job.execs, x)
 			x.job.counted(x, 1)
 			created = x.job
 		default:
 			x.job.counted(x, -1)
-			x.execRecord = *c.next
+			x.ExecRecord = *c.next
 			x.job.counted(x, 1)
 		}
 		isPending := c.next != nil && c.next.Status.Pending()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -96,13 +97,13 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
 		}
 		now := e.now().UnixNano()
-		rec := &jobRecord{
+		rec := &store.JobRecord{
 			ID: in.JobID, Seq: seq, Targets: things, Document: in.Document, Description: in.Description,
 			InProgressTimeout: inProgressTimeout, CreatedAt: now, LastUpdatedAt: now,
 		}
 		m := &mutation{job: rec, execs: make([]execChange, len(things))}
 		for i, thing := range things {
-			m.execs[i] = execChange{thing: thing, jobID: in.JobID, next: &execRecord{
+			m.execs[i] = execChange{thing: thing, jobID: in.JobID, next: &store.ExecRecord{
 				JobID: in.JobID, Thing: thing, Status: jobs.StatusQueued, ExecutionNumber: 1, VersionNumber: 1,
 				QueuedAt: now, LastUpdatedAt: now,
 			}}
@@ -263,7 +264,7 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		e.stateMu.RLock()
 		j := e.jobs[in.JobID]
 		var (
-			rec     jobRecord
+			rec     store.JobRecord
 			refusal error
 			m       = &mutation{job: &rec}
 		)
@@ -275,10 +276,10 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		case j.Canceled && (!in.Force || j.ForceCanceled):
 			refusal = invalidRequest("Job %s is already canceled; only a first forced cancel can follow a cancel", in.JobID)
 		default:
-			rec = j.jobRecord
+			rec = j.JobRecord
 			for _, x := range j.execs {
 				if x.Status == jobs.StatusQueued || (in.Force && x.Status == jobs.StatusInProgress) {
-					m.execs = append(m.execs, execChange{thing: x.Thing, jobID: x.JobID, next: canceled(x.execRecord, in.Force, nil, now)})
+					m.execs = append(m.execs, execChange{thing: x.Thing, jobID: x.JobID, next: canceled(x.ExecRecord, in.Force, nil, now)})
 				}
 			}
 		}
@@ -303,7 +304,7 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 
 // canceled is r canceled by the service. versionNumber counts device
 // updates only, so it stays.
-func canceled(r execRecord, force bool, details map[string]string, now int64) *execRecord {
+func canceled(r store.ExecRecord, force bool, details map[string]string, now int64) *store.ExecRecord {
 	r.Status = jobs.StatusCanceled
 	r.ForceCanceled = force
 	if details != nil {
@@ -323,9 +324,9 @@ func (e *Engine) DeleteJob(in iotapi.DeleteJobInput) error {
 		j := e.jobs[jobID]
 		var m *mutation
 		if j != nil && (in.Force || j.status() != iotapi.JobInProgress) {
-			m = &mutation{job: &j.jobRecord, deleteJob: true, execs: make([]execChange, len(j.execs))}
+			m = &mutation{job: &j.JobRecord, deleteJob: true, execs: make([]execChange, len(j.execs))}
 			for i, x := range j.execs {
-				m.execs[i] = execChange{thing: x.Thing, jobID: jobID}
+				m.execs[i] = execChange{thing: x.Thing, jobID: jobID, number: x.ExecutionNumber}
 			}
 		}
 		e.stateMu.RUnlock()
@@ -350,7 +351,7 @@ func (e *Engine) executionView(x *execution, now int64) iotapi.JobExecution {
 	if len(x.StatusDetails) > 0 {
 		v.StatusDetails = &iotapi.StatusDetails{DetailsMap: maps.Clone(x.StatusDetails)}
 	}
-	if d := x.deadline(); d > now {
+	if d := deadline(&x.ExecRecord); d > now {
 		v.ApproximateSecondsBeforeTimedOut = int64(math.Ceil(float64(d-now) / float64(e.minute) * 60))
 	}
 	return v
@@ -473,9 +474,9 @@ func (e *Engine) CancelJobExecution(in iotapi.CancelJobExecutionInput) error {
 		now := e.now().UnixNano()
 		e.stateMu.RLock()
 		x, err := e.findExecution(in.JobID, in.ThingName, nil)
-		var cur execRecord
+		var cur store.ExecRecord
 		if x != nil {
-			cur = x.execRecord
+			cur = x.ExecRecord
 		}
 		e.stateMu.RUnlock()
 		switch {
@@ -506,6 +507,6 @@ func (e *Engine) DeleteJobExecution(in iotapi.DeleteJobExecutionInput) error {
 		case pending && !in.Force:
 			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "The execution is not in a terminal state; delete it with force"}
 		}
-		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID}}})
+		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID, number: in.ExecutionNumber}}})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -40,9 +41,9 @@ func (e *Engine) startNext(thing string, payload []byte, now time.Time) (any, *j
 		}
 		e.stateMu.RLock()
 		head := ts.head()
-		var cur execRecord
+		var cur store.ExecRecord
 		if head != nil {
-			cur = head.execRecord
+			cur = head.ExecRecord
 			resp.Execution = head.wire(true)
 		}
 		e.stateMu.RUnlock()
@@ -102,21 +103,21 @@ func (e *Engine) update(thing, jobID string, payload []byte, now time.Time) (any
 	err := e.writeThing(thing, func(ts *thingState) error {
 		e.stateMu.RLock()
 		x, notFound := ts.find(jobID, req.ExecutionNumber)
-		var cur execRecord
+		var cur store.ExecRecord
 		if x != nil {
-			cur = x.execRecord
+			cur = x.ExecRecord
 		}
 		e.stateMu.RUnlock()
 		if rej = notFound; rej != nil {
 			return nil
 		}
 		if req.ExpectedVersion != nil && int64(*req.ExpectedVersion) != cur.VersionNumber {
-			rej = &jobs.Rejection{Code: jobs.CodeVersionMismatch, State: cur.state(),
+			rej = &jobs.Rejection{Code: jobs.CodeVersionMismatch, State: stateOf(&cur),
 				Message: fmt.Sprintf("expectedVersion %d does not match the current versionNumber %d", *req.ExpectedVersion, cur.VersionNumber)}
 			return nil
 		}
 		if code := jobs.CheckDeviceTransition(cur.Status, req.Status); code != "" {
-			rej = &jobs.Rejection{Code: code, State: cur.state(), Message: transitionMessage(cur.Status, req.Status)}
+			rej = &jobs.Rejection{Code: code, State: stateOf(&cur), Message: transitionMessage(cur.Status, req.Status)}
 			return nil
 		}
 		next := e.deviceUpdate(cur, x.job, req.Status, req.StatusDetails, req.StepTimeoutInMinutes, now)
@@ -124,7 +125,7 @@ func (e *Engine) update(thing, jobID string, payload []byte, now time.Time) (any
 			return err
 		}
 		if req.IncludeJobExecutionState {
-			resp.ExecutionState = next.state()
+			resp.ExecutionState = stateOf(&next)
 		}
 		if req.IncludeJobDocument {
 			resp.JobDocument = json.RawMessage(x.job.Document)
@@ -153,7 +154,7 @@ func transitionMessage(from, to jobs.Status) string {
 // deviceUpdate is r after an accepted device update to status. Given
 // statusDetails replace the stored ones as a whole; omitted ones leave them
 // unchanged ("If not specified, the statusDetails are unchanged").
-func (e *Engine) deviceUpdate(r execRecord, j *job, status jobs.Status, details map[string]string, stepMinutes *int64, now time.Time) execRecord {
+func (e *Engine) deviceUpdate(r store.ExecRecord, j *job, status jobs.Status, details map[string]string, stepMinutes *int64, now time.Time) store.ExecRecord {
 	at := now.UnixNano()
 	if r.Status == jobs.StatusQueued && status == jobs.StatusInProgress {
 		r.StartedAt = at

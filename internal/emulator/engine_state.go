@@ -7,13 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // job is a job in memory: its stored record plus indexes rebuilt on load.
 type job struct {
-	jobRecord
+	store.JobRecord
 	// execs are the job's executions sorted by thing name, the order of
 	// ListJobExecutionsForJob and its page tokens.
 	execs  []*execution
@@ -23,7 +24,7 @@ type job struct {
 	lastTerminalAt int64
 }
 
-// status derives the job status; see jobRecord.
+// status derives the job status; see store.JobRecord.
 func (j *job) status() iotapi.JobStatus {
 	switch {
 	case j.Canceled:
@@ -62,7 +63,7 @@ func compareStrings(a, b string) int {
 // and maps in it are never modified in place, so a reply built from one
 // may share them.
 type execution struct {
-	execRecord
+	store.ExecRecord
 	job *job
 	// timer is the armed expiry of the earlier of the two deadlines.
 	timer *time.Timer
@@ -70,7 +71,7 @@ type execution struct {
 
 // deadline is when the execution times out: the earlier of its timers, as
 // the step timer cannot extend beyond the in-progress timer. 0 means never.
-func (r *execRecord) deadline() int64 {
+func deadline(r *store.ExecRecord) int64 {
 	switch {
 	case r.StepDeadline == 0:
 		return r.InProgressDeadline
@@ -162,7 +163,7 @@ func (x *execution) wire(includeDocument bool) *jobs.JobExecution {
 	return w
 }
 
-func (r *execRecord) state() *jobs.JobExecutionState {
+func stateOf(r *store.ExecRecord) *jobs.JobExecutionState {
 	return &jobs.JobExecutionState{Status: r.Status, StatusDetails: r.StatusDetails, VersionNumber: r.VersionNumber}
 }
 

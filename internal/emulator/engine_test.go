@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -608,7 +609,7 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 	h.createJob("J1", "dev1")
 	h.notes.take()
 	// A real storage failure: the database goes away under the engine.
-	if err := h.e.store.db.Close(); err != nil {
+	if err := h.e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	r := rejection(t, h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","clientToken":"x"}`))
@@ -726,4 +727,39 @@ func FuzzHandlePublish(f *testing.F) {
 			t.Fatalf("clientToken %q not echoed: %s", token, reply.Payload)
 		}
 	})
+}
+
+// TestOpensTheFirstReleasesStore runs the engine on the store the first
+// release wrote (see store.TestOpensTheFirstReleasesStore for what is in
+// it): everything it held is there, and the device API works on it.
+func TestOpensTheFirstReleasesStore(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("store", "testdata", "store-v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := openHarness(t, path, newClock(), time.Hour)
+	old, err := h.e.DescribeJob("old")
+	if err != nil || old.Status != iotapi.JobCanceled || old.JobProcessDetails != (iotapi.JobProcessDetails{NumberOfFailedThings: 1, NumberOfCanceledThings: 1}) {
+		t.Errorf("job old: %+v, %v", old, err)
+	}
+	fw, err := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "fw-1", ThingName: "dev-1"})
+	if err != nil || fw.Status != jobs.StatusInProgress || fw.StatusDetails.DetailsMap["step"] != "download" || fw.VersionNumber != 2 {
+		t.Errorf("fw-1 on dev-1: %+v, %v", fw, err)
+	}
+	_, body, _ := strings.Cut(h.pub("$aws/things/dev-1/jobs/get", `{"clientToken":"t"}`), " ")
+	if !strings.Contains(body, `"inProgressJobs":[{"jobId":"fw-1"`) || !strings.Contains(body, `"queuedJobs":[{"jobId":"reboot"`) {
+		t.Errorf("get-pending of dev-1: %s", body)
+	}
+	h.pub("$aws/things/dev-1/jobs/fw-1/update", `{"status":"SUCCEEDED","expectedVersion":2}`)
+	if x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "fw-1", ThingName: "dev-1"}); x.Status != jobs.StatusSucceeded {
+		t.Errorf("fw-1 on dev-1 after the update: %+v", x)
+	}
+	h.reopen()
+	if x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "fw-1", ThingName: "dev-1"}); x.Status != jobs.StatusSucceeded || x.VersionNumber != 3 {
+		t.Errorf("fw-1 on dev-1 after a restart: %+v", x)
+	}
 }

@@ -3,6 +3,7 @@ package emulator
 import (
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -13,13 +14,13 @@ import (
 // nothing.
 func (e *Engine) armLocked(x *execution) {
 	disarm(x)
-	deadline := x.deadline()
-	if !e.started || deadline == 0 || x.Status != jobs.StatusInProgress {
+	at := deadline(&x.ExecRecord)
+	if !e.started || at == 0 || x.Status != jobs.StatusInProgress {
 		return
 	}
 	thing, jobID := x.Thing, x.JobID
-	x.timer = time.AfterFunc(time.Duration(deadline-e.now().UnixNano()), func() {
-		e.expire(thing, jobID, deadline)
+	x.timer = time.AfterFunc(time.Duration(at-e.now().UnixNano()), func() {
+		e.expire(thing, jobID, at)
 	})
 }
 
@@ -31,17 +32,17 @@ func disarm(x *execution) {
 }
 
 // expire times the execution out if it still has the deadline that fired.
-func (e *Engine) expire(thing, jobID string, deadline int64) {
+func (e *Engine) expire(thing, jobID string, at int64) {
 	err := e.writeThing(thing, func(ts *thingState) error {
 		if ts == nil {
 			return nil
 		}
 		e.stateMu.RLock()
 		x := ts.execs[jobID]
-		current := x != nil && x.Status == jobs.StatusInProgress && x.deadline() == deadline
-		var next execRecord
+		current := x != nil && x.Status == jobs.StatusInProgress && deadline(&x.ExecRecord) == at
+		var next store.ExecRecord
 		if current {
-			next = x.execRecord
+			next = x.ExecRecord
 		}
 		e.stateMu.RUnlock()
 		if !current {

@@ -1,0 +1,338 @@
+// Package store is the durable half of the emulator's engine: job and
+// execution records in a bbolt file, written in group commits. The file
+// carries a schema version; Open migrates a store written by an earlier
+// version of iotjobs and refuses one written by a later version.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+// MemoryPath as the path keeps nothing across runs but otherwise behaves
+// the same.
+const MemoryPath = ":memory:"
+
+// JobRecord is a job as stored. Its status is not stored: CANCELED follows
+// from Canceled, COMPLETED from the executions, so finishing the last
+// execution never has to write the job record.
+type JobRecord struct {
+	ID                string   `json:"id"`
+	Seq               uint64   `json:"seq"` // creation order
+	Targets           []string `json:"targets"`
+	Document          string   `json:"document"`
+	Description       string   `json:"description,omitempty"`
+	InProgressTimeout int64    `json:"inProgressTimeoutInMinutes,omitempty"`
+	Canceled          bool     `json:"canceled,omitempty"`
+	ForceCanceled     bool     `json:"forceCanceled,omitempty"`
+	Comment           string   `json:"comment,omitempty"`
+	ReasonCode        string   `json:"reasonCode,omitempty"`
+	// Times are Unix nanoseconds; 0 is unset.
+	CreatedAt     int64 `json:"createdAt"`
+	LastUpdatedAt int64 `json:"lastUpdatedAt"`
+	CanceledAt    int64 `json:"canceledAt,omitempty"`
+}
+
+// ExecRecord is an execution as stored, one per thing, job and execution
+// number. Deadlines are absolute so that a restart neither extends nor
+// shortens a running timer.
+type ExecRecord struct {
+	JobID           string            `json:"jobId"`
+	Thing           string            `json:"thing"`
+	Status          jobs.Status       `json:"status"`
+	ForceCanceled   bool              `json:"forceCanceled,omitempty"`
+	StatusDetails   map[string]string `json:"statusDetails,omitempty"`
+	ExecutionNumber int64             `json:"executionNumber"`
+	VersionNumber   int64             `json:"versionNumber"`
+	// Times are Unix nanoseconds; 0 is unset.
+	QueuedAt           int64 `json:"queuedAt"`
+	StartedAt          int64 `json:"startedAt,omitempty"`
+	LastUpdatedAt      int64 `json:"lastUpdatedAt"`
+	StepDeadline       int64 `json:"stepDeadline,omitempty"`
+	InProgressDeadline int64 `json:"inProgressDeadline,omitempty"`
+}
+
+// SchemaVersion is the layout this version writes. Version 1, the first
+// release's, had no version key and keyed executions by thing and job
+// only; version 2 adds the execution number to the key.
+const SchemaVersion = 2
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketJobs       = []byte("jobs")
+	bucketExecutions = []byte("executions")
+	keySchema        = []byte("schema")
+)
+
+// execKey orders a thing's executions together, and a job's executions on
+// the thing by number; thing names and job ids never contain a NUL byte.
+func execKey(thing, jobID string, number int64) []byte {
+	return fmt.Appendf(nil, "%s\x00%s\x00%020d", thing, jobID, number)
+}
+
+// Put is one change of a write: a record stored or deleted.
+type Put struct {
+	bucket []byte
+	key    []byte
+	value  []byte // nil deletes
+}
+
+// PutJob stores r.
+func PutJob(r *JobRecord) Put {
+	v, _ := json.Marshal(r) // a struct of strings and numbers always encodes
+	return Put{bucket: bucketJobs, key: []byte(r.ID), value: v}
+}
+
+// DeleteJob deletes the job record (not its executions).
+func DeleteJob(id string) Put { return Put{bucket: bucketJobs, key: []byte(id)} }
+
+// PutExec stores r.
+func PutExec(r *ExecRecord) Put {
+	v, _ := json.Marshal(r)
+	return Put{bucket: bucketExecutions, key: execKey(r.Thing, r.JobID, r.ExecutionNumber), value: v}
+}
+
+// DeleteExec deletes one execution.
+func DeleteExec(thing, jobID string, number int64) Put {
+	return Put{bucket: bucketExecutions, key: execKey(thing, jobID, number)}
+}
+
+// ErrClosed is what a write meets after Close.
+var ErrClosed = errors.New("the store is closed")
+
+// Store holds the records. Writers hand it their puts and wait until they
+// are on disk; one goroutine commits whatever has queued up meanwhile in a
+// single transaction, so concurrent writers share an fsync without the
+// fixed delay DB.Batch waits before committing a lone write.
+type Store struct {
+	db      *bolt.DB
+	tempDir string // removed on close; set for MemoryPath
+	commits chan *commit
+	closing chan struct{}
+	stopped chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type commit struct {
+	puts []Put
+	done chan error
+}
+
+// maxGroup bounds one transaction so a burst cannot make it unbounded.
+const maxGroup = 512
+
+// Open opens (or creates) the store at path, migrating an older schema.
+func Open(path string) (*Store, error) {
+	s := &Store{commits: make(chan *commit), closing: make(chan struct{}), stopped: make(chan struct{})}
+	opts := &bolt.Options{Timeout: time.Second}
+	if path == MemoryPath {
+		dir, err := os.MkdirTemp("", "iotjobs-emulator-")
+		if err != nil {
+			return nil, err
+		}
+		s.tempDir = dir
+		path = dir + "/jobs.db"
+		// Nothing outlives the process, so waiting for the disk buys nothing.
+		opts.NoSync = true
+	}
+	db, err := bolt.Open(path, 0o600, opts)
+	if err != nil {
+		s.removeTemp()
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: the file is locked by another process", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.db = db
+	if err := db.Update(prepare); err != nil {
+		db.Close()
+		s.removeTemp()
+		return nil, fmt.Errorf("initialise %s: %w", path, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+// prepare creates the buckets of a new store and brings an older one to
+// SchemaVersion, in the one transaction: a failed migration leaves the file
+// as it was.
+func prepare(tx *bolt.Tx) error {
+	version := 0 // a new file
+	if tx.Bucket(bucketJobs) != nil {
+		version = 1 // the first release wrote no version
+	}
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		n, err := strconv.Atoi(string(meta.Get(keySchema)))
+		if err != nil {
+			return fmt.Errorf("the schema version %q is not a number", meta.Get(keySchema))
+		}
+		version = n
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("the store has schema version %d, written by a newer iotjobs; this one reads up to %d", version, SchemaVersion)
+	}
+	for _, b := range [][]byte{bucketMeta, bucketJobs, bucketExecutions} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	if version == 1 {
+		if err := migrateExecKeys(tx.Bucket(bucketExecutions)); err != nil {
+			return fmt.Errorf("migrate from schema 1: %w", err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+}
+
+// migrateExecKeys re-keys schema 1's executions (thing, job) by thing, job
+// and execution number.
+func migrateExecKeys(b *bolt.Bucket) error {
+	type entry struct{ old, value []byte }
+	var entries []entry
+	err := b.ForEach(func(k, v []byte) error {
+		entries = append(entries, entry{old: append([]byte(nil), k...), value: append([]byte(nil), v...)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		var r ExecRecord
+		if err := json.Unmarshal(e.value, &r); err != nil {
+			return fmt.Errorf("execution %q: %w", e.old, err)
+		}
+		if err := b.Delete(e.old); err != nil {
+			return err
+		}
+		if err := b.Put(execKey(r.Thing, r.JobID, r.ExecutionNumber), e.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) removeTemp() {
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
+	}
+}
+
+// Load calls onJob for every stored job, then onExec for every stored
+// execution, in key order: by thing, job and execution number.
+func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+			var r JobRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("job %q: %w", k, err)
+			}
+			return onJob(r)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketExecutions).ForEach(func(k, v []byte) error {
+			var r ExecRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("execution %q: %w", k, err)
+			}
+			return onExec(r)
+		})
+	})
+}
+
+// Write returns once puts are committed, or with the reason they are not;
+// after Close that is ErrClosed.
+func (s *Store) Write(puts []Put) error {
+	c := &commit{puts: puts, done: make(chan error, 1)}
+	select {
+	case s.commits <- c:
+		return <-c.done
+	case <-s.closing:
+		return ErrClosed
+	}
+}
+
+func (s *Store) run() {
+	defer close(s.stopped)
+	for {
+		var c *commit
+		select {
+		case c = <-s.commits:
+		case <-s.closing:
+			return
+		}
+		group := []*commit{c}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case next := <-s.commits:
+				group = append(group, next)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+func (s *Store) commitGroup(group []*commit) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, c := range group {
+			if err := applyPuts(tx, c.puts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(group) == 1 {
+		for _, c := range group {
+			c.done <- err
+		}
+		return
+	}
+	// One writer's failure must not fail the others: retry each alone.
+	for _, c := range group {
+		c.done <- s.db.Update(func(tx *bolt.Tx) error { return applyPuts(tx, c.puts) })
+	}
+}
+
+func applyPuts(tx *bolt.Tx, puts []Put) error {
+	for _, p := range puts {
+		b := tx.Bucket(p.bucket)
+		var err error
+		if p.value == nil {
+			err = b.Delete(p.key)
+		} else {
+			err = b.Put(p.key, p.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close waits for the commit in flight, refuses later writes and closes
+// the file. Calls after the first return its result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.stopped
+		s.closeErr = s.db.Close()
+		s.removeTemp()
+	})
+	return s.closeErr
+}
