@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/clock"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -33,8 +34,8 @@ type EngineOptions struct {
 	// Minute is the length of one emulated minute (step and in-progress
 	// timers); 0 means time.Minute.
 	Minute time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time and runs the timers; nil means the system clock.
+	Clock clock.Clock
 	// Notify receives every notify and notify-next publication after the
 	// change is committed. It is called synchronously, in commit order per
 	// thing, so it must return quickly and must not call back into the Engine.
@@ -67,8 +68,7 @@ var RequestFilters = []string{
 // commit: reads never wait for the disk, and they only ever see committed
 // state. The order is opsMu, thingState.mu, stateMu.
 type Engine struct {
-	minute time.Duration
-	now    func() time.Time
+	clock  clock.Emulated
 	notify func(Message)
 	log    *slog.Logger
 	store  *store.Store
@@ -93,15 +93,14 @@ func OpenEngine(opts EngineOptions) (*Engine, error) {
 		return nil, errors.New("emulator: no data path")
 	}
 	e := &Engine{
-		minute: cmp.Or(opts.Minute, time.Minute),
-		now:    opts.Now,
+		clock:  clock.Emulated{Clock: opts.Clock, Minute: cmp.Or(opts.Minute, time.Minute)},
 		notify: opts.Notify,
 		log:    opts.Logger,
 		jobs:   map[string]*job{},
 		things: map[string]*thingState{},
 	}
-	if e.now == nil {
-		e.now = time.Now
+	if e.clock.Clock == nil {
+		e.clock.Clock = clock.Real()
 	}
 	if e.notify == nil {
 		e.notify = func(Message) {}
@@ -288,7 +287,7 @@ func (e *Engine) applyLocked(m *mutation) []Message {
 		j.JobRecord = *m.job
 	}
 	var msgs []Message
-	now := e.now().Unix()
+	now := e.clock.Now().Unix()
 	var created *job // executions are only ever created together with their job
 	for _, c := range m.execs {
 		ts := e.thing(c.thing)
@@ -367,7 +366,7 @@ func (e *Engine) HandlePublish(topic string, payload []byte) (reply Message, ok 
 	case !t.Op.Request() || t.Reply != jobs.ReplyNone:
 		return Message{}, false
 	}
-	now := e.now()
+	now := e.clock.Now()
 	var resp any
 	var rej *jobs.Rejection
 	switch t.Op {
@@ -396,7 +395,7 @@ func isReplyTopic(topic string) bool {
 }
 
 func (e *Engine) rejected(topic string, payload []byte, rej *jobs.Rejection) Message {
-	body, _ := json.Marshal(rej.Response(jobs.ClientTokenOf(payload), e.now().Unix()))
+	body, _ := json.Marshal(rej.Response(jobs.ClientTokenOf(payload), e.clock.Now().Unix()))
 	return Message{Topic: topic + "/" + string(jobs.ReplyRejected), Payload: body}
 }
 

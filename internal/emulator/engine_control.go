@@ -96,7 +96,7 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 		if exists {
 			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
 		}
-		now := e.now().UnixNano()
+		now := e.clock.Now().UnixNano()
 		rec := &store.JobRecord{
 			ID: in.JobID, Seq: seq, Targets: things, Document: in.Document, Description: in.Description,
 			InProgressTimeout: inProgressTimeout, CreatedAt: now, LastUpdatedAt: now,
@@ -260,7 +260,7 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 	}
 	var out iotapi.Job
 	err := e.control(func() error {
-		now := e.now().UnixNano()
+		now := e.clock.Now().UnixNano()
 		e.stateMu.RLock()
 		j := e.jobs[in.JobID]
 		var (
@@ -352,7 +352,7 @@ func (e *Engine) executionView(x *execution, now int64) iotapi.JobExecution {
 		v.StatusDetails = &iotapi.StatusDetails{DetailsMap: maps.Clone(x.StatusDetails)}
 	}
 	if d := deadline(&x.ExecRecord); d > now {
-		v.ApproximateSecondsBeforeTimedOut = int64(math.Ceil(float64(d-now) / float64(e.minute) * 60))
+		v.ApproximateSecondsBeforeTimedOut = int64(math.Ceil(float64(d-now) / float64(e.clock.Minute) * 60))
 	}
 	return v
 }
@@ -458,7 +458,7 @@ func (e *Engine) DescribeJobExecution(in iotapi.DescribeJobExecutionInput) (iota
 	if err != nil {
 		return iotapi.JobExecution{}, err
 	}
-	return e.executionView(x, e.now().UnixNano()), nil
+	return e.executionView(x, e.clock.Now().UnixNano()), nil
 }
 
 // CancelJobExecution cancels a QUEUED execution, and with Force an
@@ -471,7 +471,7 @@ func (e *Engine) CancelJobExecution(in iotapi.CancelJobExecutionInput) error {
 		return invalidRequest("%v", err)
 	}
 	return e.control(func() error {
-		now := e.now().UnixNano()
+		now := e.clock.Now().UnixNano()
 		e.stateMu.RLock()
 		x, err := e.findExecution(in.JobID, in.ThingName, nil)
 		var cur store.ExecRecord

@@ -159,7 +159,7 @@ func (e *Engine) deviceUpdate(r store.ExecRecord, j *job, status jobs.Status, de
 	if r.Status == jobs.StatusQueued && status == jobs.StatusInProgress {
 		r.StartedAt = at
 		if j.InProgressTimeout > 0 {
-			r.InProgressDeadline = at + e.minutes(j.InProgressTimeout)
+			r.InProgressDeadline = at + int64(e.clock.Minutes(j.InProgressTimeout))
 		}
 	}
 	r.Status = status
@@ -172,7 +172,7 @@ func (e *Engine) deviceUpdate(r store.ExecRecord, j *job, status jobs.Status, de
 	if stepMinutes != nil {
 		r.StepDeadline = 0
 		if *stepMinutes != jobs.CancelStepTimeout {
-			r.StepDeadline = at + e.minutes(*stepMinutes)
+			r.StepDeadline = at + int64(e.clock.Minutes(*stepMinutes))
 		}
 	}
 	if status.Terminal() {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/clock"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -66,7 +67,7 @@ type execution struct {
 	store.ExecRecord
 	job *job
 	// timer is the armed expiry of the earlier of the two deadlines.
-	timer *time.Timer
+	timer clock.Timer
 }
 
 // deadline is when the execution times out: the earlier of its timers, as

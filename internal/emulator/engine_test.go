@@ -12,45 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/clock"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1700000000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock.Fake { return clock.NewFake(time.Unix(1700000000, 0)) }
 
 // notifications records what the engine publishes through Notify.
 type notifications struct {
 	mu   sync.Mutex
 	msgs []Message
-	ch   chan struct{}
 }
 
 func (n *notifications) add(m Message) {
 	n.mu.Lock()
 	n.msgs = append(n.msgs, m)
 	n.mu.Unlock()
-	select {
-	case n.ch <- struct{}{}:
-	default:
-	}
 }
 
 // take returns the notifications so far and forgets them.
@@ -65,29 +43,10 @@ func (n *notifications) take() []string {
 	return out
 }
 
-// waitFor waits until count notifications have arrived.
-func (n *notifications) waitFor(t *testing.T, count int, within time.Duration) {
-	t.Helper()
-	deadline := time.After(within)
-	for {
-		n.mu.Lock()
-		got := len(n.msgs)
-		n.mu.Unlock()
-		if got >= count {
-			return
-		}
-		select {
-		case <-n.ch:
-		case <-deadline:
-			t.Fatalf("waited %v for %d notifications, got %d", within, count, got)
-		}
-	}
-}
-
 type harness struct {
 	t      *testing.T
 	e      *Engine
-	clock  *clock
+	clock  *clock.Fake
 	notes  *notifications
 	path   string
 	minute time.Duration
@@ -98,10 +57,10 @@ func newHarness(t *testing.T) *harness {
 	return openHarness(t, filepath.Join(t.TempDir(), "jobs.db"), newClock(), 0)
 }
 
-func openHarness(t *testing.T, path string, c *clock, minute time.Duration) *harness {
+func openHarness(t *testing.T, path string, c *clock.Fake, minute time.Duration) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: c, notes: &notifications{ch: make(chan struct{}, 1)}, path: path, minute: minute}
-	e, err := OpenEngine(EngineOptions{DataPath: path, Minute: minute, Now: c.Now, Notify: h.notes.add})
+	h := &harness{t: t, clock: c, notes: &notifications{}, path: path, minute: minute}
+	e, err := OpenEngine(EngineOptions{DataPath: path, Minute: minute, Clock: c, Notify: h.notes.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,36 +400,33 @@ func TestStartNextKeepsInProgressHead(t *testing.T) {
 	}
 }
 
-func waitStatus(t *testing.T, e *Engine, jobID, thing string, want jobs.Status, within time.Duration) iotapi.JobExecution {
+// statusOf is the status of the thing's execution of the job.
+func statusOf(t *testing.T, e *Engine, jobID, thing string) iotapi.JobExecution {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		x, err := e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: jobID, ThingName: thing})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if x.Status == want {
-			return x
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v the execution is %s, want %s", within, x.Status, want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	x, err := e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: jobID, ThingName: thing})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return x
 }
 
+// The timer tests move the fake clock: a timer due runs inside Advance.
 func TestTimers(t *testing.T) {
-	const minute = 20 * time.Millisecond
+	const minute = time.Minute
 	t.Run("step timer times out with notifications", func(t *testing.T) {
 		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
 		h.createJob("J1", "dev1")
 		h.notes.take()
 		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":1}`)
-		h.notes.waitFor(t, 2, 5*time.Second)
-		equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
-		x := waitStatus(t, h.e, "J1", "dev1", jobs.StatusTimedOut, time.Second)
-		if x.VersionNumber != 2 {
-			t.Errorf("a timeout changed the version: %+v", x)
+		h.clock.Advance(minute - time.Nanosecond)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusInProgress {
+			t.Fatalf("timed out early: %+v", x)
+		}
+		h.clock.Advance(time.Nanosecond)
+		equal(t, h.notes.take(), []string{notify + `{"timestamp":1700000060,"jobs":{}}`, nextNote + `{"timestamp":1700000060}`})
+		x := statusOf(t, h.e, "J1", "dev1")
+		if x.Status != jobs.StatusTimedOut || x.VersionNumber != 2 {
+			t.Errorf("want TIMED_OUT at version 2 (a timeout is no device update): %+v", x)
 		}
 		r := rejection(t, h.pub(thing+"J1/update", `{"status":"SUCCEEDED"}`))
 		if r.Code != jobs.CodeInvalidStateTransition || r.ExecutionState.Status != jobs.StatusTimedOut {
@@ -482,18 +438,24 @@ func TestTimers(t *testing.T) {
 		h.createJob("J1", "dev1")
 		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":1}`)
 		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":-1}`)
-		time.Sleep(5 * minute)
-		waitStatus(t, h.e, "J1", "dev1", jobs.StatusInProgress, 0)
+		h.clock.Advance(24 * time.Hour)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusInProgress || x.ApproximateSecondsBeforeTimedOut != 0 {
+			t.Errorf("got %+v", x)
+		}
 	})
 	t.Run("a new step timeout replaces the previous one", func(t *testing.T) {
 		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
 		h.createJob("J1", "dev1")
 		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":1}`)
 		h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","stepTimeoutInMinutes":500}`)
-		time.Sleep(5 * minute)
-		x := waitStatus(t, h.e, "J1", "dev1", jobs.StatusInProgress, 0)
-		if x.ApproximateSecondsBeforeTimedOut != 500*60 {
-			t.Errorf("approximateSecondsBeforeTimedOut = %d, want %d", x.ApproximateSecondsBeforeTimedOut, 500*60)
+		h.clock.Advance(5 * minute)
+		x := statusOf(t, h.e, "J1", "dev1")
+		if x.Status != jobs.StatusInProgress || x.ApproximateSecondsBeforeTimedOut != 495*60 {
+			t.Errorf("want IN_PROGRESS, %d s left: %+v", 495*60, x)
+		}
+		h.clock.Advance(495 * minute)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusTimedOut {
+			t.Errorf("after 500 minutes: %+v", x)
 		}
 	})
 	t.Run("the in-progress timer caps the step timer", func(t *testing.T) {
@@ -502,11 +464,13 @@ func TestTimers(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":10080}`)
-		x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
-		if x.ApproximateSecondsBeforeTimedOut != 120 {
+		if x := statusOf(t, h.e, "J1", "dev1"); x.ApproximateSecondsBeforeTimedOut != 120 {
 			t.Errorf("approximateSecondsBeforeTimedOut = %d, want 120", x.ApproximateSecondsBeforeTimedOut)
 		}
-		waitStatus(t, h.e, "J1", "dev1", jobs.StatusTimedOut, 5*time.Second)
+		h.clock.Advance(2 * minute)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusTimedOut {
+			t.Errorf("after 2 minutes: %+v", x)
+		}
 		j, _ := h.e.DescribeJob("J1")
 		if j.Status != iotapi.JobCompleted || j.JobProcessDetails.NumberOfTimedOutThings != 1 {
 			t.Errorf("got %+v", j)
@@ -517,8 +481,25 @@ func TestTimers(t *testing.T) {
 		h.createJob("J1", "dev1")
 		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":1}`)
 		h.pub(thing+"J1/update", `{"status":"SUCCEEDED"}`)
-		time.Sleep(5 * minute)
-		waitStatus(t, h.e, "J1", "dev1", jobs.StatusSucceeded, 0)
+		if n := h.clock.Pending(); n != 0 {
+			t.Errorf("%d timers still armed", n)
+		}
+		h.clock.Advance(5 * minute)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusSucceeded {
+			t.Errorf("got %+v", x)
+		}
+	})
+	t.Run("an emulated minute of one second", func(t *testing.T) {
+		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), time.Second)
+		h.createJob("J1", "dev1")
+		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":3}`)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.ApproximateSecondsBeforeTimedOut != 180 {
+			t.Errorf("approximateSecondsBeforeTimedOut counts emulated seconds: %d, want 180", x.ApproximateSecondsBeforeTimedOut)
+		}
+		h.clock.Advance(3 * time.Second)
+		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusTimedOut {
+			t.Errorf("after 3 s: %+v", x)
+		}
 	})
 }
 
@@ -537,15 +518,15 @@ func TestRestartKeepsEverything(t *testing.T) {
 
 	// Down for two emulated minutes: J3's in-progress timer (one minute)
 	// expires meanwhile, dev1's step timer (30 minutes) does not.
-	h.clock.Advance(2 * time.Hour)
 	if err := h.e.Close(); err != nil {
 		t.Fatal(err)
 	}
+	h.clock.Advance(2 * time.Hour)
 	var opened *harness
 	func() {
 		c := h.clock
-		opened = &harness{t: t, clock: c, notes: &notifications{ch: make(chan struct{}, 1)}, path: h.path, minute: time.Hour}
-		e, err := OpenEngine(EngineOptions{DataPath: h.path, Minute: time.Hour, Now: c.Now, Notify: opened.notes.add})
+		opened = &harness{t: t, clock: c, notes: &notifications{}, path: h.path, minute: time.Hour}
+		e, err := OpenEngine(EngineOptions{DataPath: h.path, Minute: time.Hour, Clock: c, Notify: opened.notes.add})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -566,9 +547,12 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 	equal(t, opened.notes.take(), nil)
 
+	// A timer that expired while the engine was down fires at once.
 	opened.e.Start()
-	waitStatus(t, opened.e, "J3", "dev3", jobs.StatusTimedOut, 5*time.Second)
-	opened.notes.waitFor(t, 2, 5*time.Second)
+	opened.clock.Advance(0)
+	if x := statusOf(t, opened.e, "J3", "dev3"); x.Status != jobs.StatusTimedOut {
+		t.Errorf("J3 on dev3 after Start: %+v", x)
+	}
 	equal(t, opened.notes.take(), []string{
 		`$aws/things/dev3/jobs/notify {"timestamp":1700007200,"jobs":{}}`,
 		`$aws/things/dev3/jobs/notify-next {"timestamp":1700007200}`,

@@ -19,7 +19,7 @@ func (e *Engine) armLocked(x *execution) {
 		return
 	}
 	thing, jobID := x.Thing, x.JobID
-	x.timer = time.AfterFunc(time.Duration(at-e.now().UnixNano()), func() {
+	x.timer = e.clock.AfterFunc(time.Duration(at-e.clock.Now().UnixNano()), func() {
 		e.expire(thing, jobID, at)
 	})
 }
@@ -51,7 +51,7 @@ func (e *Engine) expire(thing, jobID string, at int64) {
 		// versionNumber counts device updates only; the service's own
 		// transitions (timeout, cancel) leave it as it is.
 		next.Status = jobs.StatusTimedOut
-		next.LastUpdatedAt = e.now().UnixNano()
+		next.LastUpdatedAt = e.clock.Now().UnixNano()
 		next.StepDeadline, next.InProgressDeadline = 0, 0
 		if err := e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}}); err != nil {
 			return err
@@ -65,6 +65,3 @@ func (e *Engine) expire(thing, jobID string, at int64) {
 		e.log.Error("time out execution", "thing", thing, "job", jobID, "err", err)
 	}
 }
-
-// minutes converts emulated minutes to a duration.
-func (e *Engine) minutes(n int64) int64 { return n * int64(e.minute) }
