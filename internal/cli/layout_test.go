@@ -39,9 +39,19 @@ func TestImportsPointDown(t *testing.T) {
 			forbid("the protocol imports nothing of ours", func(string) bool { return true })
 		case pkg == "internal/iotapi":
 			forbid("the control-plane API needs only the protocol", func(dep string) bool { return dep != "internal/jobs" })
-		case slices.Contains([]string{"internal/emulator", "internal/mqttclient", "internal/render"}, pkg):
+		case strings.HasPrefix(pkg, "internal/emulator") || slices.Contains([]string{"internal/mqttclient", "internal/render"}, pkg):
 			forbid("it serves the command line, never the other way round", func(dep string) bool {
 				return inCLI(dep) || dep == "internal/cmdutil"
+			})
+		}
+		if strings.HasPrefix(pkg, "internal/emulator/") {
+			forbid("the emulator's parts never import the emulator that assembles them", func(dep string) bool {
+				return dep == "internal/emulator"
+			})
+		}
+		if slices.Contains([]string{"internal/emulator/engine", "internal/emulator/store", "internal/emulator/clock"}, pkg) {
+			forbid("the engine knows neither its MQTT front nor its HTTP control plane", func(dep string) bool {
+				return dep == "internal/emulator/front" || dep == "internal/emulator/controlplane"
 			})
 		}
 		if pkg == "internal/mqttclient" {

@@ -1,3 +1,6 @@
+// Package emulator is the embedded AWS IoT Jobs service, assembled: the
+// engine (engine, store, clock) behind an MQTT front (front) and the HTTP
+// control plane (controlplane). Start runs it; Config says how.
 package emulator
 
 import (
@@ -10,12 +13,20 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/controlplane"
+	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/emulator/front"
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
+
+// MemoryDataPath as Config.DataPath keeps nothing across runs.
+const MemoryDataPath = store.MemoryPath
 
 // Config is what `iotjobs emulator` is started with.
 type Config struct {
@@ -42,30 +53,53 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// ConfigError is a bad setting of a Config. Its message names the fields
+// involved as {Field}; Error spells them as the Go fields, and Render lets a
+// command spell them as the flags that set them.
+type ConfigError struct {
+	msg string
+	err error // the cause, if any
+}
+
+func configErrorf(format string, args ...any) *ConfigError {
+	err := fmt.Errorf(format, args...)
+	return &ConfigError{msg: err.Error(), err: errors.Unwrap(err)}
+}
+
+var fieldRef = regexp.MustCompile(`\{([A-Za-z]+)\}`)
+
+// Render spells each {Field} of the message as name(Field).
+func (e *ConfigError) Render(name func(field string) string) string {
+	return fieldRef.ReplaceAllStringFunc(e.msg, func(ref string) string { return name(ref[1 : len(ref)-1]) })
+}
+
+func (e *ConfigError) Error() string { return e.Render(func(field string) string { return field }) }
+
+func (e *ConfigError) Unwrap() error { return e.err }
+
 // Validate checks the combination of settings and the TLS files without
 // touching the network, so a command can refuse bad flags before starting
-// anything. Its messages name the settings by their `iotjobs emulator`
-// flags, which is how users give them.
+// anything. Its errors are ConfigErrors.
 func (c Config) Validate() error {
 	switch {
 	case c.Minute < 0:
-		return fmt.Errorf("--minute must be positive, got %s", c.Minute)
+		return configErrorf("{Minute} must be a positive duration, got %s", c.Minute)
 	case c.DataPath == "":
-		return errors.New("--data is required (" + MemoryDataPath + " keeps nothing)")
+		return configErrorf("{DataPath} is required (%s keeps nothing)", MemoryDataPath)
 	case c.MQTTSAddr == "" && (c.TLSCert != "" || c.TLSKey != "" || c.ClientCA != ""):
-		return errors.New("--tls-cert, --tls-key and --client-ca apply to the MQTTS listener: give --mqtts ADDR too")
+		return configErrorf("{TLSCert}, {TLSKey} and {ClientCA} apply to the MQTTS listener: give {MQTTSAddr} ADDR too")
 	case c.MQTTSAddr != "" && (c.TLSCert == "" || c.TLSKey == ""):
-		return errors.New("--mqtts needs --tls-cert and --tls-key")
+		return configErrorf("{MQTTSAddr} needs {TLSCert} and {TLSKey}")
 	}
 	if c.BrokerURL != "" {
 		if c.MQTTAddr != "" || c.MQTTSAddr != "" {
-			return errors.New("--broker cannot be combined with --mqtt or --mqtts: attach mode has no broker of its own")
+			return configErrorf("{BrokerURL} cannot be combined with {MQTTAddr} or {MQTTSAddr}: attach mode has no broker of its own")
 		}
 		if _, err := mqttclient.ParseEndpoint(c.BrokerURL); err != nil {
-			return fmt.Errorf("--broker: %w", err)
+			return configErrorf("{BrokerURL}: %w", err)
 		}
 	} else if c.MQTTAddr == "" && c.MQTTSAddr == "" {
-		return errors.New("the embedded broker needs --mqtt or --mqtts")
+		return configErrorf("the embedded broker needs {MQTTAddr} or {MQTTSAddr}")
 	}
 	if c.MQTTSAddr != "" {
 		if _, err := serverTLS(c.TLSCert, c.TLSKey, c.ClientCA); err != nil {
@@ -78,8 +112,8 @@ func (c Config) Validate() error {
 // Emulator is a running Jobs service: the engine behind an MQTT front (the
 // embedded broker, or a client of an existing broker) and the control plane.
 type Emulator struct {
-	engine *Engine
-	front  front
+	engine *engine.Engine
+	front  mqttFront
 	log    *slog.Logger
 
 	mqttAddr, mqttsAddr string
@@ -92,11 +126,12 @@ type Emulator struct {
 	closeErr  error
 }
 
-// front is the MQTT side of the emulator: it feeds requests to the engine,
-// delivers replies and routes the engine's notifications.
-type front interface {
-	notify(Message)
-	close() error
+// mqttFront is the MQTT side of the emulator (front.Broker or
+// front.Attachment): it feeds requests to the engine, delivers replies and
+// routes the engine's notifications.
+type mqttFront interface {
+	Notify(engine.Message)
+	Close() error
 }
 
 // Start validates cfg, opens the store and serves until Close. ctx bounds
@@ -125,26 +160,26 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 			l.Close()
 		}
 	}
-	listen := func(flag, addr string) (net.Listener, error) {
+	listen := func(field, addr string) (net.Listener, error) {
 		if addr == "" {
 			return nil, nil
 		}
 		l, err := net.Listen("tcp", addr)
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%s %s: the address is in use; is another emulator or broker (Mosquitto) running there? Choose another with %s HOST:PORT", flag, addr, flag)
+			return nil, configErrorf("{%s} %s: the address is in use; is another emulator or broker (Mosquitto) running there? Choose another with {%s} HOST:PORT", field, addr, field)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", flag, addr, err)
+			return nil, configErrorf("{%s} %s: %w", field, addr, err)
 		}
 		bound = append(bound, l)
 		return l, nil
 	}
-	plain, err := listen("--mqtt", cfg.MQTTAddr)
+	plain, err := listen("MQTTAddr", cfg.MQTTAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	secure, err := listen("--mqtts", cfg.MQTTSAddr)
+	secure, err := listen("MQTTSAddr", cfg.MQTTSAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -152,19 +187,19 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if secure != nil {
 		secure = tls.NewListener(secure, tlsConfig)
 	}
-	httpListener, err := listen("--http", cfg.HTTPAddr)
+	httpListener, err := listen("HTTPAddr", cfg.HTTPAddr)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
 
 	e := &Emulator{log: log}
-	e.engine, err = OpenEngine(EngineOptions{
+	e.engine, err = engine.Open(engine.Options{
 		DataPath: cfg.DataPath,
 		Minute:   cfg.Minute,
 		// e.front is set below, before Engine.Start arms the timers and
 		// before any request or control-plane call can make a notification.
-		Notify: func(m Message) { e.front.notify(m) },
+		Notify: func(m engine.Message) { e.front.Notify(m) },
 		Logger: log.With("component", "engine"),
 	})
 	if err != nil {
@@ -172,10 +207,11 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("open the store %s: %w", cfg.DataPath, err)
 	}
 
+	frontOpts := front.Options{Handler: e.engine, Logger: log}
 	if cfg.BrokerURL != "" {
-		e.front, err = attach(ctx, cfg.BrokerURL, e.engine, log.With("component", "attach"))
+		e.front, err = front.Attach(ctx, cfg.BrokerURL, frontOpts)
 	} else {
-		e.front, err = startBroker(plain, secure, e.engine, log)
+		e.front, err = front.StartBroker(plain, secure, frontOpts)
 	}
 	if err != nil {
 		cleanup()
@@ -200,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 func (e *Emulator) serveHTTP(l net.Listener) {
 	e.httpAddr = l.Addr().String()
 	e.http = &http.Server{
-		Handler:           NewControlPlane(e.engine),
+		Handler:           controlplane.New(e.engine),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
 	}
@@ -220,7 +256,7 @@ func (e *Emulator) serveHTTP(l net.Listener) {
 func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s: %w", certFile, keyFile, err)
+		return nil, configErrorf("{TLSCert} %s and {TLSKey} %s: %w", certFile, keyFile, err)
 	}
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
@@ -230,11 +266,11 @@ func serverTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	if clientCA != "" {
 		pem, err := os.ReadFile(clientCA)
 		if err != nil {
-			return nil, fmt.Errorf("--client-ca: %w", err)
+			return nil, configErrorf("{ClientCA}: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--client-ca %s: no PEM certificate found", clientCA)
+			return nil, configErrorf("{ClientCA} %s: no PEM certificate found", clientCA)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -253,7 +289,7 @@ func (e *Emulator) HTTPAddr() string { return e.httpAddr }
 
 // Engine is the jobs engine, for callers that drive it directly (tests,
 // the control plane).
-func (e *Emulator) Engine() *Engine { return e.engine }
+func (e *Emulator) Engine() *engine.Engine { return e.engine }
 
 // Close stops the control plane, then the MQTT front (no request is in the
 // engine afterwards), then the engine, and waits for their goroutines.
@@ -269,7 +305,7 @@ func (e *Emulator) Close() error {
 			cancel()
 			<-e.served
 		}
-		if err := e.front.close(); err != nil {
+		if err := e.front.Close(); err != nil {
 			errs = append(errs, err)
 		}
 		if err := e.engine.Close(); err != nil {

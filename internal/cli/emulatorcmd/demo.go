@@ -109,7 +109,8 @@ func startDemoEmulator(ctx context.Context) (*emulator.Emulator, error) {
 		return emu, nil
 	}
 	cfg.MQTTAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	return emulator.Start(ctx, cfg)
+	emu, err := emulator.Start(ctx, cfg)
+	return emu, flagError(err)
 }
 
 // shellJoin quotes the arguments that a POSIX shell would otherwise split or

@@ -76,7 +76,7 @@ and it logs on stderr.`,
 	f.StringVar(&opts.cfg.HTTPAddr, "http", "127.0.0.1:8084", "serve the control plane on `ADDR` (\"\" for none)")
 	f.StringVar(&opts.cfg.DataPath, "data", "", "keep jobs in the store at `PATH` (default $XDG_STATE_HOME/iotjobs/emulator.db, or ~/.local/state/iotjobs/emulator.db); "+emulator.MemoryDataPath+" keeps nothing")
 	f.StringVar(&opts.cfg.BrokerURL, "broker", "", "attach mode: serve the Jobs topics on the broker at this mqtt:// or mqtts:// `URL` instead of embedding one")
-	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION`")
+	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	return cmd
 }
@@ -88,9 +88,6 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 	// (left to Validate).
 	if o.cfg.BrokerURL != "" && !cmd.Flags().Changed("mqtt") {
 		o.cfg.MQTTAddr = ""
-	}
-	if o.cfg.Minute <= 0 {
-		return cmdutil.Usagef("--minute must be a positive duration, got %s", o.cfg.Minute)
 	}
 	for _, a := range []struct{ flag, addr string }{
 		{"mqtt", o.cfg.MQTTAddr}, {"mqtts", o.cfg.MQTTSAddr}, {"http", o.cfg.HTTPAddr},
@@ -107,9 +104,26 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 		o.cfg.DataPath = path
 	}
 	if err := o.cfg.Validate(); err != nil {
-		return &cmdutil.UsageError{Err: err}
+		return &cmdutil.UsageError{Err: flagError(err)}
 	}
 	return nil
+}
+
+// flags are the flags that set each emulator.Config field.
+var flags = map[string]string{
+	"MQTTAddr": "--mqtt", "MQTTSAddr": "--mqtts", "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
+	"ClientCA": "--client-ca", "HTTPAddr": "--http", "DataPath": "--data", "BrokerURL": "--broker",
+	"Minute": "--minute",
+}
+
+// flagError names the flags in an emulator.ConfigError, which names the
+// Config fields.
+func flagError(err error) error {
+	var ce *emulator.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	return errors.New(ce.Render(func(field string) string { return flags[field] }))
 }
 
 // checkListenAddr accepts host:port and :port with a numeric port, or ""
@@ -138,7 +152,7 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	}
 	emu, err := emulator.Start(ctx, cfg)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
 	if err := printAddresses(opts.IO, cfg, emu); err != nil {
 		emu.Close()

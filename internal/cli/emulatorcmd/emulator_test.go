@@ -39,7 +39,7 @@ func TestEmulatorCommand(t *testing.T) {
 			{"no listener", "needs --mqtt or --mqtts", []string{"--mqtt", ""}},
 			{"address without a port", "invalid --mqtt", []string{"--mqtt", "127.0.0.1"}},
 			{"port out of range", "invalid --http", []string{"--http", "127.0.0.1:70000"}},
-			{"zero minute", "--minute must be a positive duration", []string{"--minute", "0s"}},
+			{"negative minute", "--minute must be a positive duration", []string{"--minute", "-1s"}},
 			{"not a duration", "--minute", []string{"--minute", "fast"}},
 			{"an argument", "unknown command", []string{"serve"}},
 		} {
@@ -119,4 +119,20 @@ func TestEmulatorCommand(t *testing.T) {
 			t.Errorf("stderr does not tell that it stopped:\n%s", stderr.String())
 		}
 	})
+}
+
+// TestEmulatorBusyAddressNamesTheFlag: the emulator names the field of a
+// listener it cannot bind; the command names the flag that sets it.
+func TestEmulatorBusyAddressNamesTheFlag(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	res := iotjobs.Run(t, nil, "emulator", "--data", ":memory:", "--mqtt", "127.0.0.1:0", "--http", addr)
+	want := "--http " + addr + ": the address is in use"
+	if res.ExitCode != 1 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "Choose another with --http HOST:PORT") {
+		t.Fatalf("want exit 1 and %q on stderr, got %s", want, res)
+	}
 }

@@ -1,4 +1,4 @@
-package emulator
+package front
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/engine"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
 
@@ -22,23 +23,25 @@ const (
 	publishTimeout = 10 * time.Second
 )
 
-// attachment serves the engine as a client of an existing broker (attach
+// Attachment serves the engine as a client of an existing broker (attach
 // mode). A plain broker cannot answer only the requester: replies are
 // published on the reply topic like any message, so requesters must
 // subscribe to it (the iotjobs CLI does) and anyone subscribed sees them.
-type attachment struct {
+type Attachment struct {
 	conn     *mqttclient.Conn
-	log      *slog.Logger
-	requests chan Message // received requests, for the engine
-	outbox   chan Message // replies and notifications, for the broker
+	service  service
+	requests chan engine.Message // received requests, for the engine
+	outbox   chan engine.Message // replies and notifications, for the broker
 	stop     chan struct{}
+	ctx      context.Context // the handlers' context; Close cancels it
+	cancel   context.CancelFunc
 	workers  sync.WaitGroup
 }
 
-// attach connects to the broker at brokerURL with auto-reconnect and
-// subscribes to RequestFilters (again after every reconnect). ctx bounds
-// the first connection and subscription.
-func attach(ctx context.Context, brokerURL string, engine requestHandler, log *slog.Logger) (*attachment, error) {
+// Attach connects to the broker at brokerURL with auto-reconnect and
+// subscribes to engine.RequestFilters (again after every reconnect). ctx
+// bounds the first connection and subscription.
+func Attach(ctx context.Context, brokerURL string, opts Options) (*Attachment, error) {
 	ep, err := mqttclient.ParseEndpoint(brokerURL)
 	if err != nil {
 		return nil, err
@@ -47,7 +50,17 @@ func attach(ctx context.Context, brokerURL string, engine requestHandler, log *s
 	if err != nil {
 		return nil, err
 	}
-	conn, err := mqttclient.Dial(ctx, mqttclient.Config{
+	a := &Attachment{
+		requests: make(chan engine.Message, queueLen),
+		outbox:   make(chan engine.Message, queueLen),
+		stop:     make(chan struct{}),
+	}
+	a.service = newService(opts, func(_ context.Context, _ engine.Request, reply engine.Message) error {
+		a.Notify(reply)
+		return nil
+	})
+	log := a.service.log.With("component", "attach")
+	a.conn, err = mqttclient.Dial(ctx, mqttclient.Config{
 		Endpoint:      ep,
 		ClientID:      id,
 		AutoReconnect: true,
@@ -59,21 +72,15 @@ func attach(ctx context.Context, brokerURL string, engine requestHandler, log *s
 	if err != nil {
 		return nil, fmt.Errorf("attach to %s: %w", ep, err)
 	}
-	a := &attachment{
-		conn:     conn,
-		log:      log,
-		requests: make(chan Message, queueLen),
-		outbox:   make(chan Message, queueLen),
-		stop:     make(chan struct{}),
-	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.workers.Add(2)
-	go a.serve(engine)
-	go a.publish()
+	go a.serve()
+	go a.publish(log)
 	// The filters also match the service's own replies and notifications
 	// when the broker routes them back; the engine ignores those topics, so
 	// they are fed to it like any other message.
-	if err := conn.Subscribe(ctx, RequestFilters, a.receive); err != nil {
-		a.close()
+	if err := a.conn.Subscribe(ctx, engine.RequestFilters, a.receive); err != nil {
+		a.Close()
 		return nil, fmt.Errorf("attach to %s: %w", ep, err)
 	}
 	return a, nil
@@ -90,31 +97,29 @@ func serviceClientID() (string, error) {
 }
 
 // receive runs on the MQTT client's goroutine; it only queues the request.
-func (a *attachment) receive(topic string, payload []byte) {
+func (a *Attachment) receive(topic string, payload []byte) {
 	select {
-	case a.requests <- Message{Topic: topic, Payload: payload}:
+	case a.requests <- engine.Message{Topic: topic, Payload: payload}:
 	case <-a.stop:
 	}
 }
 
-// serve feeds requests to the engine one at a time and queues the replies.
-func (a *attachment) serve(engine requestHandler) {
+// serve feeds requests to the engine one at a time. A plain broker does
+// not say who published, so a request carries no client id.
+func (a *Attachment) serve() {
 	defer a.workers.Done()
 	for {
 		select {
 		case m := <-a.requests:
-			if reply, ok := engine.HandlePublish(m.Topic, m.Payload); ok {
-				a.notify(reply)
-			}
+			a.service.serve(a.ctx, engine.NewRequest("", m.Topic, m.Payload))
 		case <-a.stop:
 			return
 		}
 	}
 }
 
-// notify queues a publication (a reply or a notification) for the broker.
-// The engine calls it synchronously, so it only queues.
-func (a *attachment) notify(m Message) {
+// Notify queues a publication (a reply or a notification) for the broker.
+func (a *Attachment) Notify(m engine.Message) {
 	select {
 	case a.outbox <- m:
 	case <-a.stop:
@@ -124,14 +129,14 @@ func (a *attachment) notify(m Message) {
 // publish sends queued publications in order, each at QoS 1. One that fails
 // (the connection is down, the broker does not acknowledge) is dropped, as
 // AWS IoT drops what it cannot deliver to a disconnected client.
-func (a *attachment) publish() {
+func (a *Attachment) publish(log *slog.Logger) {
 	defer a.workers.Done()
 	for {
 		select {
 		case m := <-a.outbox:
 			ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 			if err := a.conn.Publish(ctx, m.Topic, m.Payload); err != nil {
-				a.log.Warn("publication dropped", "topic", m.Topic, "error", err)
+				log.Warn("publication dropped", "topic", m.Topic, "error", err)
 			}
 			cancel()
 		case <-a.stop:
@@ -140,9 +145,10 @@ func (a *attachment) publish() {
 	}
 }
 
-// close stops the workers, dropping whatever is still queued, and
+// Close stops the workers, dropping whatever is still queued, and
 // disconnects.
-func (a *attachment) close() error {
+func (a *Attachment) Close() error {
+	a.cancel()
 	close(a.stop)
 	a.workers.Wait()
 	a.conn.Close()

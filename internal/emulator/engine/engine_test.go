@@ -1,6 +1,7 @@
-package emulator
+package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/clock"
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -60,7 +62,7 @@ func newHarness(t *testing.T) *harness {
 func openHarness(t *testing.T, path string, c *clock.Fake, minute time.Duration) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: c, notes: &notifications{}, path: path, minute: minute}
-	e, err := OpenEngine(EngineOptions{DataPath: path, Minute: minute, Clock: c, Notify: h.notes.add})
+	e, err := Open(Options{DataPath: path, Minute: minute, Clock: c, Notify: h.notes.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func (h *harness) reopen() {
 // pub publishes payload on topic and returns "replyTopic payload".
 func (h *harness) pub(topic, payload string) string {
 	h.t.Helper()
-	reply, ok := h.e.HandlePublish(topic, []byte(payload))
+	reply, ok := h.e.HandlePublish(context.Background(), NewRequest("test-client", topic, []byte(payload)))
 	if !ok {
 		h.t.Fatalf("HandlePublish(%s) ignored the request", topic)
 	}
@@ -380,7 +382,7 @@ func TestTopics(t *testing.T) {
 		"devices/dev1/jobs/get",
 	}
 	for _, topic := range ignored {
-		if reply, ok := h.e.HandlePublish(topic, []byte(`{}`)); ok {
+		if reply, ok := h.e.HandlePublish(context.Background(), NewRequest("test-client", topic, []byte(`{}`))); ok {
 			t.Errorf("%s answered with %s", topic, reply.Topic)
 		}
 	}
@@ -526,7 +528,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	func() {
 		c := h.clock
 		opened = &harness{t: t, clock: c, notes: &notifications{}, path: h.path, minute: time.Hour}
-		e, err := OpenEngine(EngineOptions{DataPath: h.path, Minute: time.Hour, Clock: c, Notify: opened.notes.add})
+		e, err := Open(Options{DataPath: h.path, Minute: time.Hour, Clock: c, Notify: opened.notes.add})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +574,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 
 func TestMemoryStore(t *testing.T) {
 	for range 2 {
-		e, err := OpenEngine(EngineOptions{DataPath: MemoryDataPath})
+		e, err := Open(Options{DataPath: store.MemoryPath})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -687,7 +689,7 @@ func FuzzHandlePublish(f *testing.F) {
 	f.Add("$aws/things/dev1/jobs/$next/get", `{"executionNumber":1,"includeJobDocument":false}`)
 	f.Add("$aws/things/dev1/jobs/get", ``)
 	f.Add("$aws/things/dev1/jobs/x/y", `[`)
-	e, err := OpenEngine(EngineOptions{DataPath: MemoryDataPath})
+	e, err := Open(Options{DataPath: store.MemoryPath})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -696,7 +698,7 @@ func FuzzHandlePublish(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, topic, payload string) {
-		reply, ok := e.HandlePublish(topic, []byte(payload))
+		reply, ok := e.HandlePublish(context.Background(), NewRequest("test-client", topic, []byte(payload)))
 		if !ok {
 			return
 		}
@@ -717,7 +719,7 @@ func FuzzHandlePublish(f *testing.F) {
 // release wrote (see store.TestOpensTheFirstReleasesStore for what is in
 // it): everything it held is there, and the device API works on it.
 func TestOpensTheFirstReleasesStore(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("store", "testdata", "store-v1.db"))
+	src, err := os.ReadFile(filepath.Join("..", "store", "testdata", "store-v1.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

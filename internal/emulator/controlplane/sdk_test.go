@@ -1,4 +1,4 @@
-package emulator_test
+package controlplane_test
 
 import (
 	"context"
@@ -157,8 +157,8 @@ func TestControlPlaneWithTheAWSSDK(t *testing.T) {
 
 func TestCreateJobOverHTTPNotifiesAPlainMQTTClient(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	dev := connectDevice(t, emu.Endpoint, "watcher-client")
-	dev.subscribe("$aws/things/plain-thing/jobs/notify-next")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "watcher-client")
+	dev.Subscribe("$aws/things/plain-thing/jobs/notify-next")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -168,7 +168,7 @@ func TestCreateJobOverHTTPNotifiesAPlainMQTTClient(t *testing.T) {
 		t.Fatalf("CreateJob: %v", err)
 	}
 
-	m := dev.nextOn("$aws/things/plain-thing/jobs/notify-next")
+	m := dev.NextOn("$aws/things/plain-thing/jobs/notify-next")
 	var next struct {
 		Timestamp int64 `json:"timestamp"`
 		Execution struct {

@@ -1,10 +1,12 @@
-// Package emulator is the embedded AWS IoT Jobs service: a durable engine
-// (store, state machine, timers, notifications) behind an MQTT front and an
-// HTTP control plane.
-package emulator
+// Package engine is the Jobs service itself: the state machine of jobs and
+// executions over the durable store, the device API (HandlePublish), the
+// control-plane operations, timers and notifications. The emulator puts it
+// behind an MQTT front and an HTTP control plane; it knows neither.
+package engine
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,10 +28,10 @@ type Message struct {
 	Payload []byte
 }
 
-// EngineOptions configures OpenEngine.
-type EngineOptions struct {
-	// DataPath is the bbolt file; MemoryDataPath keeps nothing across runs
-	// but otherwise behaves the same.
+// Options configures Open.
+type Options struct {
+	// DataPath is the bbolt file; store.MemoryPath keeps nothing across
+	// runs but otherwise behaves the same.
 	DataPath string
 	// Minute is the length of one emulated minute (step and in-progress
 	// timers); 0 means time.Minute.
@@ -43,9 +45,6 @@ type EngineOptions struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
-
-// MemoryDataPath as EngineOptions.DataPath keeps nothing across runs.
-const MemoryDataPath = store.MemoryPath
 
 // RequestFilters are the topic filters a service client subscribes to in
 // attach mode. Two single-level wildcards at the depths of the request topics
@@ -87,10 +86,10 @@ type Engine struct {
 // errClosed is what a write meets after Close.
 var errClosed = errors.New("the engine is closed")
 
-// OpenEngine opens (or creates) the store at opts.DataPath and loads it.
-func OpenEngine(opts EngineOptions) (*Engine, error) {
+// Open opens (or creates) the store at opts.DataPath and loads it.
+func Open(opts Options) (*Engine, error) {
 	if opts.DataPath == "" {
-		return nil, errors.New("emulator: no data path")
+		return nil, errors.New("engine: no data path")
 	}
 	e := &Engine{
 		clock:  clock.Emulated{Clock: opts.Clock, Minute: cmp.Or(opts.Minute, time.Minute)},
@@ -345,13 +344,45 @@ func (e *Engine) applyLocked(m *mutation) []Message {
 	return msgs
 }
 
+// Request is one publication of a client that the front hands the engine:
+// who sent it, on which topic, and the thing the topic names. Build it with
+// NewRequest, which parses the topic once for every hook and the engine.
+type Request struct {
+	ClientID string
+	Topic    string
+	Payload  []byte
+	// Thing is the thing of a $aws/things/THING/jobs/... topic, else "".
+	Thing string
+
+	parsed   jobs.Topic
+	parseErr error
+	ready    bool // built by NewRequest
+}
+
+// NewRequest is the request of clientID's publication of payload on topic.
+func NewRequest(clientID, topic string, payload []byte) Request {
+	r := Request{ClientID: clientID, Topic: topic, Payload: payload, ready: true}
+	r.parsed, r.parseErr = jobs.ParseTopic(topic)
+	if r.parseErr == nil {
+		r.Thing = r.parsed.Thing
+	}
+	return r
+}
+
 // HandlePublish handles one publication by a device. For a Jobs request topic,
 // or a topic in the $aws/things/T/jobs/ namespace that maps to no API, it
 // returns the reply to deliver to the publishing client only, with ok true.
 // Anything else (reply and notify topics, topics outside the namespace) is
-// ignored: ok is false.
-func (e *Engine) HandlePublish(topic string, payload []byte) (reply Message, ok bool) {
-	t, err := jobs.ParseTopic(topic)
+// ignored: ok is false, as it is once ctx is done (the front is closing).
+func (e *Engine) HandlePublish(ctx context.Context, req Request) (reply Message, ok bool) {
+	if ctx.Err() != nil {
+		return Message{}, false
+	}
+	if !req.ready {
+		req = NewRequest(req.ClientID, req.Topic, req.Payload)
+	}
+	topic, payload := req.Topic, req.Payload
+	t, err := req.parsed, req.parseErr
 	switch {
 	case errors.Is(err, jobs.ErrNotJobsTopic):
 		return Message{}, false

@@ -1,4 +1,4 @@
-package emulator_test
+package front_test
 
 import (
 	"context"

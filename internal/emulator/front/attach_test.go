@@ -1,4 +1,4 @@
-package emulator_test
+package front_test
 
 import (
 	"runtime"
@@ -14,51 +14,51 @@ import (
 
 func TestAttachedToMosquittoServesTheDeviceExchange(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
-	dev.subscribe("$aws/things/thing-1/jobs/get/+")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/get/+")
 
-	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-a"}`)
+	dev.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-a"}`)
 
-	reply := dev.next()
-	if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" || reply.field(t, "clientToken") != "tok-a" {
+	reply := dev.Next()
+	if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" || reply.Field(t, "clientToken") != "tok-a" {
 		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
 	}
-	dev.quiet(settle)
+	dev.Quiet(settle)
 }
 
 func TestAttachedInvalidTopicIsAnsweredOnceWithoutLooping(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
-	spy := connectDevice(t, emu.Endpoint, "spy")
-	spy.subscribe("$aws/things/+/jobs/#")
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
-	dev.subscribe("$aws/things/thing-1/jobs/bogus/rejected")
+	spy := testutil.ConnectDevice(t, emu.Endpoint, "spy")
+	spy.Subscribe("$aws/things/+/jobs/#")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/bogus/rejected")
 
-	dev.publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-b"}`)
+	dev.Publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-b"}`)
 
-	if reply := dev.next(); reply.field(t, "code") != "InvalidTopic" {
+	if reply := dev.Next(); reply.Field(t, "code") != "InvalidTopic" {
 		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
 	}
 	// The service's reply matches its own request filters and comes back
 	// to it; answering it would publish .../rejected/rejected. The broker
 	// may hand the spy the request and the reply in either order.
-	seen := map[string]bool{spy.next().Topic: true, spy.next().Topic: true}
+	seen := map[string]bool{spy.Next().Topic: true, spy.Next().Topic: true}
 	if !seen["$aws/things/thing-1/jobs/bogus"] || !seen["$aws/things/thing-1/jobs/bogus/rejected"] {
 		t.Fatalf("spy saw %v, want the request and its rejection", seen)
 	}
-	spy.quiet(settle)
-	dev.quiet(settle)
+	spy.Quiet(settle)
+	dev.Quiet(settle)
 }
 
 func TestAttachedNotificationsReachSubscribers(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
-	dev.subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
 
 	createJob(t, emu, "job-1", "thing-1")
 
 	got := map[string]bool{}
 	for range 2 {
-		got[dev.next().Topic] = true
+		got[dev.Next().Topic] = true
 	}
 	if !got["$aws/things/thing-1/jobs/notify"] || !got["$aws/things/thing-1/jobs/notify-next"] {
 		t.Fatalf("notifications: %v", got)
@@ -74,11 +74,11 @@ func TestAttachedServiceReconnectsAndResubscribes(t *testing.T) {
 	// answers: keep asking until it is back, within a bound.
 	deadline := time.Now().Add(20 * time.Second)
 	for attempt := 1; ; attempt++ {
-		dev := connectDevice(t, emu.Endpoint, "thing-1")
-		dev.subscribe("$aws/things/thing-1/jobs/get/+")
-		dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-c"}`)
+		dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+		dev.Subscribe("$aws/things/thing-1/jobs/get/+")
+		dev.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-c"}`)
 		select {
-		case reply := <-dev.msgs:
+		case reply := <-dev.Msgs:
 			if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
 				t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
 			}
@@ -86,7 +86,7 @@ func TestAttachedServiceReconnectsAndResubscribes(t *testing.T) {
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
-		dev.client.Disconnect(0)
+		dev.Client.Disconnect(0)
 		if time.Now().After(deadline) {
 			t.Fatal("the service did not come back after the broker restarted")
 		}
@@ -100,11 +100,11 @@ func TestAttachedCloseStopsEveryGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := connectDevice(t, mosquitto.URL, "thing-1")
-	dev.subscribe("$aws/things/thing-1/jobs/get/+")
-	dev.publish("$aws/things/thing-1/jobs/get", `{}`)
-	dev.next()
-	dev.client.Disconnect(0)
+	dev := testutil.ConnectDevice(t, mosquitto.URL, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/get/+")
+	dev.Publish("$aws/things/thing-1/jobs/get", `{}`)
+	dev.Next()
+	dev.Client.Disconnect(0)
 	if err := emu.Close(); err != nil {
 		t.Fatal(err)
 	}

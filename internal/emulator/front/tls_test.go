@@ -1,4 +1,4 @@
-package emulator_test
+package front_test
 
 import (
 	"crypto/tls"
@@ -34,10 +34,10 @@ func clientCert(t *testing.T, pki testutil.PKI) []tls.Certificate {
 }
 
 // getPendingOver runs one get-pending exchange on an established device.
-func getPendingOver(t *testing.T, dev *mqttDevice) {
+func getPendingOver(t *testing.T, dev *testutil.Device) {
 	t.Helper()
-	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tls"}`)
-	if reply := dev.next(); reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
+	dev.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tls"}`)
+	if reply := dev.Next(); reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
 		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
 	}
 }
@@ -66,8 +66,8 @@ func TestMQTTSServesWithAndWithoutALPN(t *testing.T) {
 		t.Error("a client offering only http/1.1 was served MQTT")
 	}
 
-	dev := connectDevice(t, "mqtts://"+emu.MQTTSAddr, "thing-1",
-		withTLS(&tls.Config{RootCAs: roots, NextProtos: []string{alpnAWS}}))
+	dev := testutil.ConnectDevice(t, "mqtts://"+emu.MQTTSAddr, "thing-1",
+		testutil.WithDeviceTLS(&tls.Config{RootCAs: roots, NextProtos: []string{alpnAWS}}))
 	getPendingOver(t, dev)
 }
 
@@ -85,7 +85,7 @@ func TestMQTTSClientCertificateAuth(t *testing.T) {
 	}
 	for name, cfg := range refused {
 		t.Run(name, func(t *testing.T) {
-			_, err := dialDevice(t, endpoint, "thing-1", withTLS(cfg))
+			_, err := testutil.DialDevice(t, endpoint, "thing-1", testutil.WithDeviceTLS(cfg))
 			if err == nil {
 				t.Fatal("connected")
 			}
@@ -93,7 +93,7 @@ func TestMQTTSClientCertificateAuth(t *testing.T) {
 		})
 	}
 
-	dev := connectDevice(t, endpoint, "thing-1",
-		withTLS(&tls.Config{RootCAs: roots, Certificates: clientCert(t, pki), NextProtos: []string{alpnAWS}}))
+	dev := testutil.ConnectDevice(t, endpoint, "thing-1",
+		testutil.WithDeviceTLS(&tls.Config{RootCAs: roots, Certificates: clientCert(t, pki), NextProtos: []string{alpnAWS}}))
 	getPendingOver(t, dev)
 }

@@ -1,6 +1,7 @@
-package emulator
+package engine
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -13,7 +14,7 @@ import (
 
 func benchEngine(b *testing.B, things int) (*Engine, []string) {
 	b.Helper()
-	e, err := OpenEngine(EngineOptions{DataPath: filepath.Join(b.TempDir(), "jobs.db")})
+	e, err := Open(Options{DataPath: filepath.Join(b.TempDir(), "jobs.db")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func BenchmarkHandlePublishMixed(b *testing.B) {
 			if n%4 == 0 {
 				topic, payload = "$aws/things/"+name+"/jobs/bench/update", `{"status":"IN_PROGRESS","statusDetails":{"n":"1"}}`
 			}
-			if reply, ok := e.HandlePublish(topic, []byte(payload)); !ok || len(reply.Payload) == 0 {
+			if reply, ok := e.HandlePublish(context.Background(), NewRequest("test-client", topic, []byte(payload))); !ok || len(reply.Payload) == 0 {
 				b.Fatalf("no reply to %s", topic)
 			}
 		}
@@ -63,7 +64,7 @@ func BenchmarkHandlePublishUpdate(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			name := names[next.Add(1)%int64(len(names))]
-			e.HandlePublish("$aws/things/"+name+"/jobs/bench/update", []byte(`{"status":"IN_PROGRESS"}`))
+			e.HandlePublish(context.Background(), NewRequest("test-client", "$aws/things/"+name+"/jobs/bench/update", []byte(`{"status":"IN_PROGRESS"}`)))
 		}
 	})
 }
@@ -77,7 +78,7 @@ func BenchmarkHandlePublishGetPending(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			name := names[next.Add(1)%int64(len(names))]
-			e.HandlePublish("$aws/things/"+name+"/jobs/get", nil)
+			e.HandlePublish(context.Background(), NewRequest("test-client", "$aws/things/"+name+"/jobs/get", nil))
 		}
 	})
 }
@@ -99,7 +100,7 @@ func TestMemory100kQueued(t *testing.T) {
 	const jobCount, thingCount = 100, 1000
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	base := heapInUse()
-	e, err := OpenEngine(EngineOptions{DataPath: path})
+	e, err := Open(Options{DataPath: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestMemory100kQueued(t *testing.T) {
 		}
 	}
 	created := heapInUse()
-	reply, _ := e.HandlePublish("$aws/things/thing-00042/jobs/get", nil)
+	reply, _ := e.HandlePublish(context.Background(), NewRequest("test-client", "$aws/things/thing-00042/jobs/get", nil))
 	if want := `"queuedJobs":[{"jobId":"job-000"`; !strings.Contains(string(reply.Payload), want) {
 		t.Errorf("get-pending: %s", reply.Payload)
 	}
@@ -123,7 +124,7 @@ func TestMemory100kQueued(t *testing.T) {
 	e = nil
 	afterClose := heapInUse()
 
-	loaded, err := OpenEngine(EngineOptions{DataPath: path})
+	loaded, err := Open(Options{DataPath: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-package emulator_test
+package front_test
 
 import (
+	"errors"
 	"net"
 	"runtime"
 	"strings"
@@ -16,28 +17,28 @@ const settle = 300 * time.Millisecond
 
 func TestReplyReachesClientThatNeverSubscribed(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
 
-	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-1"}`)
+	dev.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-1"}`)
 
-	reply := dev.next()
+	reply := dev.Next()
 	if reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
 		t.Fatalf("reply on %s, want .../get/accepted: %s", reply.Topic, reply.Payload)
 	}
-	if got := reply.field(t, "clientToken"); got != "tok-1" {
+	if got := reply.Field(t, "clientToken"); got != "tok-1" {
 		t.Errorf("clientToken %q, want tok-1", got)
 	}
 }
 
 func TestReplyDeliveredOnceToSubscriberAndNotToSpy(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	spy := connectDevice(t, emu.Endpoint, "spy")
-	spy.subscribe("$aws/things/+/jobs/#")
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	spy := testutil.ConnectDevice(t, emu.Endpoint, "spy")
+	spy.Subscribe("$aws/things/+/jobs/#")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
 	// Overlapping subscriptions: a broker-routed reply would arrive twice.
-	dev.subscribe("$aws/things/thing-1/jobs/get/+", "$aws/things/thing-1/jobs/#")
+	dev.Subscribe("$aws/things/thing-1/jobs/get/+", "$aws/things/thing-1/jobs/#")
 
-	dev.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-2"}`)
+	dev.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-2"}`)
 
 	// The device's own request comes back through its # subscription, as
 	// on any broker; the reply comes once, straight from the service.
@@ -45,7 +46,7 @@ func TestReplyDeliveredOnceToSubscriberAndNotToSpy(t *testing.T) {
 	deadline := time.After(waitFor)
 	for replies == 0 {
 		select {
-		case m := <-dev.msgs:
+		case m := <-dev.Msgs:
 			if m.Topic == "$aws/things/thing-1/jobs/get/accepted" {
 				replies++
 			}
@@ -55,7 +56,7 @@ func TestReplyDeliveredOnceToSubscriberAndNotToSpy(t *testing.T) {
 	}
 	for {
 		select {
-		case m := <-dev.msgs:
+		case m := <-dev.Msgs:
 			if m.Topic != "$aws/things/thing-1/jobs/get" {
 				t.Fatalf("second message on %s: %s", m.Topic, m.Payload)
 			}
@@ -65,85 +66,85 @@ func TestReplyDeliveredOnceToSubscriberAndNotToSpy(t *testing.T) {
 		break
 	}
 
-	if req := spy.next(); req.Topic != "$aws/things/thing-1/jobs/get" {
+	if req := spy.Next(); req.Topic != "$aws/things/thing-1/jobs/get" {
 		t.Fatalf("spy saw %s, want the request", req.Topic)
 	}
-	spy.quiet(settle)
+	spy.Quiet(settle)
 }
 
 func TestInvalidTopicRejectedOnTopicPlusRejected(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
 
-	dev.publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-3"}`)
+	dev.Publish("$aws/things/thing-1/jobs/bogus", `{"clientToken":"tok-3"}`)
 
-	reply := dev.next()
+	reply := dev.Next()
 	if reply.Topic != "$aws/things/thing-1/jobs/bogus/rejected" {
 		t.Fatalf("reply on %s: %s", reply.Topic, reply.Payload)
 	}
-	if code := reply.field(t, "code"); code != "InvalidTopic" {
+	if code := reply.Field(t, "code"); code != "InvalidTopic" {
 		t.Errorf("code %q, want InvalidTopic", code)
 	}
-	if got := reply.field(t, "clientToken"); got != "tok-3" {
+	if got := reply.Field(t, "clientToken"); got != "tok-3" {
 		t.Errorf("clientToken %q, want tok-3", got)
 	}
 }
 
 func TestPublicationsOutsideJobsAreRoutedAndNotAnswered(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	sub := connectDevice(t, emu.Endpoint, "listener")
-	sub.subscribe("plain/topic", "$aws/things/thing-1/shadow/get")
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
+	sub := testutil.ConnectDevice(t, emu.Endpoint, "listener")
+	sub.Subscribe("plain/topic", "$aws/things/thing-1/shadow/get")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
 
-	dev.publish("plain/topic", "hello")
-	dev.publish("$aws/things/thing-1/shadow/get", "{}")
+	dev.Publish("plain/topic", "hello")
+	dev.Publish("$aws/things/thing-1/shadow/get", "{}")
 
 	// Both arrive, in either order: MQTT orders messages per topic only.
 	got := map[string]bool{}
 	for range 2 {
-		got[sub.next().Topic] = true
+		got[sub.Next().Topic] = true
 	}
 	for _, want := range []string{"plain/topic", "$aws/things/thing-1/shadow/get"} {
 		if !got[want] {
 			t.Errorf("subscriber did not get %s; got %v", want, got)
 		}
 	}
-	dev.quiet(settle)
+	dev.Quiet(settle)
 }
 
 func TestNotificationsReachSubscribers(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
-	dev.subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
-	other := connectDevice(t, emu.Endpoint, "thing-2")
-	other.subscribe("$aws/things/thing-2/jobs/#")
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next")
+	other := testutil.ConnectDevice(t, emu.Endpoint, "thing-2")
+	other.Subscribe("$aws/things/thing-2/jobs/#")
 
 	createJob(t, emu, "job-1", "thing-1")
 
 	got := map[string]bool{}
 	for range 2 {
-		got[dev.next().Topic] = true
+		got[dev.Next().Topic] = true
 	}
 	for _, topic := range []string{"$aws/things/thing-1/jobs/notify", "$aws/things/thing-1/jobs/notify-next"} {
 		if !got[topic] {
 			t.Errorf("no notification on %s; got %v", topic, got)
 		}
 	}
-	other.quiet(settle)
+	other.Quiet(settle)
 }
 
 func TestSecondConnectionWithSameClientIDDisconnectsTheFirst(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	first := connectDevice(t, emu.Endpoint, "thing-1")
-	second := connectDevice(t, emu.Endpoint, "thing-1")
+	first := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	second := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
 
 	select {
-	case <-first.lost:
+	case <-first.Lost:
 	case <-time.After(waitFor):
 		t.Fatal("the first connection is still up")
 	}
-	second.publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-4"}`)
-	if reply := second.next(); reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
+	second.Publish("$aws/things/thing-1/jobs/get", `{"clientToken":"tok-4"}`)
+	if reply := second.Next(); reply.Topic != "$aws/things/thing-1/jobs/get/accepted" {
 		t.Fatalf("reply on %s", reply.Topic)
 	}
 }
@@ -152,9 +153,9 @@ func TestStateSurvivesRestartWithTheSameDataFile(t *testing.T) {
 	dataFile := t.TempDir() + "/emulator.db"
 	emu := testutil.StartEmulator(t, testutil.WithDataPath(dataFile))
 	createJob(t, emu, "job-1", "thing-1")
-	dev := connectDevice(t, emu.Endpoint, "thing-1")
-	dev.publish("$aws/things/thing-1/jobs/start-next", `{"clientToken":"tok-5"}`)
-	if reply := dev.nextOn("$aws/things/thing-1/jobs/start-next/accepted"); reply.field(t, "clientToken") != "tok-5" {
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Publish("$aws/things/thing-1/jobs/start-next", `{"clientToken":"tok-5"}`)
+	if reply := dev.NextOn("$aws/things/thing-1/jobs/start-next/accepted"); reply.Field(t, "clientToken") != "tok-5" {
 		t.Fatalf("start-next: %s", reply.Payload)
 	}
 	if err := emu.Close(); err != nil {
@@ -162,9 +163,9 @@ func TestStateSurvivesRestartWithTheSameDataFile(t *testing.T) {
 	}
 
 	emu = testutil.StartEmulator(t, testutil.WithDataPath(dataFile))
-	dev = connectDevice(t, emu.Endpoint, "thing-1")
-	dev.publish("$aws/things/thing-1/jobs/job-1/get", `{"clientToken":"tok-6"}`)
-	reply := dev.nextOn("$aws/things/thing-1/jobs/job-1/get/accepted")
+	dev = testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Publish("$aws/things/thing-1/jobs/job-1/get", `{"clientToken":"tok-6"}`)
+	reply := dev.NextOn("$aws/things/thing-1/jobs/job-1/get/accepted")
 	var body struct {
 		Execution struct {
 			JobID  string
@@ -191,18 +192,18 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := connectDevice(t, "mqtt://"+emu.MQTTAddr(), "thing-1")
-	dev.publish("$aws/things/thing-1/jobs/get", `{}`)
-	dev.next()
+	dev := testutil.ConnectDevice(t, "mqtt://"+emu.MQTTAddr(), "thing-1")
+	dev.Publish("$aws/things/thing-1/jobs/get", `{}`)
+	dev.Next()
 	if err := emu.Close(); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-dev.lost:
+	case <-dev.Lost:
 	case <-time.After(waitFor):
 		t.Fatal("Close left the device connected")
 	}
-	dev.client.Disconnect(0)
+	dev.Client.Disconnect(0)
 	waitGoroutines(t, before)
 }
 
@@ -266,8 +267,13 @@ func TestBusyAddressIsNamedAndNothingIsLeftOpen(t *testing.T) {
 		HTTPAddr: busy.Addr().String(),
 		DataPath: emulator.MemoryDataPath,
 	})
-	if err == nil || !strings.Contains(err.Error(), "--http "+busy.Addr().String()+": the address is in use") {
+	var ce *emulator.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "HTTPAddr "+busy.Addr().String()+": the address is in use") {
 		t.Fatalf("got %v", err)
+	}
+	// A command names its flags instead of the fields.
+	if got := ce.Render(strings.ToLower); !strings.HasPrefix(got, "httpaddr ") || !strings.HasSuffix(got, "with httpaddr HOST:PORT") {
+		t.Errorf("rendered %q", got)
 	}
 	again, err := net.Listen("tcp", mqttAddr)
 	if err != nil {

@@ -1,0 +1,197 @@
+package controlplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+)
+
+// maxRequestBody bounds a request body: a document is at most 32768 bytes,
+// and JSON string escaping can at worst multiply that by six.
+const maxRequestBody = 6*jobs.MaxJobDocumentBytes + 64<<10
+
+// controlPlane serves the jobs operations of the AWS IoT control plane over
+// the engine: it reads the path, query and body into the operation's input,
+// and sends the engine's output or error as they are.
+type controlPlane struct{ engine *engine.Engine }
+
+// New returns the HTTP handler of the control plane of e.
+func New(e *engine.Engine) http.Handler {
+	cp := &controlPlane{engine: e}
+	mux := http.NewServeMux()
+	mux.HandleFunc(iotapi.RouteCreateJob.Pattern(), cp.createJob)
+	mux.HandleFunc(iotapi.RouteDescribeJob.Pattern(), cp.describeJob)
+	mux.HandleFunc(iotapi.RouteGetJobDocument.Pattern(), cp.getJobDocument)
+	mux.HandleFunc(iotapi.RouteListJobs.Pattern(), cp.listJobs)
+	mux.HandleFunc(iotapi.RouteCancelJob.Pattern(), cp.cancelJob)
+	mux.HandleFunc(iotapi.RouteDeleteJob.Pattern(), cp.deleteJob)
+	mux.HandleFunc(iotapi.RouteListJobExecutionsForJob.Pattern(), cp.listJobExecutionsForJob)
+	mux.HandleFunc(iotapi.RouteListJobExecutionsForThing.Pattern(), cp.listJobExecutionsForThing)
+	mux.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
+	mux.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
+	mux.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
+	// Without a catch-all, ServeMux answers unknown routes in plain text,
+	// which an SDK cannot turn into a typed error.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, iotapi.Errorf(iotapi.UnknownOperation, "No operation of the emulator's control plane is %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func invalidRequest(format string, args ...any) error {
+	return iotapi.Errorf(iotapi.InvalidRequest, format, args...)
+}
+
+// writeError sends err in the restJson1 error shape: the exception name in
+// X-Amzn-ErrorType, which the SDKs read first, and {"message":...}.
+func writeError(w http.ResponseWriter, err error) {
+	var se *iotapi.ServiceError
+	if !errors.As(err, &se) {
+		se = &iotapi.ServiceError{Kind: iotapi.InternalFailure, Message: err.Error()}
+	}
+	w.Header().Set("X-Amzn-ErrorType", se.Kind.Exception())
+	writeJSON(w, se.Kind.HTTPStatus(), iotapi.ErrorBody{Message: se.Message})
+}
+
+// writeJSON sends v with status; a nil v sends the empty body of the
+// operations that have no output.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+	if v == nil {
+		w.WriteHeader(status)
+		return
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"message":"the response could not be encoded"}`)
+		w.Header().Set("X-Amzn-ErrorType", iotapi.InternalFailure.Exception())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// reply sends the output of an operation, or its error.
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decodeBody reads the JSON object of a request into v and returns its
+// members as given, so that a handler can tell which were present. An empty
+// body is an empty object; anything that is not one JSON object of the
+// right types is InvalidRequest.
+func decodeBody(r *http.Request, v any) (map[string]json.RawMessage, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxRequestBody))
+	if err != nil {
+		return nil, invalidRequest("The request body could not be read: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return nil, invalidRequest("The request body is not a JSON object: %v", err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, invalidRequest("The request body is not valid: %v", err)
+	}
+	return members, nil
+}
+
+// unsupported refuses the members of a request the emulator has no
+// behaviour for; present means given and not null.
+func unsupported(present map[string]json.RawMessage, names ...string) error {
+	for _, name := range names {
+		if raw, ok := present[name]; ok && string(raw) != "null" {
+			return invalidRequest("%s is not supported by the emulator", name)
+		}
+	}
+	return nil
+}
+
+// unsupportedQuery is unsupported for query parameters.
+func unsupportedQuery(r *http.Request, names ...string) error {
+	for _, name := range names {
+		if r.URL.Query().Has(name) {
+			return invalidRequest("The query parameter %s is not supported by the emulator", name)
+		}
+	}
+	return nil
+}
+
+func pathJobID(r *http.Request) (string, error) {
+	id := r.PathValue("jobId")
+	if err := jobs.ValidateJobID(id); err != nil {
+		return "", invalidRequest("%v", err)
+	}
+	return id, nil
+}
+
+func pathThing(r *http.Request) (string, error) {
+	thing := r.PathValue("thingName")
+	if err := jobs.ValidateThingName(thing); err != nil {
+		return "", invalidRequest("%v", err)
+	}
+	return thing, nil
+}
+
+// pathExecution reads the thing name and job id of the execution routes.
+func pathExecution(r *http.Request) (thing, jobID string, err error) {
+	if thing, err = pathThing(r); err != nil {
+		return "", "", err
+	}
+	jobID, err = pathJobID(r)
+	return thing, jobID, err
+}
+
+// queryBool reads a boolean query parameter; absent is false.
+func queryBool(r *http.Request, name string) (bool, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalidRequest("%s must be true or false, got %q", name, s)
+	}
+	return b, nil
+}
+
+// parseInt64 reads an integer parameter for the error message's name.
+func parseInt64(name, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, invalidRequest("%s must be an integer, got %q", name, s)
+	}
+	return n, nil
+}
+
+// queryPage reads maxResults and nextToken.
+func queryPage(r *http.Request) (maxResults int, nextToken string, err error) {
+	q := r.URL.Query()
+	if s := q.Get("maxResults"); s != "" {
+		n, err := parseInt64("maxResults", s)
+		if err != nil {
+			return 0, "", err
+		}
+		if err := iotapi.CheckMaxResults(n); err != nil {
+			return 0, "", err
+		}
+		maxResults = int(n)
+	}
+	return maxResults, q.Get("nextToken"), nil
+}

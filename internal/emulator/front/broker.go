@@ -1,0 +1,160 @@
+package front
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/mochilistener"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Listener ids of the embedded broker, as mochi names its listeners.
+const (
+	listenerMQTT  = "mqtt"
+	listenerMQTTS = "mqtts"
+)
+
+// Broker is the embedded MQTT broker (mochi) with the engine hooked in.
+type Broker struct {
+	server *mqtt.Server
+	log    *slog.Logger
+	// ctx is the handlers' context; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// StartBroker serves MQTT on the given listeners (either may be nil) and
+// takes ownership of them. Every publication of a client is routed as
+// usual, and the engine's reply to a request goes to that client alone.
+func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
+	svc := newService(opts, deliverToClient)
+	log := svc.log.With("component", "broker")
+	caps := mqtt.NewDefaultServerCapabilities()
+	// AWS IoT supports QoS 0 and 1 only; mochi downgrades anything higher.
+	caps.MaximumQos = 1
+	server := mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		// The inline client publishes the engine's notifications.
+		InlineClient: true,
+		Logger:       slog.New(brokerLog{log.Handler()}),
+	})
+	b := &Broker{server: server, log: svc.log}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	for _, hook := range []mqtt.Hook{&authHook{}, &serviceHook{service: svc, ctx: b.ctx}} {
+		if err := server.AddHook(hook, nil); err != nil {
+			b.cancel()
+			return nil, err
+		}
+	}
+	for id, l := range map[string]net.Listener{listenerMQTT: plain, listenerMQTTS: secure} {
+		if l == nil {
+			continue
+		}
+		if err := server.AddListener(mochilistener.New(id, l, log)); err != nil {
+			b.cancel()
+			return nil, err
+		}
+	}
+	if err := server.Serve(); err != nil {
+		b.cancel()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Notify routes a notification to the subscribers of its topic, at QoS 1
+// for those who subscribed at QoS 1.
+func (b *Broker) Notify(m engine.Message) {
+	if err := b.server.Publish(m.Topic, m.Payload, false, 1); err != nil {
+		b.log.Warn("notification not published", "topic", m.Topic, "error", err)
+	}
+}
+
+// Close disconnects every client, closes the listeners and waits for the
+// client goroutines to end, so no request is in the engine afterwards.
+func (b *Broker) Close() error {
+	b.cancel()
+	return b.server.Close()
+}
+
+// authHook answers CONNECT and the ACL checks. It lets every client in:
+// AWS IoT authenticates by client certificate, which the TLS listener
+// checks when a client CA is set; and it allows every publish and
+// subscribe, $aws/ topics included. Limits and policies are hooks of their
+// own, added before it.
+type authHook struct{ mqtt.HookBase }
+
+func (h *authHook) ID() string { return "iotjobs-auth" }
+
+func (h *authHook) Provides(b byte) bool {
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+}
+
+func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+
+func (h *authHook) OnACLCheck(*mqtt.Client, string, bool) bool { return true }
+
+// serviceHook puts the engine behind the broker. It holds no protocol logic:
+// the engine decides what is a request and what the reply is.
+type serviceHook struct {
+	mqtt.HookBase
+	service service
+	ctx     context.Context
+}
+
+func (h *serviceHook) ID() string { return "iotjobs-service" }
+
+func (h *serviceHook) Provides(b byte) bool { return b == mqtt.OnPublished }
+
+// OnPublished runs after the request was acknowledged and routed to
+// subscribers, on the client's read goroutine.
+func (h *serviceHook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
+	if cl.Net.Inline {
+		return // the engine's own notifications
+	}
+	ctx := context.WithValue(h.ctx, clientKey{}, cl)
+	h.service.serve(ctx, engine.NewRequest(cl.ID, pk.TopicName, pk.Payload))
+}
+
+// clientKey carries the requesting client to deliverToClient.
+type clientKey struct{}
+
+// deliverToClient is the embedded broker's delivery. AWS answers only the
+// requesting client, whether or not it subscribed to the reply topic, and
+// the reply never passes through the broker; so it is written straight to
+// that client's connection, which delivers it exactly once however the
+// client subscribed. It goes at QoS 0: with no subscription there is no
+// granted QoS to honour, and a reply lost with its connection is lost on
+// AWS too (the device asks again).
+func deliverToClient(ctx context.Context, _ engine.Request, reply engine.Message) error {
+	cl, ok := ctx.Value(clientKey{}).(*mqtt.Client)
+	if !ok {
+		return errors.New("no client to deliver to")
+	}
+	return cl.WritePacket(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish},
+		TopicName:   reply.Topic,
+		Payload:     reply.Payload,
+	})
+}
+
+// brokerLog keeps mochi's warnings and errors. It logs every listener,
+// hook, start and stop at Info, which is noise for an emulator user.
+type brokerLog struct{ slog.Handler }
+
+func (h brokerLog) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
+}
+
+func (h brokerLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return brokerLog{h.Handler.WithAttrs(attrs)}
+}
+
+func (h brokerLog) WithGroup(name string) slog.Handler {
+	return brokerLog{h.Handler.WithGroup(name)}
+}
