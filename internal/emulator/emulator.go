@@ -291,8 +291,9 @@ func (e *Emulator) HTTPAddr() string { return e.httpAddr }
 // the control plane).
 func (e *Emulator) Engine() *engine.Engine { return e.engine }
 
-// Close stops the control plane, then the MQTT front (no request is in the
-// engine afterwards), then the engine, and waits for their goroutines.
+// Close stops the control plane, delivers the notifications committed so
+// far, stops the MQTT front (no request is in the engine afterwards), then
+// the engine, and waits for their goroutines.
 // It is safe to call more than once.
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(func() {
@@ -305,6 +306,8 @@ func (e *Emulator) Close() error {
 			cancel()
 			<-e.served
 		}
+		// Notifications of what is committed go out before the front closes.
+		e.engine.Drain()
 		if err := e.front.Close(); err != nil {
 			errs = append(errs, err)
 		}

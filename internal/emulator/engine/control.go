@@ -96,17 +96,14 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 		if exists {
 			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
 		}
-		now := e.clock.Now().UnixNano()
+		now := e.clock.Now()
 		rec := &store.JobRecord{
 			ID: in.JobID, Seq: seq, Targets: things, Document: in.Document, Description: in.Description,
-			InProgressTimeout: inProgressTimeout, CreatedAt: now, LastUpdatedAt: now,
+			InProgressTimeout: inProgressTimeout, CreatedAt: now.UnixNano(), LastUpdatedAt: now.UnixNano(),
 		}
 		m := &mutation{job: rec, execs: make([]execChange, len(things))}
 		for i, thing := range things {
-			m.execs[i] = execChange{thing: thing, jobID: in.JobID, next: &store.ExecRecord{
-				JobID: in.JobID, Thing: thing, Status: jobs.StatusQueued, ExecutionNumber: 1, VersionNumber: 1,
-				QueuedAt: now, LastUpdatedAt: now,
-			}}
+			m.execs[i] = change(queued(in.JobID, thing, 1, now), CauseCreated)
 		}
 		if err := e.commitControl(m); err != nil {
 			return err
@@ -260,7 +257,7 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 	}
 	var out iotapi.Job
 	err := e.control(func() error {
-		now := e.clock.Now().UnixNano()
+		now := e.clock.Now()
 		e.stateMu.RLock()
 		j := e.jobs[in.JobID]
 		var (
@@ -279,7 +276,7 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 			rec = j.JobRecord
 			for _, x := range j.execs {
 				if x.Status == jobs.StatusQueued || (in.Force && x.Status == jobs.StatusInProgress) {
-					m.execs = append(m.execs, execChange{thing: x.Thing, jobID: x.JobID, next: canceled(x.ExecRecord, in.Force, nil, now)})
+					m.execs = append(m.execs, change(canceled(x.ExecRecord, in.Force, nil, now), CauseCanceled))
 				}
 			}
 		}
@@ -291,8 +288,8 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		rec.ForceCanceled = rec.ForceCanceled || in.Force
 		rec.Comment = cmp.Or(in.Comment, rec.Comment)
 		rec.ReasonCode = cmp.Or(in.ReasonCode, rec.ReasonCode)
-		rec.CanceledAt = cmp.Or(rec.CanceledAt, now)
-		rec.LastUpdatedAt = now
+		rec.CanceledAt = cmp.Or(rec.CanceledAt, now.UnixNano())
+		rec.LastUpdatedAt = now.UnixNano()
 		if err := e.commitControl(m); err != nil {
 			return err
 		}
@@ -300,19 +297,6 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		return nil
 	})
 	return out, err
-}
-
-// canceled is r canceled by the service. versionNumber counts device
-// updates only, so it stays.
-func canceled(r store.ExecRecord, force bool, details map[string]string, now int64) *store.ExecRecord {
-	r.Status = jobs.StatusCanceled
-	r.ForceCanceled = force
-	if details != nil {
-		r.StatusDetails = details
-	}
-	r.StepDeadline, r.InProgressDeadline = 0, 0
-	r.LastUpdatedAt = now
-	return &r
 }
 
 // DeleteJob deletes the job and all its executions. Without force the job
@@ -326,7 +310,7 @@ func (e *Engine) DeleteJob(in iotapi.DeleteJobInput) error {
 		if j != nil && (in.Force || j.status() != iotapi.JobInProgress) {
 			m = &mutation{job: &j.JobRecord, deleteJob: true, execs: make([]execChange, len(j.execs))}
 			for i, x := range j.execs {
-				m.execs[i] = execChange{thing: x.Thing, jobID: jobID, number: x.ExecutionNumber}
+				m.execs[i] = removal(x)
 			}
 		}
 		e.stateMu.RUnlock()
@@ -400,7 +384,8 @@ func (e *Engine) ListJobExecutionsForJob(in iotapi.ListExecutionsInput) (iotapi.
 	if j == nil {
 		return iotapi.ListJobExecutionsForJobOutput{}, notFound("No job with id %s", in.JobID)
 	}
-	xs, next, err := listExecutions(j.execs, in, func(x *execution) string { return x.Thing })
+	// Thing names have no '!', which sorts before every character they have.
+	xs, next, err := listExecutions(j.execs, in, func(x *execution) string { return fmt.Sprintf("%s!%020d", x.Thing, x.ExecutionNumber) })
 	if err != nil {
 		return iotapi.ListJobExecutionsForJobOutput{}, err
 	}
@@ -422,10 +407,14 @@ func (e *Engine) ListJobExecutionsForThing(in iotapi.ListExecutionsInput) (iotap
 	defer e.stateMu.RUnlock()
 	var xs []*execution
 	if ts := e.things[in.ThingName]; ts != nil {
-		xs = slices.Collect(maps.Values(ts.execs))
+		for _, ofJob := range ts.execs {
+			xs = append(xs, ofJob...)
+		}
 	}
-	slices.SortFunc(xs, func(a, b *execution) int { return cmp.Compare(a.job.Seq, b.job.Seq) })
-	xs, next, err := listExecutions(xs, in, func(x *execution) string { return fmt.Sprintf("%020d", x.job.Seq) })
+	slices.SortFunc(xs, func(a, b *execution) int {
+		return cmp.Or(cmp.Compare(a.job.Seq, b.job.Seq), cmp.Compare(a.ExecutionNumber, b.ExecutionNumber))
+	})
+	xs, next, err := listExecutions(xs, in, func(x *execution) string { return fmt.Sprintf("%020d!%020d", x.job.Seq, x.ExecutionNumber) })
 	if err != nil {
 		return iotapi.ListJobExecutionsForThingOutput{}, err
 	}
@@ -436,13 +425,11 @@ func (e *Engine) ListJobExecutionsForThing(in iotapi.ListExecutionsInput) (iotap
 	return out, nil
 }
 
-// findExecution is the execution the control plane names; executionNumber
-// nil means the latest. stateMu is held.
+// findExecution is lookup for the control plane: its error names what is
+// missing, the job or its execution on the thing. stateMu is held.
 func (e *Engine) findExecution(jobID, thing string, executionNumber *int64) (*execution, error) {
-	if ts := e.things[thing]; ts != nil {
-		if x := ts.execs[jobID]; x != nil && (executionNumber == nil || *executionNumber == x.ExecutionNumber) {
-			return x, nil
-		}
+	if x := e.lookup(thing, jobID, executionNumber); x != nil {
+		return x, nil
 	}
 	if e.jobs[jobID] == nil {
 		return nil, notFound("No job with id %s", jobID)
@@ -471,7 +458,7 @@ func (e *Engine) CancelJobExecution(in iotapi.CancelJobExecutionInput) error {
 		return invalidRequest("%v", err)
 	}
 	return e.control(func() error {
-		now := e.clock.Now().UnixNano()
+		now := e.clock.Now()
 		e.stateMu.RLock()
 		x, err := e.findExecution(in.JobID, in.ThingName, nil)
 		var cur store.ExecRecord
@@ -489,7 +476,7 @@ func (e *Engine) CancelJobExecution(in iotapi.CancelJobExecutionInput) error {
 		case cur.Status == jobs.StatusInProgress && !in.Force:
 			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "The execution is IN_PROGRESS; cancel it with force"}
 		}
-		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID, next: canceled(cur, in.Force, in.StatusDetails, now)}}})
+		return e.commitControl(&mutation{execs: []execChange{change(canceled(cur, in.Force, in.StatusDetails, now), CauseCanceled)}})
 	})
 }
 
@@ -499,6 +486,10 @@ func (e *Engine) DeleteJobExecution(in iotapi.DeleteJobExecutionInput) error {
 	return e.control(func() error {
 		e.stateMu.RLock()
 		x, err := e.findExecution(in.JobID, in.ThingName, &in.ExecutionNumber)
+		var m *mutation
+		if x != nil {
+			m = &mutation{execs: []execChange{removal(x)}}
+		}
 		pending := x != nil && x.Status.Pending()
 		e.stateMu.RUnlock()
 		switch {
@@ -507,6 +498,6 @@ func (e *Engine) DeleteJobExecution(in iotapi.DeleteJobExecutionInput) error {
 		case pending && !in.Force:
 			return &iotapi.ServiceError{Kind: iotapi.InvalidStateTransition, Message: "The execution is not in a terminal state; delete it with force"}
 		}
-		return e.commitControl(&mutation{execs: []execChange{{thing: in.ThingName, jobID: in.JobID, number: in.ExecutionNumber}}})
+		return e.commitControl(m)
 	})
 }

@@ -185,12 +185,12 @@ func TestJobExecutionsControl(t *testing.T) {
 		t.Errorf("cancel with a stale version: %v", err)
 	}
 	v = 2
-	h.notes.take()
+	h.takeNotes()
 	err := h.e.CancelJobExecution(iotapi.CancelJobExecutionInput{JobID: "J1", ThingName: "dev1", Force: true, ExpectedVersion: &v, StatusDetails: map[string]string{"why": "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
+	equal(t, h.takeNotes(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
 	x, _ := h.e.DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "J1", ThingName: "dev1"})
 	if x.Status != jobs.StatusCanceled || x.StatusDetails.DetailsMap["why"] != "test" || !*x.ForceCanceled {
 		t.Errorf("got %+v", x)

@@ -35,13 +35,13 @@ func (e *Engine) startNext(thing string, payload []byte, now time.Time) (any, *j
 		return nil, rej
 	}
 	resp := jobs.ExecutionResponse{Timestamp: now.Unix(), ClientToken: req.ClientToken}
-	err := e.writeThing(thing, func(ts *thingState) error {
-		if ts == nil {
-			return nil
-		}
+	err := e.writeThing(thing, func() error {
 		e.stateMu.RLock()
-		head := ts.head()
+		var head *execution
 		var cur store.ExecRecord
+		if ts := e.things[thing]; ts != nil {
+			head = ts.head()
+		}
 		if head != nil {
 			cur = head.ExecRecord
 			resp.Execution = head.wire(true)
@@ -51,7 +51,7 @@ func (e *Engine) startNext(thing string, payload []byte, now time.Time) (any, *j
 			return nil
 		}
 		next := e.deviceUpdate(cur, head.job, jobs.StatusInProgress, req.StatusDetails, req.StepTimeoutInMinutes, now)
-		if err := e.commit(&mutation{execs: []execChange{{thing: thing, jobID: next.JobID, next: &next}}}); err != nil {
+		if err := e.commit(&mutation{execs: []execChange{change(next, CauseDeviceUpdate)}}); err != nil {
 			return err
 		}
 		e.stateMu.RLock()
@@ -73,16 +73,15 @@ func (e *Engine) describe(thing, jobID string, payload []byte, now time.Time) (a
 	resp := jobs.ExecutionResponse{Timestamp: now.Unix(), ClientToken: req.ClientToken}
 	e.stateMu.RLock()
 	defer e.stateMu.RUnlock()
-	ts := e.things[thing]
 	if jobID == jobs.NextJobID {
-		if head := ts.headOrNil(); head != nil {
-			resp.Execution = head.wire(req.IncludesJobDocument())
+		if ts := e.things[thing]; ts != nil && ts.head() != nil {
+			resp.Execution = ts.head().wire(req.IncludesJobDocument())
 		}
 		return resp, nil
 	}
-	x, rej := ts.find(jobID, req.ExecutionNumber)
-	if rej != nil {
-		return nil, rej
+	x := e.lookup(thing, jobID, req.ExecutionNumber)
+	if x == nil {
+		return nil, notFoundOnThing(jobID, req.ExecutionNumber)
 	}
 	if x.Status.Terminal() {
 		return nil, jobs.Reject(jobs.CodeTerminalStateReached,
@@ -100,15 +99,16 @@ func (e *Engine) update(thing, jobID string, payload []byte, now time.Time) (any
 		return nil, rej
 	}
 	resp := jobs.UpdateResponse{Timestamp: now.Unix(), ClientToken: req.ClientToken}
-	err := e.writeThing(thing, func(ts *thingState) error {
+	err := e.writeThing(thing, func() error {
 		e.stateMu.RLock()
-		x, notFound := ts.find(jobID, req.ExecutionNumber)
+		x := e.lookup(thing, jobID, req.ExecutionNumber)
 		var cur store.ExecRecord
 		if x != nil {
 			cur = x.ExecRecord
 		}
 		e.stateMu.RUnlock()
-		if rej = notFound; rej != nil {
+		if x == nil {
+			rej = notFoundOnThing(jobID, req.ExecutionNumber)
 			return nil
 		}
 		if req.ExpectedVersion != nil && int64(*req.ExpectedVersion) != cur.VersionNumber {
@@ -121,11 +121,11 @@ func (e *Engine) update(thing, jobID string, payload []byte, now time.Time) (any
 			return nil
 		}
 		next := e.deviceUpdate(cur, x.job, req.Status, req.StatusDetails, req.StepTimeoutInMinutes, now)
-		if err := e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}}); err != nil {
+		if err := e.commit(&mutation{execs: []execChange{change(next, CauseDeviceUpdate)}}); err != nil {
 			return err
 		}
 		if req.IncludeJobExecutionState {
-			resp.ExecutionState = stateOf(&next)
+			resp.ExecutionState = stateOf(next)
 		}
 		if req.IncludeJobDocument {
 			resp.JobDocument = json.RawMessage(x.job.Document)
@@ -151,63 +151,17 @@ func transitionMessage(from, to jobs.Status) string {
 	return fmt.Sprintf("Cannot change the status from %s to %s", from, to)
 }
 
-// deviceUpdate is r after an accepted device update to status. Given
-// statusDetails replace the stored ones as a whole; omitted ones leave them
-// unchanged ("If not specified, the statusDetails are unchanged").
-func (e *Engine) deviceUpdate(r store.ExecRecord, j *job, status jobs.Status, details map[string]string, stepMinutes *int64, now time.Time) store.ExecRecord {
-	at := now.UnixNano()
-	if r.Status == jobs.StatusQueued && status == jobs.StatusInProgress {
-		r.StartedAt = at
-		if j.InProgressTimeout > 0 {
-			r.InProgressDeadline = at + int64(e.clock.Minutes(j.InProgressTimeout))
-		}
-	}
-	r.Status = status
-	if details != nil {
-		r.StatusDetails = details
-		if len(details) == 0 {
-			r.StatusDetails = nil
-		}
-	}
-	if stepMinutes != nil {
-		r.StepDeadline = 0
-		if *stepMinutes != jobs.CancelStepTimeout {
-			r.StepDeadline = at + int64(e.clock.Minutes(*stepMinutes))
-		}
-	}
-	if status.Terminal() {
-		r.StepDeadline, r.InProgressDeadline = 0, 0
-	}
-	r.VersionNumber++
-	r.LastUpdatedAt = at
-	return r
-}
-
 // storeFailure is the rejection of a change that could not be committed.
 func storeFailure(err error) *jobs.Rejection {
 	return jobs.Reject(jobs.CodeInternalError, "The change could not be stored: "+err.Error())
 }
 
-func (t *thingState) headOrNil() *execution {
-	if t == nil {
-		return nil
+// notFoundOnThing is the rejection of a request that names no execution of
+// the thing.
+func notFoundOnThing(jobID string, executionNumber *int64) *jobs.Rejection {
+	msg := "No job execution of job " + jobID + " on this thing"
+	if executionNumber != nil {
+		msg += fmt.Sprintf(" with executionNumber %d", *executionNumber)
 	}
-	return t.head()
-}
-
-// find is the execution a device request names; executionNumber nil means
-// the latest. Callers hold stateMu.
-func (t *thingState) find(jobID string, executionNumber *int64) (*execution, *jobs.Rejection) {
-	var x *execution
-	if t != nil {
-		x = t.execs[jobID]
-	}
-	if x == nil || (executionNumber != nil && *executionNumber != x.ExecutionNumber) {
-		msg := "No job execution of job " + jobID + " on this thing"
-		if executionNumber != nil {
-			msg += fmt.Sprintf(" with executionNumber %d", *executionNumber)
-		}
-		return nil, jobs.Reject(jobs.CodeResourceNotFound, msg)
-	}
-	return x, nil
+	return jobs.Reject(jobs.CodeResourceNotFound, msg)
 }

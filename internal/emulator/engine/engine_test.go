@@ -72,6 +72,13 @@ func openHarness(t *testing.T, path string, c *clock.Fake, minute time.Duration)
 	return h
 }
 
+// takeNotes waits until the notifications of every commit so far are
+// rendered, then takes them.
+func (h *harness) takeNotes() []string {
+	h.e.Drain()
+	return h.notes.take()
+}
+
 // reopen closes the engine and opens the same store again.
 func (h *harness) reopen() {
 	h.t.Helper()
@@ -131,7 +138,7 @@ const (
 func TestWalkCreateStartSucceed(t *testing.T) {
 	h := newHarness(t)
 	h.createJob("J1", "dev1")
-	equal(t, h.notes.take(), []string{
+	equal(t, h.takeNotes(), []string{
 		notify + `{` + ts + `,"jobs":{"QUEUED":[{"jobId":"J1","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1}]}}`,
 		nextNote + `{` + ts + `,"execution":{"jobId":"J1","status":"QUEUED","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1,"jobDocument":{"op":"J1"}}}`,
 	})
@@ -144,12 +151,12 @@ func TestWalkCreateStartSucceed(t *testing.T) {
 	got = h.pub(thing+"start-next", `{"clientToken":"c2"}`)
 	want = thing + `start-next/accepted {"execution":{"jobId":"J1","status":"IN_PROGRESS","queuedAt":1700000000,"startedAt":1700000002,"lastUpdatedAt":1700000002,"versionNumber":2,"executionNumber":1,"jobDocument":{"op":"J1"}},"timestamp":1700000002,"clientToken":"c2"}`
 	equal(t, []string{got}, []string{want})
-	equal(t, h.notes.take(), nil)
+	equal(t, h.takeNotes(), nil)
 
 	got = h.pub(thing+"J1/update", `{"status":"SUCCEEDED","clientToken":"c3"}`)
 	want = thing + `J1/update/accepted {"timestamp":1700000002,"clientToken":"c3"}`
 	equal(t, []string{got}, []string{want})
-	equal(t, h.notes.take(), []string{
+	equal(t, h.takeNotes(), []string{
 		notify + `{"timestamp":1700000002,"jobs":{}}`,
 		nextNote + `{"timestamp":1700000002}`,
 	})
@@ -166,9 +173,9 @@ func TestNotifyRules(t *testing.T) {
 	t.Run("second job gives notify only", func(t *testing.T) {
 		h := newHarness(t)
 		h.createJob("J1", "dev1")
-		h.notes.take()
+		h.takeNotes()
 		h.createJob("J2", "dev1")
-		got := h.notes.take()
+		got := h.takeNotes()
 		if len(got) != 1 || !strings.HasPrefix(got[0], notify) || !strings.Contains(got[0], `"jobId":"J2"`) {
 			t.Fatalf("want one notify listing J2, got %q", got)
 		}
@@ -177,23 +184,23 @@ func TestNotifyRules(t *testing.T) {
 		h := newHarness(t)
 		h.createJob("J1", "dev1")
 		h.createJob("J2", "dev1")
-		h.notes.take()
+		h.takeNotes()
 		h.pub(thing+"J2/update", `{"status":"IN_PROGRESS"}`)
-		got := h.notes.take()
+		got := h.takeNotes()
 		if len(got) != 1 || !strings.HasPrefix(got[0], nextNote) || !strings.Contains(got[0], `"jobId":"J2","status":"IN_PROGRESS"`) {
 			t.Fatalf("want one notify-next with J2 IN_PROGRESS, got %q", got)
 		}
 		// An update of the head that changes only its details announces nothing.
 		h.pub(thing+"J2/update", `{"status":"IN_PROGRESS","statusDetails":{"step":"2"}}`)
-		equal(t, h.notes.take(), nil)
+		equal(t, h.takeNotes(), nil)
 	})
 	t.Run("terminal update of a non-head execution gives notify only", func(t *testing.T) {
 		h := newHarness(t)
 		h.createJob("J1", "dev1")
 		h.createJob("J2", "dev1")
-		h.notes.take()
+		h.takeNotes()
 		h.pub(thing+"J2/update", `{"status":"REJECTED"}`)
-		got := h.notes.take()
+		got := h.takeNotes()
 		if len(got) != 1 || !strings.HasPrefix(got[0], notify) || strings.Contains(got[0], "J2") {
 			t.Fatalf("want one notify without J2, got %q", got)
 		}
@@ -202,11 +209,11 @@ func TestNotifyRules(t *testing.T) {
 		h := newHarness(t)
 		h.createJob("J1", "dev1", "dev2")
 		h.createJob("J2", "dev1")
-		h.notes.take()
+		h.takeNotes()
 		if _, err := h.e.CancelJob(iotapi.CancelJobInput{JobID: "J1"}); err != nil {
 			t.Fatal(err)
 		}
-		equal(t, h.notes.take(), []string{
+		equal(t, h.takeNotes(), []string{
 			notify + `{` + ts + `,"jobs":{"QUEUED":[{"jobId":"J2","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1}]}}`,
 			nextNote + `{` + ts + `,"execution":{"jobId":"J2","status":"QUEUED","queuedAt":1700000000,"lastUpdatedAt":1700000000,"versionNumber":1,"executionNumber":1,"jobDocument":{"op":"J2"}}}`,
 			`$aws/things/dev2/jobs/notify {` + ts + `,"jobs":{}}`,
@@ -215,12 +222,12 @@ func TestNotifyRules(t *testing.T) {
 		if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J2", Force: true}); err != nil {
 			t.Fatal(err)
 		}
-		equal(t, h.notes.take(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
+		equal(t, h.takeNotes(), []string{notify + `{` + ts + `,"jobs":{}}`, nextNote + `{` + ts + `}`})
 		// Deleting a job whose executions are all terminal announces nothing.
 		if err := h.e.DeleteJob(iotapi.DeleteJobInput{JobID: "J1", Force: false}); err != nil {
 			t.Fatal(err)
 		}
-		equal(t, h.notes.take(), nil)
+		equal(t, h.takeNotes(), nil)
 	})
 }
 
@@ -418,14 +425,14 @@ func TestTimers(t *testing.T) {
 	t.Run("step timer times out with notifications", func(t *testing.T) {
 		h := openHarness(t, filepath.Join(t.TempDir(), "db"), newClock(), minute)
 		h.createJob("J1", "dev1")
-		h.notes.take()
+		h.takeNotes()
 		h.pub(thing+"start-next", `{"stepTimeoutInMinutes":1}`)
 		h.clock.Advance(minute - time.Nanosecond)
 		if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusInProgress {
 			t.Fatalf("timed out early: %+v", x)
 		}
 		h.clock.Advance(time.Nanosecond)
-		equal(t, h.notes.take(), []string{notify + `{"timestamp":1700000060,"jobs":{}}`, nextNote + `{"timestamp":1700000060}`})
+		equal(t, h.takeNotes(), []string{notify + `{"timestamp":1700000060,"jobs":{}}`, nextNote + `{"timestamp":1700000060}`})
 		x := statusOf(t, h.e, "J1", "dev1")
 		if x.Status != jobs.StatusTimedOut || x.VersionNumber != 2 {
 			t.Errorf("want TIMED_OUT at version 2 (a timeout is no device update): %+v", x)
@@ -547,7 +554,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if afterJob.JobProcessDetails != beforeJob.JobProcessDetails || !afterJob.CreatedAt.Equal(beforeJob.CreatedAt.Time) {
 		t.Errorf("job after restart %+v, before %+v", afterJob, beforeJob)
 	}
-	equal(t, opened.notes.take(), nil)
+	equal(t, opened.takeNotes(), nil)
 
 	// A timer that expired while the engine was down fires at once.
 	opened.e.Start()
@@ -555,7 +562,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if x := statusOf(t, opened.e, "J3", "dev3"); x.Status != jobs.StatusTimedOut {
 		t.Errorf("J3 on dev3 after Start: %+v", x)
 	}
-	equal(t, opened.notes.take(), []string{
+	equal(t, opened.takeNotes(), []string{
 		`$aws/things/dev3/jobs/notify {"timestamp":1700007200,"jobs":{}}`,
 		`$aws/things/dev3/jobs/notify-next {"timestamp":1700007200}`,
 	})
@@ -593,7 +600,7 @@ func TestMemoryStore(t *testing.T) {
 func TestStoreFailureIsInternalError(t *testing.T) {
 	h := newHarness(t)
 	h.createJob("J1", "dev1")
-	h.notes.take()
+	h.takeNotes()
 	// A real storage failure: the database goes away under the engine.
 	if err := h.e.store.Close(); err != nil {
 		t.Fatal(err)
@@ -611,7 +618,7 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 	if x.Status != jobs.StatusQueued || x.VersionNumber != 1 {
 		t.Errorf("uncommitted change visible: %+v", x)
 	}
-	equal(t, h.notes.take(), nil)
+	equal(t, h.takeNotes(), nil)
 	var se *iotapi.ServiceError
 	_, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: "J2", Targets: []string{"dev1"}, Document: `{}`})
 	if !errors.As(err, &se) || se.Kind != iotapi.InternalFailure {

@@ -1,10 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"sort"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/clock"
@@ -46,18 +47,27 @@ func (j *job) completedAt() int64 {
 	return 0
 }
 
-func (j *job) execIndex(thing string) (int, bool) {
-	return sort.Find(len(j.execs), func(i int) int { return compareStrings(thing, j.execs[i].Thing) })
+// compareExecs orders a job's executions by thing, then number: the order
+// of ListJobExecutionsForJob and its page tokens.
+func compareExecs(a, b *execution) int {
+	return cmp.Or(strings.Compare(a.Thing, b.Thing), cmp.Compare(a.ExecutionNumber, b.ExecutionNumber))
 }
 
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+func (j *job) sortExecs() { slices.SortFunc(j.execs, compareExecs) }
+
+func (j *job) removeExec(x *execution) {
+	if i, ok := slices.BinarySearchFunc(j.execs, x, compareExecs); ok {
+		j.execs = slices.Delete(j.execs, i, i+1)
 	}
-	return 0
+}
+
+// counted adds delta to the job's count of x's status and notes when x
+// became terminal.
+func (j *job) counted(x *execution, delta int) {
+	j.counts[x.Status] += delta
+	if delta > 0 && x.Status.Terminal() {
+		j.lastTerminalAt = max(j.lastTerminalAt, x.LastUpdatedAt)
+	}
 }
 
 // execution is an execution in memory. Its record is replaced as a whole,
@@ -104,15 +114,57 @@ func (a queueKey) less(b queueKey) bool {
 	return a.seq < b.seq
 }
 
-// thingState is what the engine knows of one thing.
+// thingState is what the engine knows of one thing: its executions, and
+// the pending ones in queue order.
 type thingState struct {
-	// mu serialises the writers of this thing's executions from reading the
-	// state through commit and apply, so no two of them decide on the same
-	// version; readers use Engine.stateMu only.
-	mu      sync.Mutex
-	name    string
-	execs   map[string]*execution // by job id
-	pending []*execution          // in queue order
+	name string
+	// execs are by job id, each job's by execution number: the latest last.
+	execs   map[string][]*execution
+	pending []*execution
+}
+
+// add files x among the thing's executions of its job.
+func (t *thingState) add(x *execution) {
+	xs := t.execs[x.JobID]
+	i, _ := slices.BinarySearchFunc(xs, x.ExecutionNumber, func(y *execution, n int64) int { return cmp.Compare(y.ExecutionNumber, n) })
+	t.execs[x.JobID] = slices.Insert(xs, i, x)
+}
+
+func (t *thingState) remove(x *execution) {
+	xs := slices.DeleteFunc(t.execs[x.JobID], func(y *execution) bool { return y == x })
+	if len(xs) == 0 {
+		delete(t.execs, x.JobID)
+	} else {
+		t.execs[x.JobID] = xs
+	}
+}
+
+// execution is number of the job on the thing, nil if there is none.
+func (t *thingState) execution(jobID string, number int64) *execution {
+	for _, x := range t.execs[jobID] {
+		if x.ExecutionNumber == number {
+			return x
+		}
+	}
+	return nil
+}
+
+// lookup is the one way to find the execution a request names: number of
+// the job on the thing, or the latest when number is nil; nil when there is
+// none. stateMu is held.
+func (e *Engine) lookup(thing, jobID string, number *int64) *execution {
+	t := e.things[thing]
+	if t == nil {
+		return nil
+	}
+	if number != nil {
+		return t.execution(jobID, *number)
+	}
+	xs := t.execs[jobID]
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs[len(xs)-1]
 }
 
 func (t *thingState) head() *execution {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
@@ -18,9 +19,9 @@ func (e *Engine) armLocked(x *execution) {
 	if !e.started || at == 0 || x.Status != jobs.StatusInProgress {
 		return
 	}
-	thing, jobID := x.Thing, x.JobID
+	thing, jobID, number := x.Thing, x.JobID, x.ExecutionNumber
 	x.timer = e.clock.AfterFunc(time.Duration(at-e.clock.Now().UnixNano()), func() {
-		e.expire(thing, jobID, at)
+		e.expire(thing, jobID, number, at)
 	})
 }
 
@@ -32,34 +33,26 @@ func disarm(x *execution) {
 }
 
 // expire times the execution out if it still has the deadline that fired.
-func (e *Engine) expire(thing, jobID string, at int64) {
-	err := e.writeThing(thing, func(ts *thingState) error {
-		if ts == nil {
-			return nil
-		}
+func (e *Engine) expire(thing, jobID string, number, at int64) {
+	err := e.writeThing(thing, func() error {
 		e.stateMu.RLock()
-		x := ts.execs[jobID]
+		x := e.lookup(thing, jobID, &number)
 		current := x != nil && x.Status == jobs.StatusInProgress && deadline(&x.ExecRecord) == at
-		var next store.ExecRecord
+		var cur store.ExecRecord
 		if current {
-			next = x.ExecRecord
+			cur = x.ExecRecord
 		}
 		e.stateMu.RUnlock()
 		if !current {
 			return nil
 		}
-		// versionNumber counts device updates only; the service's own
-		// transitions (timeout, cancel) leave it as it is.
-		next.Status = jobs.StatusTimedOut
-		next.LastUpdatedAt = e.clock.Now().UnixNano()
-		next.StepDeadline, next.InProgressDeadline = 0, 0
-		if err := e.commit(&mutation{execs: []execChange{{thing: thing, jobID: jobID, next: &next}}}); err != nil {
+		if err := e.commit(&mutation{execs: []execChange{change(timedOut(cur, e.clock.Now()), CauseTimedOut)}}); err != nil {
 			return err
 		}
-		e.log.Info("execution timed out", "thing", thing, "job", jobID)
+		e.log.Info("execution timed out", "thing", thing, "job", jobID, "execution", number)
 		return nil
 	})
-	if err != nil && err != errClosed {
+	if err != nil && !errors.Is(err, errClosed) {
 		// The execution stays IN_PROGRESS past its deadline; the next Start
 		// (after a restart) fires the timer again.
 		e.log.Error("time out execution", "thing", thing, "job", jobID, "err", err)

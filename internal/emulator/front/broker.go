@@ -70,6 +70,9 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 // Notify routes a notification to the subscribers of its topic, at QoS 1
 // for those who subscribed at QoS 1.
 func (b *Broker) Notify(m engine.Message) {
+	if b.ctx.Err() != nil {
+		return // closed: its clients are gone
+	}
 	if err := b.server.Publish(m.Topic, m.Payload, false, 1); err != nil {
 		b.log.Warn("notification not published", "topic", m.Topic, "error", err)
 	}
