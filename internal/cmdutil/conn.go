@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -194,6 +195,10 @@ func checkClientToken(token string) error {
 	}
 	if !utf8.ValidString(token) || strings.IndexFunc(token, unicode.IsControl) >= 0 {
 		return Usagef("invalid --client-token %q: it must be UTF-8 text without control characters", token)
+	}
+	var tooLong *jobs.ValidationError
+	if errors.As(jobs.ValidateClientToken(token), &tooLong) {
+		return Usagef("invalid --client-token: %s", tooLong.Reason)
 	}
 	return nil
 }

@@ -169,8 +169,17 @@ type NotifyNextMessage struct {
 // ---- decoding requests (service side) ----
 
 // ClientTokenOf extracts clientToken from a payload that may not decode as a
-// whole, so that even a rejection for bad content echoes the token.
+// whole, so that even a rejection for bad content echoes the token. A token
+// over MaxClientTokenLen is not echoed: "" is returned.
 func ClientTokenOf(payload []byte) string {
+	token := rawClientToken(payload)
+	if ValidateClientToken(token) != nil {
+		return ""
+	}
+	return token
+}
+
+func rawClientToken(payload []byte) string {
 	var env struct {
 		ClientToken json.RawMessage `json:"clientToken"`
 	}
@@ -204,6 +213,9 @@ func decodeRequest(payload []byte, v any) *Rejection {
 			return Reject(CodeInvalidRequest, fmt.Sprintf("Value at '%s' has the wrong type: expected %s", typeErr.Field, typeErr.Type))
 		}
 		return Reject(CodeInvalidRequest, err.Error())
+	}
+	if err := ValidateClientToken(rawClientToken(trimmed)); err != nil {
+		return Reject(CodeInvalidRequest, "clientToken is longer than 64 characters")
 	}
 	return nil
 }

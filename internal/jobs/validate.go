@@ -20,6 +20,9 @@ const (
 	MaxPendingListed     = 10
 	MaxJobDocumentBytes  = 32768
 	MaxInProgressTimeout = MaxStepTimeout
+	// MaxClientTokenLen is the spec's decision (the Device Shadow's
+	// documented limit): an unbounded echo is a memory hazard.
+	MaxClientTokenLen = 64
 )
 
 // ValidationError names the input that is wrong and why.
@@ -170,6 +173,15 @@ func ValidateStepTimeout(minutes int64, allowCancel bool) error {
 func ValidateDeviceStatus(s Status) error {
 	if !s.DeviceSettable() {
 		return &ValidationError{"status", string(s), "must be one of " + strings.Join(Names(DeviceStatuses), ", ")}
+	}
+	return nil
+}
+
+// ValidateClientToken checks that a clientToken is at most
+// MaxClientTokenLen characters.
+func ValidateClientToken(token string) error {
+	if n := utf8.RuneCountInString(token); n > MaxClientTokenLen {
+		return &ValidationError{Field: "client token", Value: token, Reason: fmt.Sprintf("it is %d characters long, the limit is %d", n, MaxClientTokenLen)}
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{"bad output", nil, []string{"get-pending", "-t", "t1", "-e", ep, "-o", "yaml"}, `invalid output format "yaml"`},
 		{"reserved client id", nil, []string{"get-pending", "-t", "t1", "-e", ep, "--client-id", "$x"}, "client id"},
 		{"empty client token", nil, []string{"get-pending", "-t", "t1", "-e", ep, "--client-token", ""}, "--client-token"},
+		{"long client token", nil, []string{"get-pending", "-t", "t1", "-e", ep, "--client-token", strings.Repeat("é", 65)}, "invalid --client-token: it is 65 characters long, the limit is 64"},
 		{"cert on plain endpoint", nil, []string{"get-pending", "-t", "t1", "-e", ep, "--ca", junk}, "need a TLS endpoint"},
 		{"cert without key", nil, []string{"get-pending", "-t", "t1", "-e", "mqtts://127.0.0.1:1", "--cert", junk}, "--cert needs --key"},
 		{"missing CA file", nil, []string{"get-pending", "-t", "t1", "-e", "mqtts://127.0.0.1:1", "--ca", dir + "/nope.pem"}, "CA file " + dir + "/nope.pem: cannot be read"},

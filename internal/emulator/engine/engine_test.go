@@ -756,3 +756,23 @@ func TestOpensTheFirstReleasesStore(t *testing.T) {
 		t.Errorf("fw-1 on dev-1 after a restart: %+v", x)
 	}
 }
+
+// TestLongClientTokenIsRefusedAndNotEchoed: the spec caps clientToken at 64
+// characters; a longer one is InvalidRequest, and the rejection does not
+// echo it.
+func TestLongClientTokenIsRefusedAndNotEchoed(t *testing.T) {
+	h := newHarness(t)
+	h.createJob("J1", "dev1")
+	ok := strings.Repeat("é", 64)
+	if got := h.pub(thing+"get", `{"clientToken":"`+ok+`"}`); !strings.Contains(got, `"clientToken":"`+ok+`"`) || strings.Contains(got, "rejected") {
+		t.Errorf("64 characters: %s", got)
+	}
+	long := strings.Repeat("x", 65)
+	r := rejection(t, h.pub(thing+"J1/update", `{"status":"IN_PROGRESS","clientToken":"`+long+`"}`))
+	if r.Code != jobs.CodeInvalidRequest || r.ClientToken != "" {
+		t.Errorf("65 characters: %+v", r)
+	}
+	if x := statusOf(t, h.e, "J1", "dev1"); x.Status != jobs.StatusQueued {
+		t.Errorf("the refused update changed the execution: %+v", x)
+	}
+}

@@ -19,6 +19,11 @@ const (
 	listenerMQTTS = "mqtts"
 )
 
+// MaxPacketSize bounds an MQTT packet the embedded broker reads: AWS IoT's
+// 128 KB payload, plus a topic of up to 256 bytes and the header. A larger
+// one closes the connection before anything is allocated for it.
+const MaxPacketSize = 128*1024 + 512
+
 // Broker is the embedded MQTT broker (mochi) with the engine hooked in.
 type Broker struct {
 	server *mqtt.Server
@@ -37,6 +42,10 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	caps := mqtt.NewDefaultServerCapabilities()
 	// AWS IoT supports QoS 0 and 1 only; mochi downgrades anything higher.
 	caps.MaximumQos = 1
+	// mochi allocates a packet's whole length before reading it: without a
+	// cap, five bytes announcing 256 MB cost 256 MB. AWS IoT takes payloads
+	// up to 128 KB; the cap leaves room for the topic and the header.
+	caps.MaximumPacketSize = MaxPacketSize
 	server := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		// The inline client publishes the engine's notifications.
