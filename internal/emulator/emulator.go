@@ -236,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 func (e *Emulator) serveHTTP(l net.Listener) {
 	e.httpAddr = l.Addr().String()
 	e.http = &http.Server{
-		Handler:           controlplane.New(e.engine),
+		Handler:           controlplane.New(e.engine, e.httpAddr),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
 	}

@@ -12,7 +12,8 @@ import (
 type ErrorKind string
 
 // The error kinds. InternalFailure is a storage failure; UnknownOperation
-// is a method and path that no operation has.
+// is a path that no operation has, MethodNotAllowed a path whose operations
+// take other methods; Forbidden is a request the emulator will not serve.
 const (
 	ResourceNotFound       ErrorKind = "ResourceNotFound"
 	InvalidRequest         ErrorKind = "InvalidRequest"
@@ -21,6 +22,8 @@ const (
 	VersionConflict        ErrorKind = "VersionConflict"
 	InternalFailure        ErrorKind = "InternalFailure"
 	UnknownOperation       ErrorKind = "UnknownOperation"
+	MethodNotAllowed       ErrorKind = "MethodNotAllowed"
+	Forbidden              ErrorKind = "Forbidden"
 )
 
 // Exception is the AWS exception name of the kind, as the X-Amzn-ErrorType
@@ -36,6 +39,10 @@ func (k ErrorKind) HTTPStatus() int {
 		return http.StatusNotFound
 	case ResourceAlreadyExists, VersionConflict, InvalidStateTransition:
 		return http.StatusConflict
+	case MethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case Forbidden:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }

@@ -117,7 +117,9 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 	connectTimeout := defaultConnectTimeout
 	if deadline, ok := ctx.Deadline(); ok {
-		connectTimeout = max(time.Until(deadline), time.Millisecond)
+		// A second past ctx's deadline, so that ctx decides: a caller can
+		// then tell its own deadline (context.Cause) from paho's.
+		connectTimeout = max(time.Until(deadline), time.Millisecond) + time.Second
 	}
 	opts := paho.NewClientOptions().
 		// The scheme is irrelevant: openConnection dials plain or TLS itself.

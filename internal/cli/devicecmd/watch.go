@@ -104,20 +104,25 @@ func (o *watchOptions) complete(cmd *cobra.Command) error {
 
 func runWatch(ctx context.Context, opts *watchOptions) error {
 	o := &opts.conn
+	// --for bounds the whole watch, the first connect included.
+	if opts.For > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, opts.For, errWatchOver)
+		defer stop()
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	w, err := dialStream(dialCtx, o, opts.filters)
 	cancel()
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(context.Cause(ctx), errWatchOver):
+		return nil // --for ran out first: the watch is over, as asked
+	default:
 		return err
 	}
 	defer w.Close()
 	if o.IO.IsStderrTTY() {
 		fmt.Fprintf(o.IO.ErrOut, "watching %s (Ctrl-C to stop)\n", strings.Join(opts.filters, ", "))
-	}
-	if opts.For > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, opts.For, errWatchOver)
-		defer stop()
 	}
 
 	out := render.New(o.IO, o.Format())

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -24,27 +26,74 @@ const maxRequestBody = 6*jobs.MaxJobDocumentBytes + 64<<10
 // and sends the engine's output or error as they are.
 type controlPlane struct{ engine *engine.Engine }
 
-// New returns the HTTP handler of the control plane of e.
-func New(e *engine.Engine) http.Handler {
+// New returns the HTTP handler of the control plane of e, served on the
+// listener at listenAddr (host:port).
+//
+// It answers only requests whose Host is a name of that listener: a loopback
+// address or localhost, the listen address itself, or any IP address when
+// it listens on all of them, with its port. A web page cannot reach it
+// through a DNS name that resolves to 127.0.0.1 (DNS rebinding).
+func New(e *engine.Engine, listenAddr string) http.Handler {
 	cp := &controlPlane{engine: e}
-	mux := http.NewServeMux()
-	mux.HandleFunc(iotapi.RouteCreateJob.Pattern(), cp.createJob)
-	mux.HandleFunc(iotapi.RouteDescribeJob.Pattern(), cp.describeJob)
-	mux.HandleFunc(iotapi.RouteGetJobDocument.Pattern(), cp.getJobDocument)
-	mux.HandleFunc(iotapi.RouteListJobs.Pattern(), cp.listJobs)
-	mux.HandleFunc(iotapi.RouteCancelJob.Pattern(), cp.cancelJob)
-	mux.HandleFunc(iotapi.RouteDeleteJob.Pattern(), cp.deleteJob)
-	mux.HandleFunc(iotapi.RouteListJobExecutionsForJob.Pattern(), cp.listJobExecutionsForJob)
-	mux.HandleFunc(iotapi.RouteListJobExecutionsForThing.Pattern(), cp.listJobExecutionsForThing)
-	mux.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
-	mux.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
-	mux.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
-	// Without a catch-all, ServeMux answers unknown routes in plain text,
-	// which an SDK cannot turn into a typed error.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	routes := http.NewServeMux()
+	routes.HandleFunc(iotapi.RouteCreateJob.Pattern(), cp.createJob)
+	routes.HandleFunc(iotapi.RouteDescribeJob.Pattern(), cp.describeJob)
+	routes.HandleFunc(iotapi.RouteGetJobDocument.Pattern(), cp.getJobDocument)
+	routes.HandleFunc(iotapi.RouteListJobs.Pattern(), cp.listJobs)
+	routes.HandleFunc(iotapi.RouteCancelJob.Pattern(), cp.cancelJob)
+	routes.HandleFunc(iotapi.RouteDeleteJob.Pattern(), cp.deleteJob)
+	routes.HandleFunc(iotapi.RouteListJobExecutionsForJob.Pattern(), cp.listJobExecutionsForJob)
+	routes.HandleFunc(iotapi.RouteListJobExecutionsForThing.Pattern(), cp.listJobExecutionsForThing)
+	routes.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
+	routes.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
+	routes.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
+	_, port, _ := net.SplitHostPort(listenAddr)
+	listenHost, _, _ := net.SplitHostPort(listenAddr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(r.Host, listenHost, port) {
+			writeError(w, iotapi.Errorf(iotapi.Forbidden, "Host %q is not a name of this control plane; use http://%s", r.Host, listenAddr))
+			return
+		}
+		if _, pattern := routes.Handler(r); pattern != "" {
+			routes.ServeHTTP(w, r)
+			return
+		}
+		// ServeMux answers unknown routes in plain text, which an SDK cannot
+		// turn into a typed error: answer them in the AWS error shape.
+		if allow := allowedMethods(routes, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, iotapi.Errorf(iotapi.MethodNotAllowed, "%s %s is not an operation; this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
 		writeError(w, iotapi.Errorf(iotapi.UnknownOperation, "No operation of the emulator's control plane is %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+}
+
+// hostAllowed reports whether the Host header names the listener.
+func hostAllowed(host, listenHost, port string) bool {
+	name, p, err := net.SplitHostPort(host)
+	if err != nil || p != port {
+		return false
+	}
+	if name == "localhost" || name == listenHost {
+		return true
+	}
+	ip := net.ParseIP(name)
+	listenIP := net.ParseIP(listenHost)
+	return ip != nil && (ip.IsLoopback() || listenHost == "" || (listenIP != nil && listenIP.IsUnspecified()))
+}
+
+// allowedMethods are the methods of the routes that match r's path.
+func allowedMethods(routes *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := routes.Handler(probe); pattern != "" {
+			allow = append(allow, method)
+		}
+	}
+	return allow
 }
 
 func invalidRequest(format string, args ...any) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -196,7 +197,7 @@ func TestControlPlaneErrorShapes(t *testing.T) {
 		{"delete execution pending", "DELETE", "/things/t1/jobs/j1/executionNumber/1", "", 409, "InvalidStateTransitionException", "force"},
 		{"delete execution bad number", "DELETE", "/things/t1/jobs/j1/executionNumber/one", "", 400, "InvalidRequestException", "executionNumber"},
 		{"unknown route", "GET", "/thinggroups", "", 404, "UnknownOperationException", "GET /thinggroups"},
-		{"unknown method", "POST", "/jobs/j1", "", 404, "UnknownOperationException", "POST /jobs/j1"},
+		{"wrong method", "POST", "/jobs/j1", "", 405, "MethodNotAllowedException", "this path takes GET, PUT, DELETE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,4 +313,49 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestMethodNotAllowedSaysWhatIs: a path that exists with another method
+// answers 405 with Allow.
+func TestMethodNotAllowedSaysWhatIs(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	req, _ := http.NewRequest(http.MethodPost, emu.HTTPURL+"/things/t1/jobs/j1/cancel", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "PUT" {
+		t.Errorf("status %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// TestOnlyItsOwnHostNames: a request whose Host is not a name of the
+// listener (as a web page would send through a rebound DNS name) is
+// refused; loopback names are served.
+func TestOnlyItsOwnHostNames(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(emu.HTTPURL, "http://"))
+	for host, want := range map[string]int{
+		"evil.example:" + port: http.StatusForbidden,
+		"127.0.0.1:1":          http.StatusForbidden,
+		"10.0.0.1:" + port:     http.StatusForbidden,
+		"localhost:" + port:    http.StatusOK,
+		"127.0.0.1:" + port:    http.StatusOK,
+		"127.0.0.2:" + port:    http.StatusOK,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, emu.HTTPURL+"/jobs", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: status %d, want %d", host, resp.StatusCode, want)
+		}
+		if want == http.StatusForbidden && resp.Header.Get("X-Amzn-ErrorType") != "ForbiddenException" {
+			t.Errorf("Host %s: error type %q", host, resp.Header.Get("X-Amzn-ErrorType"))
+		}
+	}
 }
