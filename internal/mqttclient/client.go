@@ -49,6 +49,9 @@ type Config struct {
 	OnConnect func()
 	// OnConnectionLost is called when an established connection drops.
 	OnConnectionLost func(error)
+	// IgnoreRetained drops retained messages: a service must not act again
+	// on a request someone published with RETAIN.
+	IgnoreRetained bool
 
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
@@ -270,6 +273,10 @@ func (c *Conn) onConnectionLost(_ paho.Client, err error) {
 // It runs on paho's goroutine; route functions must not block.
 func (c *Conn) dispatch(_ paho.Client, msg paho.Message) {
 	topic, payload := msg.Topic(), msg.Payload()
+	if c.cfg.IgnoreRetained && msg.Retained() {
+		c.cfg.Trace("< %s (retained: ignored)", topic)
+		return
+	}
 	c.cfg.Trace("< %s %s", topic, payload)
 	c.mu.Lock()
 	var fns []func(string, []byte)

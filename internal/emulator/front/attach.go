@@ -64,7 +64,9 @@ func Attach(ctx context.Context, brokerURL string, opts Options) (*Attachment, e
 		Endpoint:      ep,
 		ClientID:      id,
 		AutoReconnect: true,
-		OnConnect:     func() { log.Info("connected to the broker", "broker", ep.String(), "client_id", id) },
+		// A retained request would be applied again at every start.
+		IgnoreRetained: true,
+		OnConnect:      func() { log.Info("connected to the broker", "broker", ep.String(), "client_id", id) },
 		OnConnectionLost: func(err error) {
 			log.Warn("connection to the broker lost; reconnecting", "broker", ep.String(), "error", err)
 		},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -119,4 +120,43 @@ func TestAttachFailsFastWithoutABroker(t *testing.T) {
 		t.Fatal("started without a broker")
 	}
 	t.Logf("refused: %v", err)
+}
+
+// TestAttachedIgnoresRetainedRequests: a request published with RETAIN is
+// delivered to every new subscriber; the service must not apply it again
+// each time it (re)starts.
+func TestAttachedIgnoresRetainedRequests(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto(), testutil.WithTempDataPath(t))
+	testutil.CreateJob(t, emu, "job-r", "thing-r", `{}`)
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "publisher")
+	token := dev.Client.Publish("$aws/things/thing-r/jobs/job-r/update", 1, true, `{"status":"IN_PROGRESS"}`)
+	if !token.WaitTimeout(testutil.DeviceWait) || token.Error() != nil {
+		t.Fatalf("publish: %v", token.Error())
+	}
+	// The live publication is served once; a restart must not serve it again.
+	version := func() int64 {
+		t.Helper()
+		x, err := emu.Engine().DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "job-r", ThingName: "thing-r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.VersionNumber
+	}
+	deadline := time.Now().Add(testutil.DeviceWait)
+	for version() != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 2 {
+		emu.Restart(t)
+		// A get-pending answered after the restart was served after the
+		// retained request would have been.
+		probe := testutil.ConnectDevice(t, emu.Endpoint, "prober")
+		probe.Subscribe("$aws/things/thing-r/jobs/get/accepted")
+		probe.Publish("$aws/things/thing-r/jobs/get", `{}`)
+		probe.NextOn("$aws/things/thing-r/jobs/get/accepted")
+		probe.Client.Disconnect(0)
+		if v := version(); v != 2 {
+			t.Fatalf("after a restart the version is %d: the retained update was applied again", v)
+		}
+	}
 }
