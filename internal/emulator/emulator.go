@@ -4,6 +4,7 @@
 package emulator
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -28,6 +29,9 @@ import (
 // MemoryDataPath as Config.DataPath keeps nothing across runs.
 const MemoryDataPath = store.MemoryPath
 
+// DefaultConnectTimeout is Config.ConnectTimeout's default.
+const DefaultConnectTimeout = 10 * time.Second
+
 // Config is what `iotjobs emulator` is started with.
 type Config struct {
 	// MQTTAddr is the plain MQTT listener of the embedded broker; "" for none.
@@ -49,6 +53,14 @@ type Config struct {
 	BrokerURL string
 	// Minute is how long one emulated minute lasts; 0 means time.Minute.
 	Minute time.Duration
+	// ConnectTimeout bounds what a client takes to say who it is: its MQTT
+	// CONNECT after accept (TLS handshake included) and its HTTP request
+	// headers; idle HTTP connections are closed after six of it. 0 means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// MaxConnections bounds the embedded broker's open connections; 0 means
+	// no bound.
+	MaxConnections int
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -84,6 +96,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.Minute < 0:
 		return configErrorf("{Minute} must be a positive duration, got %s", c.Minute)
+	case c.ConnectTimeout < 0:
+		return configErrorf("{ConnectTimeout} must be a positive duration, got %s", c.ConnectTimeout)
+	case c.MaxConnections < 0:
+		return configErrorf("{MaxConnections} must be 0 (no bound) or more, got %d", c.MaxConnections)
 	case c.DataPath == "":
 		return configErrorf("{DataPath} is required (%s keeps nothing)", MemoryDataPath)
 	case c.MQTTSAddr == "" && (c.TLSCert != "" || c.TLSKey != "" || c.ClientCA != ""):
@@ -207,7 +223,8 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("open the store %s: %w", cfg.DataPath, err)
 	}
 
-	frontOpts := front.Options{Handler: e.engine, Logger: log}
+	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
+	frontOpts := front.Options{Handler: e.engine, Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections}
 	if cfg.BrokerURL != "" {
 		e.front, err = front.Attach(ctx, cfg.BrokerURL, frontOpts)
 	} else {
@@ -227,18 +244,23 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	e.engine.Start()
 
 	if httpListener != nil {
-		e.serveHTTP(httpListener)
+		e.serveHTTP(httpListener, connectTimeout)
 	}
 	return e, nil
 }
 
 // serveHTTP serves the control plane on l until Close.
-func (e *Emulator) serveHTTP(l net.Listener) {
+func (e *Emulator) serveHTTP(l net.Listener, connectTimeout time.Duration) {
 	e.httpAddr = l.Addr().String()
 	e.http = &http.Server{
 		Handler:           controlplane.New(e.engine, e.httpAddr),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: connectTimeout,
+		// A body at the API's largest takes no time on a link that works;
+		// a client that stalls is cut off.
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  6 * connectTimeout,
+		ErrorLog:     slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
 	}
 	e.served = make(chan struct{})
 	go func() {

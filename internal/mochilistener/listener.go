@@ -4,6 +4,7 @@
 package mochilistener
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -21,9 +22,10 @@ import (
 // accepting, disconnects, and waits for every connection it started before
 // mochi waits on its group.
 type Listener struct {
-	id  string
-	ln  net.Listener
-	log *slog.Logger
+	id   string
+	ln   net.Listener
+	log  *slog.Logger
+	opts Options
 
 	mu      sync.Mutex
 	closed  bool
@@ -33,9 +35,22 @@ type Listener struct {
 
 var _ listeners.Listener = (*Listener)(nil)
 
-// New serves ln under the listener id; log receives abnormal connection ends.
-func New(id string, ln net.Listener, log *slog.Logger) *Listener {
-	return &Listener{id: id, ln: ln, log: log.With("listener", id), conns: map[net.Conn]struct{}{}}
+// Options bound what a client may cost. Zero values mean no bound.
+type Options struct {
+	// ConnectTimeout bounds the time from accept to a complete CONNECT (a
+	// TLS listener's handshake included): a socket that says nothing is
+	// closed then. Once mochi has the CONNECT, the client's keep-alive
+	// takes over.
+	ConnectTimeout time.Duration
+	// MaxConnections bounds the open connections; one more is closed at
+	// once.
+	MaxConnections int
+}
+
+// New serves ln under the listener id; log receives abnormal connection
+// ends, refused connections and accept errors.
+func New(id string, ln net.Listener, log *slog.Logger, opts Options) *Listener {
+	return &Listener{id: id, ln: ln, log: log.With("listener", id), opts: opts, conns: map[net.Conn]struct{}{}}
 }
 
 func (l *Listener) ID() string              { return l.id }
@@ -44,22 +59,42 @@ func (l *Listener) Protocol() string        { return "tcp" }
 func (l *Listener) Init(*slog.Logger) error { return nil }
 
 // Serve accepts connections until Close and hands each to establish, which
-// runs the client until it disconnects.
+// runs the client until it disconnects. An accept error other than the
+// listener's closing (too many open files, a connection aborted before it
+// was accepted) is logged and retried with a growing pause, as net/http
+// does: a listener that gave up would leave its port open and deaf.
 func (l *Listener) Serve(establish listeners.EstablishFn) {
+	var pause time.Duration
 	for {
 		conn, err := l.ln.Accept()
 		if err != nil {
-			return // closed
+			if errors.Is(err, net.ErrClosed) || l.isClosed() {
+				return
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			l.log.Warn("accept failed; retrying", "error", err, "retry_in", pause)
+			time.Sleep(pause)
+			continue
 		}
+		pause = 0
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
 			conn.Close()
 			return
 		}
+		if l.opts.MaxConnections > 0 && len(l.conns) >= l.opts.MaxConnections {
+			l.mu.Unlock()
+			l.log.Warn("connection refused: the broker has its maximum of connections", "remote", conn.RemoteAddr().String(), "max", l.opts.MaxConnections)
+			conn.Close()
+			continue
+		}
 		l.conns[conn] = struct{}{}
 		l.running.Add(1)
 		l.mu.Unlock()
+		if l.opts.ConnectTimeout > 0 {
+			_ = conn.SetDeadline(time.Now().Add(l.opts.ConnectTimeout))
+		}
 		go func() {
 			defer l.running.Done()
 			// An error here is the client's connection ending abnormally
@@ -77,6 +112,12 @@ func (l *Listener) Serve(establish listeners.EstablishFn) {
 			}
 		}()
 	}
+}
+
+func (l *Listener) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
 }
 
 // closeWriteTimeout bounds the DISCONNECT a closing broker sends each client.

@@ -64,7 +64,7 @@ func start(t *testing.T, log *syncBuffer) (*mqtt.Server, string) {
 	if err := server.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := server.AddListener(mochilistener.New("test", ln, slog.New(slog.NewTextHandler(log, nil)))); err != nil {
+	if err := server.AddListener(mochilistener.New("test", ln, slog.New(slog.NewTextHandler(log, nil)), mochilistener.Options{})); err != nil {
 		t.Fatal(err)
 	}
 	if err := server.Serve(); err != nil {

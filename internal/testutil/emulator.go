@@ -64,6 +64,9 @@ func WithClientCA(caFile string) Option { return func(o *options) { o.cfg.Client
 // WithLogger sends the emulator's logs to l; by default they are discarded.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger = l } }
 
+// WithConfig changes the emulator's configuration as edit says.
+func WithConfig(edit func(*emulator.Config)) Option { return func(o *options) { edit(&o.cfg) } }
+
 // WithMosquitto starts a real Mosquitto 2 (see StartMosquitto) and attaches
 // the emulator to it as a client; Endpoint is then Mosquitto's.
 func WithMosquitto() Option { return func(o *options) { o.mosquitto = true } }

@@ -77,6 +77,8 @@ and it logs on stderr.`,
 	f.StringVar(&opts.cfg.DataPath, "data", "", "keep jobs in the store at `PATH` (default $XDG_STATE_HOME/iotjobs/emulator.db, or ~/.local/state/iotjobs/emulator.db); "+emulator.MemoryDataPath+" keeps nothing")
 	f.StringVar(&opts.cfg.BrokerURL, "broker", "", "attach mode: serve the Jobs topics on the broker at this mqtt:// or mqtts:// `URL` instead of embedding one")
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
+	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
+	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	return cmd
 }
@@ -113,7 +115,7 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 var flags = map[string]string{
 	"MQTTAddr": "--mqtt", "MQTTSAddr": "--mqtts", "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
 	"ClientCA": "--client-ca", "HTTPAddr": "--http", "DataPath": "--data", "BrokerURL": "--broker",
-	"Minute": "--minute",
+	"Minute": "--minute", "ConnectTimeout": "--connect-timeout", "MaxConnections": "--max-connections",
 }
 
 // flagError names the flags in an emulator.ConfigError, which names the

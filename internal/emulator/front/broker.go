@@ -54,7 +54,7 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	})
 	b := &Broker{server: server, log: svc.log}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	for _, hook := range []mqtt.Hook{&authHook{}, &serviceHook{service: svc, ctx: b.ctx}} {
+	for _, hook := range []mqtt.Hook{&limitsHook{}, &authHook{}, &serviceHook{service: svc, ctx: b.ctx}} {
 		if err := server.AddHook(hook, nil); err != nil {
 			b.cancel()
 			return nil, err
@@ -64,7 +64,8 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 		if l == nil {
 			continue
 		}
-		if err := server.AddListener(mochilistener.New(id, l, log)); err != nil {
+		limits := mochilistener.Options{ConnectTimeout: opts.ConnectTimeout, MaxConnections: opts.MaxConnections}
+		if err := server.AddListener(mochilistener.New(id, l, log, limits)); err != nil {
 			b.cancel()
 			return nil, err
 		}
@@ -92,6 +93,31 @@ func (b *Broker) Notify(m engine.Message) {
 func (b *Broker) Close() error {
 	b.cancel()
 	return b.server.Close()
+}
+
+// The keep-alive AWS IoT grants: a client's request below 30 s counts as 30,
+// above 1200 s or 0 (none) as 1200.
+const (
+	minKeepAlive = 30
+	maxKeepAlive = 1200
+)
+
+// limitsHook applies AWS IoT's connection limits; it comes first.
+type limitsHook struct{ mqtt.HookBase }
+
+func (h *limitsHook) ID() string { return "iotjobs-limits" }
+
+func (h *limitsHook) Provides(b byte) bool { return b == mqtt.OnConnect }
+
+// OnConnect clamps the keep-alive before mochi arms the connection's read
+// deadline (1.5 keep-alives) from it.
+func (h *limitsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
+	ka := cl.State.Keepalive
+	if ka == 0 || ka > maxKeepAlive {
+		ka = maxKeepAlive
+	}
+	cl.State.Keepalive = max(ka, minKeepAlive)
+	return nil
 }
 
 // authHook answers CONNECT and the ACL checks. It lets every client in:

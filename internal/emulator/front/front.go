@@ -13,6 +13,7 @@ package front
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	Handler Handler
 	// Middleware wraps the front's own delivery, the first outermost.
 	Middleware []Middleware
+	// ConnectTimeout and MaxConnections bound the embedded broker's
+	// clients (see mochilistener.Options); zero means no bound.
+	ConnectTimeout time.Duration
+	MaxConnections int
 	// Logger; nil discards.
 	Logger *slog.Logger
 }

@@ -4,9 +4,11 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
@@ -61,5 +63,110 @@ func TestHugePacketIsRefusedBeforeAllocation(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(testutil.DeviceWait))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("a packet over the cap kept the connection open (read: %v)", err)
+	}
+}
+
+// rawConnect is an MQTT 3.1.1 CONNECT with a clean session.
+func rawConnect(clientID string, keepAlive uint16) []byte {
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, byte(keepAlive >> 8), byte(keepAlive)},
+		byte(len(clientID)>>8), byte(len(clientID)))
+	body = append(body, clientID...)
+	return append([]byte{0x10, byte(len(body))}, body...)
+}
+
+// dialRaw connects and sends CONNECT, and returns the connection once its
+// CONNACK arrived.
+func dialRaw(t *testing.T, addr, clientID string, keepAlive uint16) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Write(rawConnect(clientID, keepAlive)); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 4)
+	_ = c.SetReadDeadline(time.Now().Add(testutil.DeviceWait))
+	if _, err := io.ReadFull(c, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
+		t.Fatalf("CONNACK: % x, %v", ack, err)
+	}
+	return c
+}
+
+// closedWithin reads until the server closes c or d passes.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, c)
+	return err == nil // io.Copy returns nil at EOF
+}
+
+// TestConnectDeadline: a client that says nothing (no CONNECT, no TLS
+// handshake, no HTTP request headers) is cut off after ConnectTimeout.
+func TestConnectDeadline(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	emu := testutil.StartEmulator(t, testutil.WithTLS(pki.ServerCertFile, pki.ServerKeyFile),
+		testutil.WithConfig(func(c *emulator.Config) { c.ConnectTimeout = 300 * time.Millisecond }))
+	for name, addr := range map[string]string{
+		"mqtt":  emu.MQTTAddr(),
+		"mqtts": emu.MQTTSAddr,
+		"http":  strings.TrimPrefix(emu.HTTPURL, "http://"),
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if name == "http" {
+			_, _ = c.Write([]byte("GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n")) // and never the blank line
+		}
+		if !closedWithin(c, testutil.DeviceWait) {
+			t.Errorf("%s: a silent client is still connected after %s", name, testutil.DeviceWait)
+		}
+	}
+	// A client that connects in time keeps its connection.
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "prompt")
+	time.Sleep(600 * time.Millisecond)
+	dev.Publish("$aws/things/prompt/jobs/get", `{}`)
+}
+
+// TestKeepAliveIsClampedToAWSBounds: AWS IoT counts a keep-alive under 30 s
+// as 30 s, so a client that asked for 1 s and then says nothing for longer
+// than 1.5 s is still connected.
+func TestKeepAliveIsClampedToAWSBounds(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	c := dialRaw(t, emu.MQTTAddr(), "sleepy", 1)
+	if closedWithin(c, 2500*time.Millisecond) {
+		t.Fatal("the broker closed the connection after 1.5 keep-alives of 1 s: the keep-alive was not clamped to 30 s")
+	}
+	if _, err := c.Write([]byte{0xc0, 0}); err != nil { // PINGREQ
+		t.Fatal(err)
+	}
+	resp := make([]byte, 2)
+	_ = c.SetReadDeadline(time.Now().Add(testutil.DeviceWait))
+	if _, err := io.ReadFull(c, resp); err != nil || resp[0] != 0xd0 {
+		t.Fatalf("PINGRESP: % x, %v", resp, err)
+	}
+}
+
+// TestMaxConnections: one connection over the bound is closed at once; a
+// freed place is taken again.
+func TestMaxConnections(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.MaxConnections = 2 }))
+	first := dialRaw(t, emu.MQTTAddr(), "one", 60)
+	dialRaw(t, emu.MQTTAddr(), "two", 60)
+	if _, err := testutil.DialDevice(t, emu.Endpoint, "three"); err == nil {
+		t.Fatal("a third connection was accepted with --max-connections 2")
+	}
+	first.Close()
+	deadline := time.Now().Add(testutil.DeviceWait)
+	for {
+		if _, err := testutil.DialDevice(t, emu.Endpoint, "three"); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the place of a closed connection was not freed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
