@@ -45,6 +45,9 @@ type Options struct {
 	// MaxConnections bounds the open connections; one more is closed at
 	// once.
 	MaxConnections int
+	// Ended, when set, is called with each connection once mochi is done
+	// with it: its session is torn down and its client id released.
+	Ended func(net.Conn)
 }
 
 // New serves ln under the listener id; log receives abnormal connection
@@ -102,6 +105,9 @@ func (l *Listener) Serve(establish listeners.EstablishFn) {
 			// CONNECT): worth seeing when a device cannot connect, no fault
 			// of the broker.
 			err := establish(l.id, conn)
+			if l.opts.Ended != nil {
+				l.opts.Ended(conn)
+			}
 			l.mu.Lock()
 			delete(l.conns, conn)
 			closing := l.closed

@@ -54,7 +54,9 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	})
 	b := &Broker{server: server, log: svc.log}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	for _, hook := range []mqtt.Hook{&limitsHook{}, &authHook{}, &serviceHook{service: svc, ctx: b.ctx}} {
+	ids := newClientIDs(server)
+	auth := &authHook{acl: []aclCheck{subscriptionLimit}}
+	for _, hook := range []mqtt.Hook{&limitsHook{ids: ids}, auth, &serviceHook{service: svc, ctx: b.ctx}} {
 		if err := server.AddHook(hook, nil); err != nil {
 			b.cancel()
 			return nil, err
@@ -64,7 +66,7 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 		if l == nil {
 			continue
 		}
-		limits := mochilistener.Options{ConnectTimeout: opts.ConnectTimeout, MaxConnections: opts.MaxConnections}
+		limits := mochilistener.Options{ConnectTimeout: opts.ConnectTimeout, MaxConnections: opts.MaxConnections, Ended: ids.ended}
 		if err := server.AddListener(mochilistener.New(id, l, log, limits)); err != nil {
 			b.cancel()
 			return nil, err
@@ -102,16 +104,21 @@ const (
 	maxKeepAlive = 1200
 )
 
-// limitsHook applies AWS IoT's connection limits; it comes first.
-type limitsHook struct{ mqtt.HookBase }
+// limitsHook applies AWS IoT's connection rules; it comes first.
+type limitsHook struct {
+	mqtt.HookBase
+	ids *clientIDs
+}
 
 func (h *limitsHook) ID() string { return "iotjobs-limits" }
 
 func (h *limitsHook) Provides(b byte) bool { return b == mqtt.OnConnect }
 
-// OnConnect clamps the keep-alive before mochi arms the connection's read
+// OnConnect makes the client id this connection's alone (see clientIDs),
+// then clamps the keep-alive before mochi arms the connection's read
 // deadline (1.5 keep-alives) from it.
 func (h *limitsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
+	h.ids.claim(cl)
 	ka := cl.State.Keepalive
 	if ka == 0 || ka > maxKeepAlive {
 		ka = maxKeepAlive
@@ -120,12 +127,34 @@ func (h *limitsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 	return nil
 }
 
-// authHook answers CONNECT and the ACL checks. It lets every client in:
-// AWS IoT authenticates by client certificate, which the TLS listener
-// checks when a client CA is set; and it allows every publish and
-// subscribe, $aws/ topics included. Limits and policies are hooks of their
-// own, added before it.
-type authHook struct{ mqtt.HookBase }
+// maxSubscriptions is AWS IoT's limit of subscriptions per connection.
+const maxSubscriptions = 50
+
+// aclCheck allows (true) or refuses a client's publish (write) or
+// subscription to topic.
+type aclCheck func(cl *mqtt.Client, topic string, write bool) bool
+
+// subscriptionLimit refuses a subscription past maxSubscriptions; the
+// client gets the failure code for that filter in its SUBACK.
+func subscriptionLimit(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		return true
+	}
+	if _, ok := cl.State.Subscriptions.Get(topic); ok {
+		return true // a re-subscription
+	}
+	return cl.State.Subscriptions.Len() < maxSubscriptions
+}
+
+// authHook is the broker's one authorisation hook. mochi lets a request
+// through when any hook allows it, so every refusal must come from here:
+// a request is allowed when each of the checks allows it. CONNECT is always
+// let in: AWS IoT authenticates by client certificate, which the TLS
+// listener checks when a client CA is set. Policies add checks here.
+type authHook struct {
+	mqtt.HookBase
+	acl []aclCheck
+}
 
 func (h *authHook) ID() string { return "iotjobs-auth" }
 
@@ -135,7 +164,14 @@ func (h *authHook) Provides(b byte) bool {
 
 func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 
-func (h *authHook) OnACLCheck(*mqtt.Client, string, bool) bool { return true }
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	for _, allowed := range h.acl {
+		if !allowed(cl, topic, write) {
+			return false
+		}
+	}
+	return true
+}
 
 // serviceHook puts the engine behind the broker. It holds no protocol logic:
 // the engine decides what is a request and what the reply is.

@@ -1,12 +1,15 @@
 package front_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
@@ -168,5 +171,24 @@ func TestMaxConnections(t *testing.T) {
 			t.Fatal("the place of a closed connection was not freed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFiftySubscriptionsPerConnection: AWS IoT allows 50 subscriptions per
+// connection; the 51st filter is refused in the SUBACK, a re-subscription
+// is not a new one.
+func TestFiftySubscriptionsPerConnection(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "subscriber")
+	for i := range 50 {
+		dev.Subscribe(fmt.Sprintf("subs/%d", i))
+	}
+	dev.Subscribe("subs/7")
+	token := dev.Client.Subscribe("subs/50", 1, nil)
+	if !token.WaitTimeout(testutil.DeviceWait) {
+		t.Fatal("no SUBACK")
+	}
+	if code := token.(*paho.SubscribeToken).Result()["subs/50"]; code != 0x80 {
+		t.Errorf("the 51st subscription got SUBACK code %#x, want 0x80", code)
 	}
 }
