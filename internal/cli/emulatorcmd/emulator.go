@@ -17,6 +17,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -80,6 +81,7 @@ and it logs on stderr.`,
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
+	cmd.AddCommand(newCheckCmd(ios))
 	return cmd
 }
 
@@ -118,6 +120,15 @@ var flags = map[string]string{
 	"Minute": "--minute", "ConnectTimeout": "--connect-timeout", "MaxConnections": "--max-connections",
 }
 
+// damageHint says what to do about a damaged store.
+func damageHint(err error) error {
+	var damaged *store.DamagedError
+	if !errors.As(err, &damaged) {
+		return err
+	}
+	return fmt.Errorf("%w\n  hint: see what is wrong with: iotjobs emulator check --data %s; then restore a backup of the file, or move it away to start with an empty store", err, damaged.Path)
+}
+
 // flagError names the flags in an emulator.ConfigError, which names the
 // Config fields.
 func flagError(err error) error {
@@ -154,7 +165,7 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	}
 	emu, err := emulator.Start(ctx, cfg)
 	if err != nil {
-		return flagError(err)
+		return damageHint(flagError(err))
 	}
 	if err := printAddresses(opts.IO, cfg, emu); err != nil {
 		emu.Close()

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -133,10 +135,55 @@ type commit struct {
 // maxGroup bounds one transaction so a burst cannot make it unbounded.
 const maxGroup = 512
 
+// DamagedError is a store file that cannot be read as one: a damaged page,
+// a truncated file, an empty one.
+type DamagedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedError) Error() string { return "the store " + e.Path + " is damaged: " + e.Reason }
+
+// readable turns a panic of bbolt reading a damaged file (it panics on some
+// corrupt pages) into a DamagedError. Defer it after faultsPanic, on the
+// goroutine that reads.
+func readable(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = &DamagedError{Path: path, Reason: fmt.Sprint(r)}
+	}
+}
+
+// truncated is a DamagedError when the file is shorter than its pages:
+// reading them would fault.
+func truncated(db *bolt.DB) error {
+	info, err := os.Stat(db.Path())
+	if err != nil {
+		return err
+	}
+	var need int64
+	_ = db.View(func(tx *bolt.Tx) error {
+		need = tx.Size()
+		return nil
+	})
+	if info.Size() < need {
+		return &DamagedError{Path: db.Path(), Reason: fmt.Sprintf("it is %d bytes long, and its pages need %d: it was cut short", info.Size(), need)}
+	}
+	return nil
+}
+
+// faultsPanic makes a fault on the mmapped file (a page past the end of a
+// truncated file: SIGBUS) a panic of this goroutine, which readable
+// recovers, instead of a crash; the returned function restores the setting.
+func faultsPanic() func() {
+	old := debug.SetPanicOnFault(true)
+	return func() { debug.SetPanicOnFault(old) }
+}
+
 // Open opens (or creates) the store at path, migrating an older schema.
-func Open(path string) (*Store, error) {
-	s := &Store{commits: make(chan *commit), closing: make(chan struct{}), stopped: make(chan struct{})}
+func Open(path string) (s *Store, err error) {
+	s = &Store{commits: make(chan *commit), closing: make(chan struct{}), stopped: make(chan struct{})}
 	opts := &bolt.Options{Timeout: time.Second}
+	created := false
 	if path == MemoryPath {
 		dir, err := os.MkdirTemp("", "iotjobs-emulator-")
 		if err != nil {
@@ -146,20 +193,45 @@ func Open(path string) (*Store, error) {
 		path = dir + "/jobs.db"
 		// Nothing outlives the process, so waiting for the disk buys nothing.
 		opts.NoSync = true
+	} else if info, err := os.Stat(path); err == nil && info.Size() == 0 {
+		return nil, &DamagedError{Path: path, Reason: "it is empty (0 bytes), as a store whose creation failed is"}
+	} else if errors.Is(err, fs.ErrNotExist) {
+		created = true
 	}
-	db, err := bolt.Open(path, 0o600, opts)
-	if err != nil {
-		s.removeTemp()
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: the file is locked by another process", path)
+	fail := func(err error) (*Store, error) {
+		if s.db != nil {
+			s.db.Close()
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	s.db = db
-	if err := db.Update(prepare); err != nil {
-		db.Close()
+		if created {
+			os.Remove(path) // leave no half-made file behind
+		}
 		s.removeTemp()
-		return nil, fmt.Errorf("initialise %s: %w", path, err)
+		return nil, err
+	}
+	err = func() (err error) {
+		defer faultsPanic()()
+		defer readable(path, &err)
+		s.db, err = bolt.Open(path, 0o600, opts)
+		if err != nil {
+			s.db = nil
+			if errors.Is(err, bolterrors.ErrTimeout) {
+				return fmt.Errorf("open %s: the file is locked by another process", path)
+			}
+			if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+				return &DamagedError{Path: path, Reason: err.Error()}
+			}
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		if err := truncated(s.db); err != nil {
+			return err
+		}
+		if err := s.db.Update(prepare); err != nil {
+			return fmt.Errorf("initialise %s: %w", path, err)
+		}
+		return nil
+	}()
+	if err != nil {
+		return fail(err)
 	}
 	go s.run()
 	return s, nil
@@ -231,7 +303,9 @@ func (s *Store) removeTemp() {
 
 // Load calls onJob for every stored job, then onExec for every stored
 // execution, in key order: by thing, job and execution number.
-func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error) error {
+func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error) (err error) {
+	defer faultsPanic()()
+	defer readable(s.db.Path(), &err)
 	return s.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
 			var r JobRecord

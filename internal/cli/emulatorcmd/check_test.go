@@ -1,0 +1,58 @@
+package emulatorcmd_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// fixture copies the first release's store (see the store package's
+// tests) into a temporary file, cut to n bytes when n > 0.
+func fixture(t *testing.T, n int) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "emulator", "store", "testdata", "store-v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		data = data[:n]
+	}
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	testutil.WriteFile(t, path, string(data))
+	return path
+}
+
+func TestCheckAndDamagedStores(t *testing.T) {
+	sound := fixture(t, 0)
+	r := iotjobs.Run(t, nil, "emulator", "check", "--data", sound)
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, "schema 1, 3 jobs, 6 executions") || !strings.HasSuffix(r.Stdout, "sound\n") {
+		t.Errorf("check of a sound store:\n%s", r)
+	}
+
+	truncated := fixture(t, 3*4096)
+	r = iotjobs.Run(t, nil, "emulator", "check", "--data", truncated, "--json")
+	testutil.WantExit(t, r, 1)
+	if m := testutil.Reply(t, r); m["sound"] != false || len(m["problems"].([]any)) == 0 {
+		t.Errorf("check of a truncated store:\n%s", r)
+	}
+	// The emulator refuses it with a message, not a crash.
+	r = iotjobs.Run(t, nil, "emulator", "--data", truncated, "--mqtt", "127.0.0.1:0", "--http", "")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stderr, "the store "+truncated+" is damaged") || !strings.Contains(r.Stderr, "iotjobs emulator check --data "+truncated) ||
+		strings.Contains(r.Stderr, "goroutine ") {
+		t.Errorf("emulator on a truncated store:\n%s", r)
+	}
+
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	testutil.WriteFile(t, empty, "")
+	r = iotjobs.Run(t, nil, "emulator", "--data", empty, "--mqtt", "127.0.0.1:0", "--http", "")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stderr, "is empty (0 bytes)") {
+		t.Errorf("emulator on an empty file:\n%s", r)
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "check", "--data", ":memory:"), 2)
+}
