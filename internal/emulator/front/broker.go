@@ -24,6 +24,9 @@ const (
 // one closes the connection before anything is allocated for it.
 const MaxPacketSize = 128*1024 + 512
 
+// clientWritesPending bounds the publications queued for one client.
+const clientWritesPending = 256
+
 // Broker is the embedded MQTT broker (mochi) with the engine hooked in.
 type Broker struct {
 	server *mqtt.Server
@@ -46,11 +49,18 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	// cap, five bytes announcing 256 MB cost 256 MB. AWS IoT takes payloads
 	// up to 128 KB; the cap leaves room for the topic and the header.
 	caps.MaximumPacketSize = MaxPacketSize
+	// mochi gives every client an outbound queue of this many slots up
+	// front (8192 by default: 64 KB a client); a fleet of idle devices
+	// needs little, and a client whose queue is full misses publications
+	// rather than hold the broker up.
+	caps.MaximumClientWritesPending = clientWritesPending
 	server := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		// The inline client publishes the engine's notifications.
 		InlineClient: true,
-		Logger:       slog.New(brokerLog{log.Handler()}),
+		// Requests are small; a longer packet is read in more calls.
+		ClientNetReadBufferSize: 1024,
+		Logger:                  slog.New(brokerLog{log.Handler()}),
 	})
 	b := &Broker{server: server, log: svc.log}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
