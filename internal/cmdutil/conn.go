@@ -56,6 +56,7 @@ type ConnOptions struct {
 	Verbose     bool
 	ClientToken string
 	Profile     string
+	Retries     int
 
 	// origins says, by flag name, where each connection setting came from,
 	// for error messages and config show.
@@ -102,6 +103,19 @@ func (o *ConnOptions) AddSettingFlags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagFilename("ca", "pem", "crt")
 }
 
+// AddRetriesFlag binds --retries, for the one-shot requests.
+func (o *ConnOptions) AddRetriesFlag(cmd *cobra.Command, safeWhen string) {
+	usage := "send the request again up to `N` times (with backoff) if the service throttles it or fails, or the connection drops before the reply"
+	if safeWhen != "" {
+		usage += "; " + safeWhen
+	}
+	cmd.Flags().IntVar(&o.Retries, "retries", DefaultRetries, usage)
+}
+
+// DefaultRetries is --retries' default: enough to ride out a takeover or a
+// moment of throttling, not to hide an outage.
+const DefaultRetries = 2
+
 // FromEnv fills a flag the user did not give from its environment variable.
 func FromEnv(cmd *cobra.Command, flag, env string, dst *string) {
 	if cmd.Flags().Changed(flag) {
@@ -142,6 +156,9 @@ func (o *ConnOptions) Complete(cmd *cobra.Command) error {
 	}
 	if o.Timeout <= 0 {
 		return o.blame("timeout", fmt.Errorf("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout))
+	}
+	if o.Retries < 0 {
+		return Usagef("invalid --retries %d: must be 0 or more", o.Retries)
 	}
 	if err := o.ResolveOutput(); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/fatih/color"
@@ -18,7 +19,12 @@ import (
 // request on topic, print the reply payload on stdout, and turn a rejection
 // into a RejectedError. The whole of it is bounded by --timeout.
 // expected is the request's expectedVersion, for the VersionMismatch summary.
-func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any, expected *int64) error {
+//
+// A request that is safe to send again (repeatable) is retried up to
+// --retries times, with exponential backoff and jitter, when the service
+// throttles it (RequestThrottled), fails on it (InternalError), or the
+// connection drops before the reply. Only the last reply is printed.
+func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any, expected *int64, repeatable bool) error {
 	payload, err := json.Marshal(request)
 	if err != nil {
 		return err
@@ -27,12 +33,28 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	conn, err := mqttclient.Dial(ctx, o.ClientConfig())
-	if err != nil {
-		return o.ExplainTimeout(err)
+	attempts := 1
+	if repeatable {
+		attempts += o.Retries
 	}
-	defer conn.Close()
-	reply, err := conn.Request(ctx, topic, payload, o.ClientToken)
+	var reply mqttclient.Reply
+	for attempt := 1; ; attempt++ {
+		reply, err = o.requestOnce(ctx, topic, payload)
+		why := retryCause(reply, err)
+		if why == "" || attempt == attempts {
+			break
+		}
+		wait := backoff(attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			break
+		}
+		o.noteRetry(attempt+1, attempts, why, wait, err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return o.ExplainTimeout(contextErr(ctx))
+		}
+	}
 	if err != nil {
 		return o.ExplainTimeout(err)
 	}
@@ -46,6 +68,60 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 		fmt.Fprintf(o.IO.ErrOut, "%s in %s\n", color.GreenString("accepted"), humanDuration(reply.RoundTrip))
 	}
 	return nil
+}
+
+// requestOnce connects, sends the request and waits for its reply.
+func (o *ConnOptions) requestOnce(ctx context.Context, topic jobs.Topic, payload []byte) (mqttclient.Reply, error) {
+	conn, err := mqttclient.Dial(ctx, o.ClientConfig())
+	if err != nil {
+		return mqttclient.Reply{}, err
+	}
+	defer conn.Close()
+	return conn.Request(ctx, topic, payload, o.ClientToken)
+}
+
+// retryCause says why an attempt is worth repeating, "" when it is not.
+func retryCause(reply mqttclient.Reply, err error) string {
+	var lost *mqttclient.ConnectionError
+	switch {
+	case errors.As(err, &lost) && lost.Lost:
+		return "the connection was lost before the reply"
+	case err != nil || reply.Accepted:
+		return ""
+	}
+	var resp jobs.ErrorResponse
+	if json.Unmarshal(reply.Payload, &resp) == nil && (resp.Code == jobs.CodeRequestThrottled || resp.Code == jobs.CodeInternalError) {
+		return "rejected: " + string(resp.Code)
+	}
+	return ""
+}
+
+// backoff is the wait before attempt+1: 250 ms doubling, at most 5 s, each
+// between half and one and a half of that (jitter), so that clients
+// throttled together do not come back together.
+func backoff(attempt int) time.Duration {
+	base := min(250*time.Millisecond<<(attempt-1), 5*time.Second)
+	return base/2 + rand.N(base)
+}
+
+// noteRetry says on stderr that a request is sent again. A lost connection
+// is always explained (it is usually another connection taking the client
+// id over); the service's refusals only with --verbose.
+func (o *ConnOptions) noteRetry(next, attempts int, why string, wait time.Duration, err error) {
+	switch {
+	case err != nil:
+		fmt.Fprintf(o.IO.ErrOut, "%s; another connection with client id %q (a watch, or the device itself) may have taken it over, as AWS IoT keeps one per id. Retrying in %s (attempt %d of %d)\n",
+			why, o.ClientID, humanDuration(wait), next, attempts)
+	case o.Verbose:
+		fmt.Fprintf(o.IO.ErrOut, "* %s; retrying in %s (attempt %d of %d)\n", why, humanDuration(wait), next, attempts)
+	}
+}
+
+func contextErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &mqttclient.TimeoutError{Op: "the reply"}
+	}
+	return ctx.Err()
 }
 
 // ExplainTimeout states the timeout the user set rather than the time

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -56,6 +58,9 @@ type Config struct {
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
 	onReconnect func()
+	// onLost is DialWatch's: called when the connection drops, with the
+	// wait before the first reconnect attempt (0: at once).
+	onLost func(err error, retryIn time.Duration)
 	// inOrder is DialWatch's: handlers run one after the other on paho's
 	// router goroutine, in the broker's order, instead of each on its own
 	// goroutine.
@@ -88,6 +93,13 @@ type Conn struct {
 	downErr    error
 	lastSent   string    // what we sent last, to explain a hang-up
 	lastSentAt time.Time // when
+
+	// Reconnect pacing (AutoReconnect): see onConnectionLost.
+	connectedAt time.Time
+	hangUps     int           // server hang-ups in a row, each soon after connecting
+	retryIn     time.Duration // the wait before the next reconnect attempt
+	closing     chan struct{} // closed by Close
+	closeOnce   sync.Once
 }
 
 type route struct {
@@ -111,6 +123,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		subscribed: map[string]bool{},
 		down:       make(chan struct{}),
 		tls:        cfg.TLS,
+		closing:    make(chan struct{}),
 	}
 	if cfg.Endpoint.TLS && c.tls == nil {
 		var err error
@@ -144,7 +157,8 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		SetOrderMatters(cfg.inOrder).
 		SetCustomOpenConnectionFn(c.openConnection).
 		SetOnConnectHandler(c.onConnect).
-		SetConnectionLostHandler(c.onConnectionLost)
+		SetConnectionLostHandler(c.onConnectionLost).
+		SetReconnectingHandler(c.onReconnecting)
 	c.client = paho.NewClient(opts)
 
 	start := time.Now()
@@ -224,6 +238,7 @@ func (c *Conn) dial(ctx context.Context) (net.Conn, error) {
 
 func (c *Conn) onConnect(paho.Client) {
 	c.mu.Lock()
+	c.connectedAt = time.Now()
 	reconnect := false
 	select {
 	case <-c.down:
@@ -252,6 +267,19 @@ func (c *Conn) onConnect(paho.Client) {
 	}
 }
 
+// A hang-up soon after connecting is what a takeover looks like: another
+// connection with our client id (AWS IoT keeps one per id). Reconnecting at
+// once would knock that one off in turn, and the two would take turns for
+// ever; so the first reconnect after such a hang-up waits, 2 s doubling with
+// each one in a row, at most 30 s.
+const (
+	takeoverPause    = 2 * time.Second
+	maxTakeoverPause = 30 * time.Second
+	// shortLived: a connection that ended sooner counts towards a run of
+	// hang-ups.
+	shortLived = time.Minute
+)
+
 func (c *Conn) onConnectionLost(_ paho.Client, err error) {
 	c.mu.Lock()
 	select {
@@ -260,13 +288,51 @@ func (c *Conn) onConnectionLost(_ paho.Client, err error) {
 		c.downErr = err
 		close(c.down)
 	}
+	c.retryIn = 0
+	if c.cfg.AutoReconnect && IsHangUp(err) {
+		if time.Since(c.connectedAt) < shortLived {
+			c.hangUps++
+		} else {
+			c.hangUps = 1
+		}
+		c.retryIn = min(takeoverPause<<(c.hangUps-1), maxTakeoverPause)
+	}
+	retryIn := c.retryIn
 	// A clean session forgets our subscriptions with the connection.
 	c.subscribed = map[string]bool{}
 	c.mu.Unlock()
 	c.cfg.Trace("* connection lost: %v", err)
+	if c.cfg.onLost != nil {
+		c.cfg.onLost(err, retryIn)
+	}
 	if c.cfg.OnConnectionLost != nil {
 		c.cfg.OnConnectionLost(err)
 	}
+}
+
+// onReconnecting runs on paho's reconnect goroutine before each attempt;
+// the first one after a hang-up waits as onConnectionLost decided (paho
+// paces the attempts that fail).
+func (c *Conn) onReconnecting(paho.Client, *paho.ClientOptions) {
+	c.mu.Lock()
+	wait := c.retryIn
+	c.retryIn = 0
+	c.mu.Unlock()
+	if wait <= 0 {
+		return
+	}
+	c.cfg.Trace("* reconnecting in %s", wait)
+	select {
+	case <-time.After(wait):
+	case <-c.closing:
+	}
+}
+
+// IsHangUp reports a connection the server closed (EOF, reset): on AWS IoT a
+// takeover by another connection with the same client id, or a policy
+// denial; elsewhere a broker restart too.
+func IsHangUp(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // dispatch hands a received message to every route whose filter matches.
@@ -490,11 +556,12 @@ func (c *Conn) lostError(op string, tokenErr error) error {
 		why = errors.New("connection closed")
 	}
 	if since > hangUpWindow {
-		return &ConnectionError{Op: op, Err: fmt.Errorf("the connection was lost %s after our %s (%v)", since.Round(time.Millisecond), last, why)}
+		return &ConnectionError{Op: op, Lost: true, Err: fmt.Errorf("the connection was lost %s after our %s (%v)", since.Round(time.Millisecond), last, why)}
 	}
 	return &ConnectionError{
-		Op:  op,
-		Err: fmt.Errorf("the server closed the connection right after our %s (%v)", last, why),
+		Op:   op,
+		Lost: true,
+		Err:  fmt.Errorf("the server closed the connection right after our %s (%v)", last, why),
 		Hint: "on AWS IoT this is how a policy denies an action: check that the policy attached to the certificate allows " +
 			"iot:Publish on the request topic and iot:Subscribe/iot:Receive on its /accepted and /rejected topics; " +
 			fmt.Sprintf("it also happens when another client connects with the same client id %q", c.cfg.ClientID),
@@ -510,6 +577,7 @@ func contextError(ctx context.Context, op string) error {
 
 // Close disconnects, letting in-flight work finish for a moment.
 func (c *Conn) Close() {
+	c.closeOnce.Do(func() { close(c.closing) })
 	c.client.Disconnect(closeQuiesce)
 }
 

@@ -23,6 +23,8 @@ type ConnectionError struct {
 	Op   string // "connect", "subscribe", "publish", "wait for the reply"
 	Err  error
 	Hint string
+	// Lost: the connection was up and dropped, rather than never made.
+	Lost bool
 }
 
 func (e *ConnectionError) Error() string {

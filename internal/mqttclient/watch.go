@@ -14,8 +14,9 @@ type EventKind int
 const (
 	// Message is a message on one of the watched filters.
 	Message EventKind = iota + 1
-	// Lost is the connection dropping; the client is reconnecting, with
-	// paho's backoff (1 s, doubling, at most 30 s).
+	// Lost is the connection dropping; the client is reconnecting: after
+	// RetryIn when the server hung up (see Conn's pacing), then with paho's
+	// backoff (1 s, doubling, at most 30 s).
 	Lost
 	// Reconnected is a new connection on which the watched filters are
 	// subscribed again. Messages sent while the client was away are gone
@@ -26,10 +27,11 @@ const (
 // Event is one thing a Watch saw, in the order it saw them.
 type Event struct {
 	Kind    EventKind
-	Topic   string    // Message
-	Payload []byte    // Message
-	Err     error     // Lost: why the connection dropped
-	At      time.Time // when it was received
+	Topic   string        // Message
+	Payload []byte        // Message
+	Err     error         // Lost: why the connection dropped
+	RetryIn time.Duration // Lost: the wait before reconnecting (0: at once)
+	At      time.Time     // when it was received
 }
 
 // Watch is a long-lived, auto-reconnecting connection subscribed to a set
@@ -56,13 +58,7 @@ func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error
 	// A stream must come out in the order the broker sent it; the handlers
 	// below only append to the queue, so they may run on paho's router.
 	cfg.inOrder = true
-	userLost := cfg.OnConnectionLost
-	cfg.OnConnectionLost = func(err error) {
-		w.push(Event{Kind: Lost, Err: err})
-		if userLost != nil {
-			userLost(err)
-		}
-	}
+	cfg.onLost = func(err error, retryIn time.Duration) { w.push(Event{Kind: Lost, Err: err, RetryIn: retryIn}) }
 	cfg.onReconnect = func() { w.push(Event{Kind: Reconnected}) }
 	conn, err := Dial(ctx, cfg)
 	if err != nil {

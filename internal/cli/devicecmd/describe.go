@@ -52,6 +52,7 @@ flag is given. Quote $next in the shell: '$next'.`,
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job (default: the latest)")
 	cmd.Flags().BoolVar(&opts.IncludeJobDocument, "include-job-document", true, "include the job document; sent only when given")
 	opts.conn.AddConnFlags(cmd)
+	opts.conn.AddRetriesFlag(cmd, "")
 	return cmd
 }
 
@@ -84,5 +85,5 @@ func runDescribe(ctx context.Context, opts *describeOptions) error {
 		IncludeJobDocument: opts.includeJobDocument,
 		ClientToken:        opts.conn.ClientToken,
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil, true)
 }

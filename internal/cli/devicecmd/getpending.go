@@ -39,10 +39,11 @@ and sets the exit code (see iotjobs --help).`,
 		},
 	}
 	opts.conn.AddConnFlags(cmd)
+	opts.conn.AddRetriesFlag(cmd, "")
 	return cmd
 }
 
 func runGetPending(ctx context.Context, opts *getPendingOptions) error {
 	req := jobs.GetPendingRequest{ClientToken: opts.conn.ClientToken}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil, true)
 }

@@ -3,9 +3,7 @@ package devicecmd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/fatih/color"
 	"github.com/google/uuid"
@@ -62,8 +60,12 @@ func (s *stream) report(e mqttclient.Event) {
 	at := e.At.Format("15:04:05")
 	switch e.Kind {
 	case mqttclient.Lost:
-		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting\n", at, color.YellowString("disconnected"), o.ParsedEndpoint(), e.Err)
-		if !s.takeoverHinted && errors.Is(e.Err, io.EOF) {
+		when := ""
+		if e.RetryIn > 0 {
+			when = " in " + e.RetryIn.String()
+		}
+		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s (%v); reconnecting%s\n", at, color.YellowString("disconnected"), o.ParsedEndpoint(), e.Err, when)
+		if !s.takeoverHinted && mqttclient.IsHangUp(e.Err) {
 			// The broker hung up: it went away, or another connection took
 			// our client id, which brokers and AWS IoT allow only once.
 			s.takeoverHinted = true

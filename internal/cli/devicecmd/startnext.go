@@ -47,6 +47,7 @@ when nothing is pending.`,
 	cmdutil.AddStatusDetailFlag(cmd, &opts.StatusDetails)
 	cmd.Flags().Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) the device has to finish this step before the execution times out")
 	opts.conn.AddConnFlags(cmd)
+	opts.conn.AddRetriesFlag(cmd, "")
 	return cmd
 }
 
@@ -66,5 +67,5 @@ func runStartNext(ctx context.Context, opts *startNextOptions) error {
 		StepTimeoutInMinutes: opts.stepTimeout,
 		ClientToken:          opts.conn.ClientToken,
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil, true)
 }

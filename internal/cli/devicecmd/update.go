@@ -68,6 +68,7 @@ the execution is at that version (else VersionMismatch, exit 15).
 	_ = cmd.MarkFlagRequired("status")
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(jobs.Names(jobs.DeviceStatuses), cobra.ShellCompDirectiveNoFileComp))
 	opts.conn.AddConnFlags(cmd)
+	opts.conn.AddRetriesFlag(cmd, "only with --expected-version, which keeps an update from being applied twice")
 	return cmd
 }
 
@@ -112,5 +113,5 @@ func runUpdate(ctx context.Context, opts *updateOptions) error {
 		v := jobs.Version(*opts.expectedVersion)
 		req.ExpectedVersion = &v
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion)
+	return cmdutil.Exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion, opts.expectedVersion != nil)
 }

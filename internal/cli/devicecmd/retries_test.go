@@ -1,0 +1,73 @@
+package devicecmd_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// throttleFirst answers the first n requests RequestThrottled, then
+// accepts.
+func throttleFirst(n int32) mqtttest.Options {
+	var seen atomic.Int32
+	return mqtttest.Options{Respond: func(topic string, payload []byte) []mqtttest.Message {
+		token := jobs.ClientTokenOf(payload)
+		if seen.Add(1) <= n {
+			return []mqtttest.Message{{Topic: topic + "/rejected", Payload: fmt.Appendf(nil, `{"code":"RequestThrottled","clientToken":%q,"timestamp":1}`, token)}}
+		}
+		return []mqtttest.Message{{Topic: topic + "/accepted", Payload: fmt.Appendf(nil, `{"clientToken":%q,"timestamp":2}`, token)}}
+	}}
+}
+
+func TestRetriesRideOutThrottling(t *testing.T) {
+	b := mqtttest.Start(t, throttleFirst(2))
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--client-token", "tok", "-v")
+	testutil.WantExit(t, r, 0)
+	if r.Stdout != `{"clientToken":"tok","timestamp":2}`+"\n" {
+		t.Errorf("stdout must hold the last reply only:\n%s", r)
+	}
+	if strings.Count(r.Stderr, "rejected: RequestThrottled; retrying in") != 2 {
+		t.Errorf("--verbose must show each retry:\n%s", r.Stderr)
+	}
+
+	b = mqtttest.Start(t, throttleFirst(1))
+	testutil.WantExit(t, iotjobs.Run(t, nil, "describe", "j1", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--retries", "0"), 17)
+
+	// An update without --expected-version could be applied twice: never retried.
+	b = mqtttest.Start(t, throttleFirst(1))
+	r = iotjobs.Run(t, nil, "update", "j1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--retries", "3")
+	testutil.WantExit(t, r, 17)
+	b = mqtttest.Start(t, throttleFirst(1))
+	testutil.WantExit(t, iotjobs.Run(t, nil, "update", "j1", "--status", "SUCCEEDED", "--expected-version", "2", "-t", "thing-1", "-e", "mqtt://"+b.Addr), 0)
+
+	testutil.WantExit(t, iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", "mqtt://"+b.Addr, "--retries", "-1"), 2)
+}
+
+// TestNoPingPongWithAWatch: a watch and one-shot commands that share the
+// thing's client id (the default) used to knock each other off in turn,
+// and most one-shot commands failed. The watch now waits after being taken
+// over, and a one-shot command taken over before its reply tries again.
+func TestNoPingPongWithAWatch(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	watch := testutil.StartBinary(t, iotjobs.Path, nil, "watch", "-t", "thing-1", "-e", emu.Endpoint)
+	time.Sleep(300 * time.Millisecond) // connected
+	for i := range 5 {
+		r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", emu.Endpoint)
+		if r.ExitCode != 0 {
+			t.Fatalf("get-pending %d beside a watch with the same client id:\n%s", i+1, r)
+		}
+	}
+	watch.WaitStderr(t, "reconnecting in 2s", 5*time.Second)
+	watch.Signal(t, syscall.SIGTERM)
+	if r := watch.Wait(t); r.ExitCode != 0 || !strings.Contains(r.Stderr, "another client connected with the client id") {
+		t.Errorf("the watch:\n%s", r)
+	}
+}
