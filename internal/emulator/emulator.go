@@ -21,6 +21,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/emulator/controlplane"
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/emulator/faults"
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
@@ -130,6 +131,7 @@ func (c Config) Validate() error {
 type Emulator struct {
 	engine *engine.Engine
 	front  mqttFront
+	faults *faults.Injector
 	log    *slog.Logger
 
 	mqttAddr, mqttsAddr string
@@ -209,13 +211,13 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, err
 	}
 
-	e := &Emulator{log: log}
+	e := &Emulator{log: log, faults: faults.New(log)}
 	e.engine, err = engine.Open(engine.Options{
 		DataPath: cfg.DataPath,
 		Minute:   cfg.Minute,
 		// e.front is set below, before Engine.Start arms the timers and
 		// before any request or control-plane call can make a notification.
-		Notify: func(m engine.Message) { e.front.Notify(m) },
+		Notify: e.faults.Notify(func(m engine.Message) { e.front.Notify(m) }),
 		Logger: log.With("component", "engine"),
 	})
 	if err != nil {
@@ -224,11 +226,19 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	}
 
 	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
-	frontOpts := front.Options{Handler: e.engine, Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections}
+	frontOpts := front.Options{
+		Handler: e.faults.Handler(e.engine), Middleware: []front.Middleware{e.faults.Middleware()},
+		Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections,
+	}
 	if cfg.BrokerURL != "" {
 		e.front, err = front.Attach(ctx, cfg.BrokerURL, frontOpts)
 	} else {
-		e.front, err = front.StartBroker(plain, secure, frontOpts)
+		var b *front.Broker
+		b, err = front.StartBroker(plain, secure, frontOpts)
+		if err == nil {
+			e.front = b
+			e.faults.SetDisconnect(b.Disconnect)
+		}
 	}
 	if err != nil {
 		cleanup()
@@ -253,7 +263,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 func (e *Emulator) serveHTTP(l net.Listener, connectTimeout time.Duration) {
 	e.httpAddr = l.Addr().String()
 	e.http = &http.Server{
-		Handler:           controlplane.New(e.engine, e.httpAddr),
+		Handler:           controlplane.New(e.engine, e.httpAddr, e.faults),
 		ReadHeaderTimeout: connectTimeout,
 		// A body at the API's largest takes no time on a link that works;
 		// a client that stalls is cut off.

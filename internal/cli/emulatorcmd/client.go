@@ -211,3 +211,16 @@ func (c *client) deleteJobExecution(ctx context.Context, in iotapi.DeleteJobExec
 		params: []string{in.ThingName, in.JobID, strconv.FormatInt(in.ExecutionNumber, 10)}, query: forceQuery(in.Force)})
 	return err
 }
+
+func (c *client) injectFault(ctx context.Context, in iotapi.FaultInput) (answer[iotapi.ListFaultsOutput], error) {
+	return call[iotapi.ListFaultsOutput](ctx, c, request{route: iotapi.RouteInjectFault, body: in})
+}
+
+func (c *client) listFaults(ctx context.Context) (answer[iotapi.ListFaultsOutput], error) {
+	return call[iotapi.ListFaultsOutput](ctx, c, request{route: iotapi.RouteListFaults})
+}
+
+func (c *client) clearFaults(ctx context.Context) error {
+	_, err := call[struct{}](ctx, c, request{route: iotapi.RouteClearFaults})
+	return err
+}

@@ -55,6 +55,7 @@ func newEmulatorControlCmds(ios *iostreams.IOStreams) []*cobra.Command {
 		newDescribeExecutionCmd(ios),
 		newCancelExecutionCmd(ios),
 		newDeleteExecutionCmd(ios),
+		newFaultCmd(ios),
 	}
 }
 

@@ -24,7 +24,17 @@ const maxRequestBody = 6*jobs.MaxJobDocumentBytes + 64<<10
 // controlPlane serves the jobs operations of the AWS IoT control plane over
 // the engine: it reads the path, query and body into the operation's input,
 // and sends the engine's output or error as they are.
-type controlPlane struct{ engine *engine.Engine }
+type controlPlane struct {
+	engine *engine.Engine
+	faults Faults
+}
+
+// Faults is what the emulator's fault routes need (faults.Injector).
+type Faults interface {
+	Inject(iotapi.FaultInput) (iotapi.Fault, error)
+	List() []iotapi.Fault
+	Clear()
+}
 
 // New returns the HTTP handler of the control plane of e, served on the
 // listener at listenAddr (host:port).
@@ -33,8 +43,8 @@ type controlPlane struct{ engine *engine.Engine }
 // address or localhost, the listen address itself, or any IP address when
 // it listens on all of them, with its port. A web page cannot reach it
 // through a DNS name that resolves to 127.0.0.1 (DNS rebinding).
-func New(e *engine.Engine, listenAddr string) http.Handler {
-	cp := &controlPlane{engine: e}
+func New(e *engine.Engine, listenAddr string, faults Faults) http.Handler {
+	cp := &controlPlane{engine: e, faults: faults}
 	routes := http.NewServeMux()
 	routes.HandleFunc(iotapi.RouteCreateJob.Pattern(), cp.createJob)
 	routes.HandleFunc(iotapi.RouteDescribeJob.Pattern(), cp.describeJob)
@@ -47,6 +57,11 @@ func New(e *engine.Engine, listenAddr string) http.Handler {
 	routes.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
 	routes.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
 	routes.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
+	if faults != nil {
+		routes.HandleFunc(iotapi.RouteInjectFault.Pattern(), cp.injectFault)
+		routes.HandleFunc(iotapi.RouteListFaults.Pattern(), cp.listFaults)
+		routes.HandleFunc(iotapi.RouteClearFaults.Pattern(), cp.clearFaults)
+	}
 	_, port, _ := net.SplitHostPort(listenAddr)
 	listenHost, _, _ := net.SplitHostPort(listenAddr)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +101,7 @@ func hostAllowed(host, listenHost, port string) bool {
 // allowedMethods are the methods of the routes that match r's path.
 func allowedMethods(routes *http.ServeMux, r *http.Request) []string {
 	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = method
 		if _, pattern := routes.Handler(probe); pattern != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/emulator/controlplane"
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/emulator/faults"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 )
 
@@ -22,7 +23,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { e.Close() })
-	h := controlplane.New(e, "127.0.0.1:8084")
+	h := controlplane.New(e, "127.0.0.1:8084", faults.New(nil))
 	f.Add(uint8(1), "/jobs/j1", "", `{"targets":["t1"],"document":"{}"}`)
 	f.Add(uint8(1), "/jobs/j2", "", `{"targets":["arn:aws:iot:eu-west-1:1:thing/t2"],"document":"{\"a\":1}","timeoutConfig":{"inProgressTimeoutInMinutes":5}}`)
 	f.Add(uint8(0), "/jobs", "status=IN_PROGRESS&maxResults=1", "")
@@ -31,6 +32,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(2), "/things/t1/jobs/j1/executionNumber/1", "force=true", "")
 	f.Add(uint8(1), "/jobs/j1/cancel", "", `{"comment":"x","reasonCode":"R"}`)
 	f.Add(uint8(3), "/jobs/j1", "", "")
+	f.Add(uint8(3), "/emulator/faults", "", `{"kind":"internal-errors","probability":0.5,"count":2}`)
+	f.Add(uint8(2), "/emulator/faults", "", "")
 	methods := []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost}
 	f.Fuzz(func(t *testing.T, method uint8, path, query, body string) {
 		target := "http://127.0.0.1:8084" + path + "?" + query

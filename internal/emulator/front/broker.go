@@ -3,6 +3,7 @@ package front
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 
@@ -98,6 +99,19 @@ func (b *Broker) Notify(m engine.Message) {
 	if err := b.server.Publish(m.Topic, m.Payload, false, 1); err != nil {
 		b.log.Warn("notification not published", "topic", m.Topic, "error", err)
 	}
+}
+
+// Disconnect closes the connection of the client with clientID, as an
+// administrative action.
+func (b *Broker) Disconnect(clientID string) error {
+	cl, ok := b.server.Clients.Get(clientID)
+	if !ok || cl.Closed() {
+		return fmt.Errorf("no client is connected with client id %q", clientID)
+	}
+	// mochi returns the reason code itself as the error of a disconnect
+	// made for a reason; the connection is closed either way.
+	_ = b.server.DisconnectClient(cl, packets.ErrAdministrativeAction)
+	return nil
 }
 
 // Close disconnects every client, closes the listeners and waits for the
