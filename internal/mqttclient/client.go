@@ -84,6 +84,7 @@ type Conn struct {
 	mu         sync.Mutex
 	dialCtx    context.Context // the context of the first connection, nil after Dial
 	raw        net.Conn        // the network connection of the attempt in progress
+	limited    *limitedConn    // raw as paho reads it
 	dialErr    error           // why our dialer failed, before paho wraps it
 	routes     map[uint64]route
 	nextRoute  uint64
@@ -217,7 +218,11 @@ func (c *Conn) openConnection(_ *url.URL, _ paho.ClientOptions) (net.Conn, error
 	defer c.mu.Unlock()
 	c.dialErr = err
 	c.raw = conn
-	return conn, err
+	if err != nil {
+		return nil, err
+	}
+	c.limited = &limitedConn{Conn: conn, max: MaxPacketSize}
+	return c.limited, nil
 }
 
 func (c *Conn) dial(ctx context.Context) (net.Conn, error) {
@@ -548,7 +553,12 @@ func pending(replies <-chan Reply) (Reply, bool) {
 func (c *Conn) lostError(op string, tokenErr error) error {
 	c.mu.Lock()
 	why, last, since := c.downErr, c.lastSent, time.Since(c.lastSentAt)
+	limited := c.limited
 	c.mu.Unlock()
+	if limited != nil && limited.failure() != nil {
+		// We hung up: the server broke the protocol.
+		return &ConnectionError{Op: op, Err: limited.failure()}
+	}
 	if why == nil {
 		why = tokenErr
 	}
