@@ -127,6 +127,18 @@ func TestConnectDeadline(t *testing.T) {
 			t.Errorf("%s: a silent client is still connected after %s", name, testutil.DeviceWait)
 		}
 	}
+	// An idle HTTP keep-alive connection is closed after six of it.
+	c, err := net.Dial("tcp", strings.TrimPrefix(emu.HTTPURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET /jobs HTTP/1.1\r\nHost: " + strings.TrimPrefix(emu.HTTPURL, "http://") + "\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !closedWithin(c, testutil.DeviceWait) {
+		t.Error("http: an idle keep-alive connection is still open")
+	}
 	// A client that connects in time keeps its connection.
 	dev := testutil.ConnectDevice(t, emu.Endpoint, "prompt")
 	time.Sleep(600 * time.Millisecond)
