@@ -412,18 +412,30 @@ func (c *Conn) Subscribe(ctx context.Context, filters []string, handler func(top
 }
 
 func (c *Conn) subscribe(ctx context.Context, filters []string) error {
+	down := c.connection()
+	token := c.startSubscribe(filters)
+	if err := c.await(ctx, token, down, "subscribe"); err != nil {
+		return err
+	}
+	return c.noteSubscribed(filters, token)
+}
+
+// startSubscribe sends a SUBSCRIBE to filters, without waiting for its
+// SUBACK.
+func (c *Conn) startSubscribe(filters []string) paho.Token {
 	what := "SUBSCRIBE to " + strings.Join(filters, ", ")
 	c.cfg.Trace("> %s", what)
-	down := c.connection()
 	req := make(map[string]byte, len(filters))
 	for _, f := range filters {
 		req[f] = qosAtLeastOnce
 	}
 	c.sent(what)
-	token := c.client.SubscribeMultiple(req, nil)
-	if err := c.await(ctx, token, down, "subscribe"); err != nil {
-		return err
-	}
+	return c.client.SubscribeMultiple(req, nil)
+}
+
+// subscribed_ reads the SUBACK of a completed SUBSCRIBE: a refused filter
+// is an error, the others are noted as held.
+func (c *Conn) noteSubscribed(filters []string, token paho.Token) error {
 	var refused []string
 	if st, ok := token.(*paho.SubscribeToken); ok {
 		for f, code := range st.Result() {
@@ -502,13 +514,17 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 		}
 	}
 	c.mu.Unlock()
-	if len(missing) > 0 {
-		if err := c.subscribe(ctx, missing); err != nil {
-			return Reply{}, err
-		}
-	}
 
+	// The SUBSCRIBE and the PUBLISH leave back to back: a broker handles one
+	// connection's packets in order, so the subscription is in place before
+	// the request is served, and the SUBACK's round trip is saved.
 	down := c.connection()
+	var suback <-chan struct{}
+	var subToken paho.Token
+	if len(missing) > 0 {
+		subToken = c.startSubscribe(missing)
+		suback = subToken.Done()
+	}
 	start := time.Now()
 	puback := c.publish(topic.String(), payload).Done()
 	for {
@@ -518,6 +534,14 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 			return r, nil
 		case <-puback:
 			puback = nil // the reply may still be on its way
+		case <-suback:
+			suback = nil
+			if err := subToken.Error(); err != nil {
+				return Reply{}, c.lostError("subscribe", err)
+			}
+			if err := c.noteSubscribed(missing, subToken); err != nil {
+				return Reply{}, err
+			}
 		case <-down:
 			if r, ok := pending(replies); ok {
 				r.RoundTrip = time.Since(start)

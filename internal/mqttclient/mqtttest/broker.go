@@ -16,7 +16,6 @@ import (
 	"github.com/iotjobs/iotjobs/internal/mochilistener"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -31,6 +30,9 @@ type Options struct {
 	// Respond, when set, answers every request published under
 	// $aws/things/+/jobs/: it returns the messages to publish back.
 	Respond func(topic string, payload []byte) []Message
+	// RefuseSubscribe, when set, refuses the subscriptions to the filters
+	// for which it returns true (SUBACK 0x80).
+	RefuseSubscribe func(filter string) bool
 }
 
 // Message is one MQTT message.
@@ -56,7 +58,7 @@ func Start(t testing.TB, opts Options) *Broker {
 		InlineClient: true,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	if err := server.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := server.AddHook(&aclHook{refuse: opts.RefuseSubscribe}, nil); err != nil {
 		t.Fatal(err)
 	}
 	b := &Broker{server: server}
@@ -130,4 +132,23 @@ func (h *hangUpHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 		return pk, packets.ErrRejectPacket
 	}
 	return pk, nil
+}
+
+// aclHook lets every client in and allows what RefuseSubscribe does not
+// refuse (mochi ORs its hooks' answers, so it is the only ACL hook).
+type aclHook struct {
+	mqtt.HookBase
+	refuse func(string) bool
+}
+
+func (h *aclHook) ID() string { return "acl" }
+
+func (h *aclHook) Provides(b byte) bool {
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+}
+
+func (h *aclHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+
+func (h *aclHook) OnACLCheck(_ *mqtt.Client, topic string, write bool) bool {
+	return write || h.refuse == nil || !h.refuse(topic)
 }
