@@ -1,10 +1,9 @@
 // Package app runs the iotjobs command tree and turns its errors into exit
-// codes, in one place.
+// codes (cmdutil.ExitCode, the one mapping).
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,32 +13,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cli"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
-	"github.com/iotjobs/iotjobs/internal/jobs"
-	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
-
-// Exit codes of the command-line contract (shared/spec/cli.md).
-const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
-	ExitConnection  = 3
-	ExitTimeout     = 4
-	ExitInterrupted = 130
-)
-
-// rejectedExitCodes maps each rejected error code to its exit code.
-var rejectedExitCodes = map[jobs.ErrorCode]int{
-	jobs.CodeInvalidTopic:           10,
-	jobs.CodeInvalidJSON:            11,
-	jobs.CodeInvalidRequest:         12,
-	jobs.CodeInvalidStateTransition: 13,
-	jobs.CodeResourceNotFound:       14,
-	jobs.CodeVersionMismatch:        15,
-	jobs.CodeInternalError:          16,
-	jobs.CodeRequestThrottled:       17,
-	jobs.CodeTerminalStateReached:   18,
-}
 
 // Main runs iotjobs with args and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -50,45 +24,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	executed, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return ExitOK
+		return cmdutil.ExitOK
 	}
-	code := ExitCode(err)
-	if code == ExitInterrupted && cmdutil.IsStream(executed) {
+	code := cmdutil.ExitCode(err)
+	if code == cmdutil.ExitInterrupted && cmdutil.IsStream(executed) {
 		// Ctrl-C and SIGTERM are how a stream (watch) is meant to end.
-		return ExitOK
+		return cmdutil.ExitOK
 	}
-	if code == ExitInterrupted {
+	if code == cmdutil.ExitInterrupted {
 		fmt.Fprintln(stderr, "interrupted")
 	} else {
 		fmt.Fprintln(stderr, "iotjobs: "+err.Error())
 	}
 	return code
-}
-
-// ExitCode maps an error of the command tree to its exit code.
-func ExitCode(err error) int {
-	var (
-		usage    *cmdutil.UsageError
-		rejected *cmdutil.RejectedError
-		conn     *mqttclient.ConnectionError
-		timeout  *mqttclient.TimeoutError
-	)
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &usage), cmdutil.IsFlagError(err):
-		return ExitUsage
-	case errors.As(err, &rejected):
-		if code, ok := rejectedExitCodes[rejected.Code]; ok {
-			return code
-		}
-		return ExitFailure
-	case errors.Is(err, context.Canceled):
-		return ExitInterrupted
-	case errors.As(err, &conn):
-		return ExitConnection
-	case errors.As(err, &timeout), errors.Is(err, context.DeadlineExceeded):
-		return ExitTimeout
-	}
-	return ExitFailure
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -57,6 +58,10 @@ type ConnOptions struct {
 	ClientToken string
 	Profile     string
 	Retries     int
+	// FanOut: the command takes many things (-t a,b or -t a -t b); set it
+	// before binding the flags. Things has them once Complete succeeded.
+	FanOut bool
+	Things []string
 
 	// origins says, by flag name, where each connection setting came from,
 	// for error messages and config show.
@@ -86,7 +91,11 @@ func (o *ConnOptions) AddConnFlags(cmd *cobra.Command) {
 // give (and --profile), which config show resolves without connecting.
 func (o *ConnOptions) AddSettingFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Thing, "thing", "t", "", "`NAME` of the thing to impersonate (env "+EnvThing+"; required)")
+	thingUsage := "`NAME` of the thing to impersonate (env " + EnvThing + "; required)"
+	if o.FanOut {
+		thingUsage = "`NAME` of the thing to impersonate; repeat it or separate names with commas to ask many things at once (env " + EnvThing + ")"
+	}
+	f.VarP(&thingList{dst: &o.Thing}, "thing", "t", thingUsage)
 	f.StringVarP(&o.Endpoint, "endpoint", "e", defaultEndpoint, "`URL`: mqtt://host:port for plain MQTT; mqtts://host[:port] or host[:port] for TLS (env "+EnvEndpoint+")")
 	f.StringVar(&o.ClientID, "client-id", "", "MQTT client `ID` (env "+EnvClientID+"; default: the thing name)")
 	f.StringVar(&o.Cert, "cert", "", "client certificate `FILE`, PEM (env "+EnvCert+")")
@@ -102,6 +111,32 @@ func (o *ConnOptions) AddSettingFlags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("ca", "pem", "crt")
 }
+
+// thingList is the -t/--thing flag: repeated, its values join with commas.
+// Its value is Thing, which the environment and a profile can give too.
+type thingList struct {
+	dst *string
+	set bool
+}
+
+func (l *thingList) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return *l.dst
+}
+
+func (l *thingList) Set(v string) error {
+	if l.set && *l.dst != "" {
+		*l.dst += "," + v
+	} else {
+		*l.dst = v
+	}
+	l.set = true
+	return nil
+}
+
+func (l *thingList) Type() string { return "string" }
 
 // AddRetriesFlag binds --retries, for the one-shot requests.
 func (o *ConnOptions) AddRetriesFlag(cmd *cobra.Command, safeWhen string) {
@@ -137,11 +172,25 @@ func (o *ConnOptions) Complete(cmd *cobra.Command) error {
 		o.IO.SetNoColor(true)
 	}
 
-	if o.Thing == "" {
+	o.Things = nil
+	for _, name := range strings.Split(o.Thing, ",") {
+		if name = strings.TrimSpace(name); name != "" && !slices.Contains(o.Things, name) {
+			o.Things = append(o.Things, name)
+		}
+	}
+	if len(o.Things) == 0 && !o.FanOut {
 		return Usagef("no thing given: pass -t/--thing NAME, set %s, or set thing in a profile (iotjobs config --help)", EnvThing)
 	}
-	if err := jobs.ValidateThingName(o.Thing); err != nil {
-		return o.blame("thing", err)
+	for _, name := range o.Things {
+		if err := jobs.ValidateThingName(name); err != nil {
+			return o.blame("thing", err)
+		}
+	}
+	if len(o.Things) > 1 && !o.FanOut {
+		return o.blame("thing", fmt.Errorf("%s acts on one thing, and %d are given (%s)", cmd.Name(), len(o.Things), o.Thing))
+	}
+	if len(o.Things) > 0 {
+		o.Thing = o.Things[0]
 	}
 	ep, err := mqttclient.ParseEndpoint(o.Endpoint)
 	if err != nil {
@@ -150,6 +199,10 @@ func (o *ConnOptions) Complete(cmd *cobra.Command) error {
 	o.endpoint = ep
 	if o.ClientID == "" {
 		o.ClientID = o.Thing
+		if len(o.Things) != 1 {
+			// Asking many things: no one thing's id, and none a device uses.
+			o.ClientID = "iotjobs-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+		}
 	}
 	if err := checkClientID(o.ClientID); err != nil {
 		return o.blame("client-id", err)

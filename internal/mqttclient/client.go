@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,11 @@ type Config struct {
 	// IgnoreRetained drops retained messages: a service must not act again
 	// on a request someone published with RETAIN.
 	IgnoreRetained bool
+	// RepliesUnsubscribed: the service delivers replies to the requester
+	// without a subscription (AWS IoT does), so Request subscribes to none.
+	// On AWS IoT this saves the subscriptions of a fan-out (50 per
+	// connection) and the policy they would need.
+	RepliesUnsubscribed bool
 
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
@@ -82,11 +88,13 @@ type Conn struct {
 	tls    *tls.Config
 
 	mu         sync.Mutex
-	dialCtx    context.Context // the context of the first connection, nil after Dial
-	raw        net.Conn        // the network connection of the attempt in progress
-	limited    *limitedConn    // raw as paho reads it
-	dialErr    error           // why our dialer failed, before paho wraps it
-	routes     map[uint64]route
+	dialCtx    context.Context             // the context of the first connection, nil after Dial
+	raw        net.Conn                    // the network connection of the attempt in progress
+	limited    *limitedConn                // raw as paho reads it
+	dialErr    error                       // why our dialer failed, before paho wraps it
+	routes     map[uint64]route            // those with a wildcard filter
+	exact      map[string]map[uint64]route // the others, by topic: a reply finds its request at once
+	exactOf    map[uint64][]string         // the topics of each of those
 	nextRoute  uint64
 	subscribed map[string]bool // filters the broker holds for this session
 	permanent  []string        // filters of Subscribe, renewed after a reconnect
@@ -121,6 +129,8 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		cfg:        cfg,
 		dialCtx:    ctx,
 		routes:     map[uint64]route{},
+		exact:      map[string]map[uint64]route{},
+		exactOf:    map[uint64][]string{},
 		subscribed: map[string]bool{},
 		down:       make(chan struct{}),
 		tls:        cfg.TLS,
@@ -351,6 +361,9 @@ func (c *Conn) dispatch(_ paho.Client, msg paho.Message) {
 	c.cfg.Trace("< %s %s", topic, payload)
 	c.mu.Lock()
 	var fns []func(string, []byte)
+	for _, r := range c.exact[topic] {
+		fns = append(fns, r.fn)
+	}
 	for _, r := range c.routes {
 		for _, f := range r.filters {
 			if MatchTopic(f, topic) {
@@ -369,7 +382,18 @@ func (c *Conn) addRoute(filters []string, fn func(string, []byte)) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nextRoute++
-	c.routes[c.nextRoute] = route{filters: filters, fn: fn}
+	r := route{filters: filters, fn: fn}
+	if slices.ContainsFunc(filters, hasWildcard) {
+		c.routes[c.nextRoute] = r
+		return c.nextRoute
+	}
+	for _, f := range filters {
+		if c.exact[f] == nil {
+			c.exact[f] = map[uint64]route{}
+		}
+		c.exact[f][c.nextRoute] = r
+	}
+	c.exactOf[c.nextRoute] = filters
 	return c.nextRoute
 }
 
@@ -377,7 +401,16 @@ func (c *Conn) removeRoute(id uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.routes, id)
+	for _, f := range c.exactOf[id] {
+		delete(c.exact[f], id)
+		if len(c.exact[f]) == 0 {
+			delete(c.exact, f)
+		}
+	}
+	delete(c.exactOf, id)
 }
+
+func hasWildcard(filter string) bool { return strings.ContainsAny(filter, "+#") }
 
 // connection returns the channel closed when the current connection drops.
 func (c *Conn) connection() <-chan struct{} {
@@ -418,6 +451,27 @@ func (c *Conn) subscribe(ctx context.Context, filters []string) error {
 		return err
 	}
 	return c.noteSubscribed(filters, token)
+}
+
+// SubscribeReplies subscribes to filters (wildcards, typically) that cover
+// the reply topics of many requests, so that Request subscribes to nothing
+// more; the replies go to the requests awaiting them.
+func (c *Conn) SubscribeReplies(ctx context.Context, filters []string) error {
+	return c.subscribe(ctx, filters)
+}
+
+// coveredLocked reports whether the broker already sends us replies on
+// topic: no subscription is needed, or one held matches it. c.mu is held.
+func (c *Conn) coveredLocked(topic string) bool {
+	if c.cfg.RepliesUnsubscribed || c.subscribed[topic] {
+		return true
+	}
+	for f := range c.subscribed {
+		if MatchTopic(f, topic) {
+			return true
+		}
+	}
+	return false
 }
 
 // startSubscribe sends a SUBSCRIBE to filters, without waiting for its
@@ -509,7 +563,7 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 	var missing []string
 	c.mu.Lock()
 	for _, f := range []string{accepted, rejected} {
-		if !c.subscribed[f] {
+		if !c.coveredLocked(f) {
 			missing = append(missing, f)
 		}
 	}

@@ -18,6 +18,7 @@ const DeviceWait = 5 * time.Second
 type Received struct {
 	Topic   string
 	Payload []byte
+	At      time.Time // when it arrived
 }
 
 // Field decodes one top-level JSON field of the payload as a string.
@@ -73,7 +74,7 @@ func DialDevice(t testing.TB, brokerURL, clientID string, opts ...DeviceOption) 
 		SetConnectTimeout(DeviceWait).
 		SetOrderMatters(false).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
-			d.Msgs <- Received{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...)}
+			d.Msgs <- Received{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), At: time.Now()}
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { d.Lost <- err })
 	for _, opt := range opts {

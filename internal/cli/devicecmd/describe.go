@@ -12,6 +12,8 @@ import (
 
 type describeOptions struct {
 	conn cmdutil.ConnOptions
+	fan  fanOut
+	many bool
 
 	JobID              string
 	Next               bool
@@ -22,8 +24,9 @@ type describeOptions struct {
 	includeJobDocument *bool
 }
 
+// NewDescribeCmd is `iotjobs describe`.
 func NewDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &describeOptions{conn: cmdutil.ConnOptions{IO: ios}}
+	opts := &describeOptions{conn: cmdutil.ConnOptions{IO: ios, FanOut: true}}
 	cmd := &cobra.Command{
 		Use:   "describe <job-id>",
 		Short: "Describe one job execution of the thing",
@@ -34,11 +37,13 @@ Publishes on $aws/things/THING/jobs/JOB-ID/get. JOB-ID may be $next (or use
 .../get/accepted is {"execution":{...},"timestamp":N,"clientToken":"..."};
 for $next with nothing pending it has no "execution". The job document is
 included unless --include-job-document=false; the field is sent only when the
-flag is given. Quote $next in the shell: '$next'.`,
+flag is given. Quote $next in the shell: '$next'.
+` + fanOutHelp,
 		Example: `  $ iotjobs describe job-42 -t my-thing
   $ iotjobs describe '$next' -t my-thing --include-job-document=false
   $ iotjobs describe job-42 -t my-thing --execution-number 2
-  $ iotjobs describe --next -t my-thing | jq .execution.jobDocument`,
+  $ iotjobs describe --next -t my-thing | jq .execution.jobDocument
+  $ iotjobs describe fw-1-2-3 --things fleet.txt --include-job-document=false | jq -r 'select(.exitCode==14).thing'`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +58,7 @@ flag is given. Quote $next in the shell: '$next'.`,
 	cmd.Flags().BoolVar(&opts.IncludeJobDocument, "include-job-document", true, "include the job document; sent only when given")
 	opts.conn.AddConnFlags(cmd)
 	opts.conn.AddRetriesFlag(cmd, "")
+	opts.fan.addFlags(cmd)
 	return cmd
 }
 
@@ -76,7 +82,11 @@ func (o *describeOptions) complete(cmd *cobra.Command, args []string) (err error
 	if cmd.Flags().Changed("include-job-document") {
 		o.includeJobDocument = &o.IncludeJobDocument
 	}
-	return o.conn.Complete(cmd)
+	if err := o.conn.Complete(cmd); err != nil {
+		return err
+	}
+	o.many, err = o.fan.complete(cmd, &o.conn, o.conn.IO.In)
+	return err
 }
 
 func runDescribe(ctx context.Context, opts *describeOptions) error {
@@ -84,6 +94,14 @@ func runDescribe(ctx context.Context, opts *describeOptions) error {
 		ExecutionNumber:    opts.executionNumber,
 		IncludeJobDocument: opts.includeJobDocument,
 		ClientToken:        opts.conn.ClientToken,
+	}
+	if opts.many {
+		filters := []string{"$aws/things/+/jobs/+/get/accepted", "$aws/things/+/jobs/+/get/rejected"}
+		return runFanOut(ctx, &opts.conn, &opts.fan, filters, func(thing, token string) (jobs.Topic, any) {
+			r := req
+			r.ClientToken = token
+			return jobs.DescribeTopic(thing, opts.JobID), r
+		})
 	}
 	return cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil, true)
 }

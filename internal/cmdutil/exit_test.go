@@ -1,4 +1,4 @@
-package app
+package cmdutil
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
@@ -18,14 +17,14 @@ func TestExitCode(t *testing.T) {
 	}{
 		{nil, 0},
 		{errors.New("boom"), 1},
-		{cmdutil.Usagef("bad"), 2},
+		{Usagef("bad"), 2},
 		{errors.New("unknown command \"x\" for \"iotjobs\""), 2},
 		{&mqttclient.ConnectionError{Op: "connect", Err: errors.New("refused")}, 3},
 		{fmt.Errorf("wrapped: %w", &mqttclient.ConnectionError{Op: "publish", Err: errors.New("closed")}), 3},
 		{&mqttclient.TimeoutError{Op: "get-pending"}, 4},
 		{context.DeadlineExceeded, 4},
 		{context.Canceled, 130},
-		{&cmdutil.RejectedError{Code: "Novel"}, 1},
+		{&RejectedError{Code: "Novel"}, 1},
 	}
 	for code, exit := range map[jobs.ErrorCode]int{
 		jobs.CodeInvalidTopic: 10, jobs.CodeInvalidJSON: 11, jobs.CodeInvalidRequest: 12, jobs.CodeInvalidStateTransition: 13,
@@ -35,7 +34,7 @@ func TestExitCode(t *testing.T) {
 		tests = append(tests, struct {
 			err  error
 			want int
-		}{&cmdutil.RejectedError{Code: code}, exit})
+		}{&RejectedError{Code: code}, exit})
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.err); got != tt.want {
