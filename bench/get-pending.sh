@@ -5,14 +5,20 @@
 # the same machine load. Prints a table of medians and the ratio, and the
 # start-up time of the iotjobs process alone, which most of the gap is.
 #
-#   bench/get-pending.sh [RUNS]      (default 100; needs Go and mosquitto-clients)
+#   bench/get-pending.sh [RUNS] [DELAY_MS]
+#
+# RUNS defaults to 100. With DELAY_MS both tools reach the emulator through
+# bench/delayproxy, which holds every chunk back DELAY_MS in each direction:
+# a link with a round trip of twice that, where round trips are what counts.
+# Needs Go and mosquitto-clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-100}
+delay_ms=${2:-0}
 command -v mosquitto_rr >/dev/null || { echo "mosquitto_rr not found: apt-get install mosquitto-clients" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'kill "${emu_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${emu_pid:-}" "${proxy_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 # Built as the releases are (.goreleaser.yaml): static, trimmed, stripped.
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/iotjobs" ./cmd/iotjobs
 bin=$work/iotjobs
@@ -23,6 +29,14 @@ mqtt_port=$(free_port); http_port=$(free_port)
 emu_pid=$!
 for _ in $(seq 100); do grep -q '^http' "$work/emu.out" 2>/dev/null && break; sleep 0.05; done
 export IOTJOBS_EMULATOR=http://127.0.0.1:$http_port
+port=$mqtt_port
+if [ "$delay_ms" -gt 0 ]; then
+  go build -o "$work/delayproxy" ./bench/delayproxy
+  "$work/delayproxy" -target "127.0.0.1:$mqtt_port" -delay "${delay_ms}ms" >"$work/proxy.out" &
+  proxy_pid=$!
+  for _ in $(seq 100); do [ -s "$work/proxy.out" ] && break; sleep 0.05; done
+  proxy_addr=$(head -1 "$work/proxy.out"); port=${proxy_addr##*:}
+fi
 thing=bench-thing
 for j in 1 2 3; do
   "$bin" emulator create-job "bench-job-$j" --target "$thing" --document '{"operation":"bench"}' >/dev/null
@@ -33,9 +47,9 @@ done
 iot=() rr=() boot=()
 for _ in $(seq "$runs"); do
   t0=${EPOCHREALTIME/./}
-  "$bin" get-pending -t "$thing" -e "mqtt://127.0.0.1:$mqtt_port" --client-id bench-iotjobs -o json >"$work/iot.out"
+  "$bin" get-pending -t "$thing" -e "mqtt://127.0.0.1:$port" --client-id bench-iotjobs -o json >"$work/iot.out"
   t1=${EPOCHREALTIME/./}
-  mosquitto_rr -h 127.0.0.1 -p "$mqtt_port" -i bench-rr -q 1 -W 10 \
+  mosquitto_rr -h 127.0.0.1 -p "$port" -i bench-rr -q 1 -W 10 \
     -t "\$aws/things/$thing/jobs/get" -e "\$aws/things/$thing/jobs/get/accepted" \
     -m '{"clientToken":"bench-rr"}' >"$work/rr.out"
   t2=${EPOCHREALTIME/./}
@@ -55,7 +69,9 @@ read -r iot_med iot_p90 <<<"$(summary "${iot[@]}")"
 read -r rr_med rr_p90 <<<"$(summary "${rr[@]}")"
 read -r boot_med boot_p90 <<<"$(summary "${boot[@]}")"
 size=$(stat -c %s "$bin" 2>/dev/null || wc -c <"$bin")
-printf '\nget-pending against iotjobs emulator on loopback, %d runs each, interleaved\n\n' "$runs"
+link="loopback"
+[ "$delay_ms" -gt 0 ] && link="a link of ${delay_ms} ms each way (bench/delayproxy)"
+printf '\nget-pending against iotjobs emulator over %s, %d runs each, interleaved\n\n' "$link" "$runs"
 printf '| %-13s | %10s | %10s | %12s |\n' tool "median ms" "p90 ms" "vs rr median"
 printf '|%s|%s|%s|%s|\n' --------------- ------------ ------------ --------------
 printf '| %-13s | %10s | %10s | %12s |\n' iotjobs "$iot_med" "$iot_p90" "$(awk -v a="$iot_med" -v b="$rr_med" 'BEGIN{printf "%.2fx", a/b}')"
