@@ -214,11 +214,16 @@ func decodeRequest(payload []byte, v any) *Rejection {
 		}
 		return Reject(CodeInvalidRequest, err.Error())
 	}
-	if err := ValidateClientToken(rawClientToken(trimmed)); err != nil {
+	if r, ok := v.(interface{ clientToken() string }); ok && ValidateClientToken(r.clientToken()) != nil {
 		return Reject(CodeInvalidRequest, "clientToken is longer than 64 characters")
 	}
 	return nil
 }
+
+func (r *GetPendingRequest) clientToken() string { return r.ClientToken }
+func (r *StartNextRequest) clientToken() string  { return r.ClientToken }
+func (r *DescribeRequest) clientToken() string   { return r.ClientToken }
+func (r *UpdateRequest) clientToken() string     { return r.ClientToken }
 
 func checkDetails(details map[string]string) *Rejection {
 	if err := ValidateStatusDetails(details); err != nil {

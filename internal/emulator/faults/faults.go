@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
@@ -27,6 +28,9 @@ type Injector struct {
 	faults     []*iotapi.Fault
 	nextID     int
 	disconnect func(clientID string) error
+	// active is len(faults), read without the lock: with no fault set, a
+	// request or a reply pays one atomic load.
+	active atomic.Int32
 }
 
 // New is an Injector with no fault active.
@@ -56,6 +60,7 @@ func (f *Injector) Inject(in iotapi.FaultInput) (iotapi.Fault, error) {
 	disconnect := f.disconnect
 	if in.Kind != iotapi.FaultDisconnect {
 		f.faults = append(f.faults, fault)
+		f.active.Store(int32(len(f.faults)))
 	}
 	f.mu.Unlock()
 	if in.Kind == iotapi.FaultDisconnect {
@@ -88,6 +93,7 @@ func (f *Injector) List() []iotapi.Fault {
 func (f *Injector) Clear() {
 	f.mu.Lock()
 	f.faults = nil
+	f.active.Store(0)
 	f.mu.Unlock()
 	f.log.Info("faults cleared")
 }
@@ -96,6 +102,9 @@ func (f *Injector) Clear() {
 // to thing and returns a copy of it; ok is false when none fires. A fault
 // with a probability fires on that chance.
 func (f *Injector) fire(kind iotapi.FaultKind, thing string) (iotapi.Fault, bool) {
+	if f.active.Load() == 0 {
+		return iotapi.Fault{}, false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, fault := range f.faults {
@@ -108,6 +117,7 @@ func (f *Injector) fire(kind iotapi.FaultKind, thing string) (iotapi.Fault, bool
 		fault.Fired++
 		if fault.Count > 0 && fault.Fired >= fault.Count {
 			f.faults = append(f.faults[:i], f.faults[i+1:]...)
+			f.active.Store(int32(len(f.faults)))
 		}
 		return *fault, true
 	}
@@ -148,6 +158,9 @@ type handler struct {
 func (f *Injector) Handler(next front.Handler) front.Handler { return handler{f: f, next: next} }
 
 func (h handler) HandlePublish(ctx context.Context, req engine.Request) (engine.Message, bool) {
+	if h.f.active.Load() == 0 {
+		return h.next.HandlePublish(ctx, req)
+	}
 	t, err := jobs.ParseTopic(req.Topic)
 	if err == nil && t.Op.Request() && t.Reply == jobs.ReplyNone {
 		if fault, ok := h.f.fire(iotapi.FaultInternalErrors, req.Thing); ok {
@@ -164,6 +177,9 @@ func (h handler) HandlePublish(ctx context.Context, req engine.Request) (engine.
 func (f *Injector) Notify(send func(engine.Message)) func(engine.Message) {
 	return func(m engine.Message) {
 		send(m)
+		if f.active.Load() == 0 {
+			return
+		}
 		thing := ""
 		if t, err := jobs.ParseTopic(m.Topic); err == nil {
 			thing = t.Thing
