@@ -297,3 +297,17 @@ func DecodeUpdate(payload []byte) (UpdateRequest, *Rejection) {
 	}
 	return r, checkStepTimeout(r.StepTimeoutInMinutes, true)
 }
+
+// Encode is v as the service writes JSON: compact, and without HTML
+// escaping, so that a job document's "a && b" arrives as stored, not as
+// "a \u0026\u0026 b" (json.Marshal escapes &, < and > even inside a
+// json.RawMessage).
+func Encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

@@ -134,7 +134,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		w.WriteHeader(status)
 		return
 	}
-	body, err := json.Marshal(v)
+	body, err := jobs.Encode(v)
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"message":"the response could not be encoded"}`)
 		w.Header().Set("X-Amzn-ErrorType", iotapi.InternalFailure.Exception())

@@ -776,3 +776,20 @@ func TestLongClientTokenIsRefusedAndNotEchoed(t *testing.T) {
 		t.Errorf("the refused update changed the execution: %+v", x)
 	}
 }
+
+// TestRepliesAreNotHTMLEscaped: the service sends the job document as
+// stored; json.Marshal would turn "a && <b>" into "a \u0026\u0026 \u003cb\u003e".
+func TestRepliesAreNotHTMLEscaped(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.e.CreateJob(iotapi.CreateJobInput{JobID: "J1", Targets: []string{"dev1"}, Document: `{"run":"a && <b>"}`}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reply := range []string{h.pub(thing+"J1/get", `{}`), h.pub(thing+"start-next", `{}`)} {
+		if !strings.Contains(reply, `"jobDocument":{"run":"a && <b>"}`) {
+			t.Errorf("reply: %s", reply)
+		}
+	}
+	if notes := h.takeNotes(); len(notes) == 0 || !strings.Contains(notes[len(notes)-1], `a && <b>`) {
+		t.Errorf("notify-next: %v", notes)
+	}
+}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -204,11 +203,11 @@ func notifyMessage(q QueueChanged) Message {
 	if len(q.Queued) > 0 {
 		msg.Jobs[jobs.StatusQueued] = q.Queued
 	}
-	body, _ := json.Marshal(msg)
+	body, _ := jobs.Encode(msg)
 	return Message{Topic: jobs.NotifyTopic(q.Thing).String(), Payload: body}
 }
 
 func notifyNextMessage(q QueueChanged) Message {
-	body, _ := json.Marshal(jobs.NotifyNextMessage{Timestamp: q.At.Unix(), Execution: q.Head})
+	body, _ := jobs.Encode(jobs.NotifyNextMessage{Timestamp: q.At.Unix(), Execution: q.Head})
 	return Message{Topic: jobs.NotifyNextTopic(q.Thing).String(), Payload: body}
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -78,7 +77,7 @@ func (e *Engine) HandlePublish(ctx context.Context, req Request) (reply Message,
 	if rej != nil {
 		return e.rejected(topic, payload, rej), true
 	}
-	body, err := json.Marshal(resp)
+	body, err := jobs.Encode(resp)
 	if err != nil {
 		e.log.Error("encode reply", "topic", topic, "err", err)
 		return e.rejected(topic, payload, jobs.Reject(jobs.CodeInternalError, "The reply could not be encoded")), true
@@ -91,6 +90,6 @@ func isReplyTopic(topic string) bool {
 }
 
 func (e *Engine) rejected(topic string, payload []byte, rej *jobs.Rejection) Message {
-	body, _ := json.Marshal(rej.Response(jobs.ClientTokenOf(payload), e.clock.Now().Unix()))
+	body, _ := jobs.Encode(rej.Response(jobs.ClientTokenOf(payload), e.clock.Now().Unix()))
 	return Message{Topic: topic + "/" + string(jobs.ReplyRejected), Payload: body}
 }

@@ -7,7 +7,6 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -165,7 +164,7 @@ func (h handler) HandlePublish(ctx context.Context, req engine.Request) (engine.
 	if err == nil && t.Op.Request() && t.Reply == jobs.ReplyNone {
 		if fault, ok := h.f.fire(iotapi.FaultInternalErrors, req.Thing); ok {
 			h.f.log.Warn("fault fired", "fault", fault.String(), "topic", req.Topic, "client", req.ClientID)
-			body, _ := json.Marshal(jobs.Reject(jobs.CodeInternalError, "Injected fault: the service failed").Response(jobs.ClientTokenOf(req.Payload), time.Now().Unix()))
+			body, _ := jobs.Encode(jobs.Reject(jobs.CodeInternalError, "Injected fault: the service failed").Response(jobs.ClientTokenOf(req.Payload), time.Now().Unix()))
 			return engine.Message{Topic: req.Topic + "/" + string(jobs.ReplyRejected), Payload: body}, true
 		}
 	}
