@@ -47,7 +47,12 @@ func wantLines(t *testing.T, out string, want ...string) {
 func TestControlVerbsOnATerminal(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 
-	out, _ := ctlOnTerminal(t, emu, `{"operation":"reboot"}`, "create-job", "j1", "-t", "dev-1,dev-2", "--document", "-", "--description", "from stdin")
+	out, _ := ctlOnTerminal(t, emu, "", "list-jobs")
+	wantLines(t, out, "no jobs")
+	out, _ = ctlOnTerminal(t, emu, "", "list-executions", "--thing", "dev-1")
+	wantLines(t, out, "no executions")
+
+	out, _ = ctlOnTerminal(t, emu, `{"operation":"reboot"}`, "create-job", "j1", "-t", "dev-1,dev-2", "--document", "-", "--description", "from stdin")
 	wantLines(t, out, "JOB ID j1", "ARN arn:aws:iot:us-east-1:123456789012:job/j1", "DESCRIPTION from stdin")
 
 	out, _ = ctlOnTerminal(t, emu, "", "describe-job", "j1")

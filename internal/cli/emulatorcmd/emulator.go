@@ -28,6 +28,9 @@ const defaultMQTTAddr = "127.0.0.1:1883"
 type emulatorOptions struct {
 	IO  *iostreams.IOStreams
 	cfg emulator.Config
+	// defaultStore: the store is the default one, whose directory the
+	// emulator creates; a directory given with --data must exist.
+	defaultStore bool
 }
 
 // NewEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
@@ -106,6 +109,11 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 			return fmt.Errorf("no state directory for the store (%v); give one with --data PATH", err)
 		}
 		o.cfg.DataPath = path
+		o.defaultStore = true
+	} else if dir := filepath.Dir(o.cfg.DataPath); o.cfg.DataPath != emulator.MemoryDataPath {
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return cmdutil.Usagef("invalid --data %s: the directory %s does not exist; create it, or give a path in an existing one", o.cfg.DataPath, dir)
+		}
 	}
 	if err := o.cfg.Validate(); err != nil {
 		return &cmdutil.UsageError{Err: flagError(err)}
@@ -158,7 +166,7 @@ func checkListenAddr(addr string) error {
 func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	cfg := opts.cfg
 	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
-	if cfg.DataPath != emulator.MemoryDataPath {
+	if opts.defaultStore {
 		if err := os.MkdirAll(filepath.Dir(cfg.DataPath), 0o700); err != nil {
 			return fmt.Errorf("create the directory of the store: %w", err)
 		}

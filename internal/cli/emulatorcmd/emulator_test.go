@@ -42,6 +42,7 @@ func TestEmulatorCommand(t *testing.T) {
 			{"negative minute", "--minute must be a positive duration", []string{"--minute", "-1s"}},
 			{"not a duration", "--minute", []string{"--minute", "fast"}},
 			{"an argument", "unknown command", []string{"serve"}},
+			{"data in a missing directory", "the directory /nonexistent/dir does not exist", []string{"--data", "/nonexistent/dir/x.db"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				args := append([]string{"emulator", "--data", ":memory:"}, tc.args...)

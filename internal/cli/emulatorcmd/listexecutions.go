@@ -104,6 +104,11 @@ type executionRow struct {
 }
 
 func (o *listExecutionsOptions) table(w io.Writer, column string, rows []executionRow, nextToken string) {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "no executions")
+		o.ctl.moreHint(nextToken)
+		return
+	}
 	fmt.Fprintf(w, "%s\tSTATUS\tEXECUTION\tQUEUED\tSTARTED\tUPDATED\n", column)
 	for _, r := range rows {
 		s := r.summary

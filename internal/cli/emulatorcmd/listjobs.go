@@ -55,6 +55,11 @@ func runListJobs(ctx context.Context, opts *listJobsOptions) error {
 	p := opts.page
 	a, err := opts.ctl.client.listJobs(ctx, iotapi.ListJobsInput{Status: iotapi.JobStatus(p.Status), MaxResults: p.MaxResults, NextToken: p.NextToken})
 	return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListJobsOutput) {
+		if len(out.Jobs) == 0 {
+			fmt.Fprintln(w, "no jobs")
+			opts.ctl.moreHint(out.NextToken)
+			return
+		}
 		fmt.Fprintln(w, "JOB ID\tSTATUS\tCREATED\tUPDATED\tCOMPLETED")
 		for _, j := range out.Jobs {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, cmdutil.Cell(j.CreatedAt.String()), cmdutil.Cell(j.LastUpdatedAt.String()), cmdutil.Cell(j.CompletedAt.String()))
