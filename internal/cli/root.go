@@ -31,7 +31,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
+	root.SetFlagErrorFunc(cmdutil.FlagError)
 	root.AddCommand(
 		devicecmd.NewGetPendingCmd(ios),
 		devicecmd.NewStartNextCmd(ios),

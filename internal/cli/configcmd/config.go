@@ -57,7 +57,7 @@ connect.`,
   $ iotjobs config show --profile prod-eu
   $ IOTJOBS_PROFILE=lab iotjobs config show -t other-thing
   $ iotjobs config show -o json | jq -r .settings.endpoint.value`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(newConfigListCmd(ios), newConfigShowCmd(ios))
 	return cmd
@@ -73,7 +73,7 @@ default one, and the one a device command would use now (--profile,
 IOTJOBS_PROFILE or default_profile). See iotjobs config --help for the file.`,
 		Example: `  $ iotjobs config list
   $ iotjobs config list -o json | jq -r '.profiles[].name'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err
@@ -97,7 +97,7 @@ contents are never read. Nothing is checked and nothing is sent.`,
 		Example: `  $ iotjobs config show
   $ iotjobs config show --profile prod-eu -t other-thing
   $ iotjobs config show -o json | jq -r '.settings.thing.source'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err

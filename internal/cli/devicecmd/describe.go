@@ -44,7 +44,7 @@ flag is given. Quote $next in the shell: '$next'.
   $ iotjobs describe job-42 -t my-thing --execution-number 2
   $ iotjobs describe --next -t my-thing | jq .execution.jobDocument
   $ iotjobs describe fw-1-2-3 --things fleet.txt --include-job-document=false | jq -r 'select(.exitCode==14).thing'`,
-		Args:              cobra.MaximumNArgs(1),
+		Args:              cmdutil.MaxOneArg("<job-id>"),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {

@@ -36,7 +36,7 @@ and sets the exit code (see iotjobs --help).
       --cert my-thing.cert.pem --key my-thing.private.key --client-id my-thing-operator
   $ iotjobs get-pending --things fleet.txt | jq -r 'select(.reply.inProgressJobs|length>0).thing'
   $ iotjobs get-pending -t dev-1,dev-2,dev-3 --summary`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.conn.Complete(cmd); err != nil {
 				return err

@@ -36,7 +36,7 @@ when nothing is pending.`,
 		Example: `  $ iotjobs start-next -t my-thing
   $ iotjobs start-next -t my-thing --status-detail step=download --step-timeout 30
   $ iotjobs start-next -t my-thing | jq -r '.execution.jobId // empty'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err

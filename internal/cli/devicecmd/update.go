@@ -48,7 +48,7 @@ the execution is at that version (else VersionMismatch, exit 15).
   $ iotjobs update job-42 -t my-thing --status SUCCEEDED --expected-version 2 --include-job-execution-state
   $ iotjobs update job-42 -t my-thing --status IN_PROGRESS --step-timeout -1
   $ iotjobs update job-42 -t my-thing --status FAILED --include-job-execution-state | jq -r .executionState.status`,
-		Args:              cobra.ExactArgs(1),
+		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {

@@ -74,7 +74,7 @@ or reconnect, or not before --timeout.`,
 		Example: `  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m
   $ iotjobs wait job-1 -t my-thing --until terminal --timeout 1h | jq -r .execution.status
   $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"`,
-		Args:              cobra.ExactArgs(1),
+		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {

@@ -133,7 +133,7 @@ func TestWaitBadInputSendsNothing(t *testing.T) {
 		{[]string{"wait", "job-1", "--until", "SUCCEEDED,"}, `invalid --until status ""`},
 		{[]string{"wait", "job/1", "--until", "terminal"}, "invalid job id"},
 		{[]string{"wait", "$next", "--until", "terminal"}, "wait needs the id of a job"},
-		{[]string{"wait", "--until", "terminal"}, "accepts 1 arg"},
+		{[]string{"wait", "--until", "terminal"}, "wait needs <job-id>"},
 		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
 	} {
 		r := iotjobs.Run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)

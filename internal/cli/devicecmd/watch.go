@@ -65,7 +65,7 @@ and subscribe (exit 3 or 4), and each resync request.`,
   $ iotjobs watch -t my-thing | jq .payload.execution.jobId
   $ iotjobs watch -t my-thing --next-only --count 1
   $ iotjobs watch -t my-thing --for 1h -o json >> my-thing-notifications.jsonl`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err

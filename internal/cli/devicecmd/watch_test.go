@@ -227,7 +227,7 @@ func TestWatchPrettyAndBadInput(t *testing.T) {
 		{[]string{"--for", "-1s"}, "invalid --for"},
 		{[]string{"--for", "soon"}, "--for"},
 		{[]string{"-t", "a/b"}, "invalid thing name"},
-		{[]string{"extra"}, "unknown command"},
+		{[]string{"extra"}, `watch takes no arguments, and "extra" was given`},
 	} {
 		r := iotjobs.Run(t, nil, append([]string{"watch", "-t", "thing-1", "-e", refused}, tt.args...)...)
 		testutil.WantExit(t, r, 2)

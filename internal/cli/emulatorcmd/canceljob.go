@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
@@ -32,7 +33,7 @@ canceled again only to force it. Prints the CancelJob output:
 		Example: `  $ iotjobs emulator cancel-job job-42
   $ iotjobs emulator cancel-job job-42 --force --comment "bad firmware" --reason-code BAD_BUILD
   $ iotjobs emulator cancel-job job-42 | jq -r .jobArn`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<job-id>"),
 		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runCancelJob(ctx, opts) }),
 	}
 	f := cmd.Flags()

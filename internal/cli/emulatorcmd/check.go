@@ -33,7 +33,7 @@ Prints the schema version, the counts and each problem found. Exit status:
 		Example: `  $ iotjobs emulator check
   $ iotjobs emulator check --data ./jobs.db
   $ iotjobs emulator check --data ./jobs.db --json | jq '.problems | length'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Data == "" {
 				path, err := config.StorePath()

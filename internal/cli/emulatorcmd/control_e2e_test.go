@@ -145,7 +145,7 @@ func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 		{"document not JSON", "JSON object", []string{"create-job", "j1", "-t", "dev-1", "--document", "{oops"}},
 		{"document file missing", "missing.json", []string{"create-job", "j1", "-t", "dev-1", "--document", missing}},
 		{"zero timeout", "--in-progress-timeout", []string{"create-job", "j1", "-t", "dev-1", "--document", "{}", "--in-progress-timeout", "0"}},
-		{"no job id", "accepts 1 arg", []string{"describe-job"}},
+		{"no job id", "describe-job needs <job-id>; e.g. iotjobs emulator describe-job job-42", []string{"describe-job"}},
 		{"bad output", "--output", []string{"list-jobs", "-o", "yaml"}},
 		{"bad emulator URL", "--emulator", []string{"list-jobs", "--emulator", "127.0.0.1:8084"}},
 		{"bad job status", "--status", []string{"list-jobs", "--status", "QUEUED"}},

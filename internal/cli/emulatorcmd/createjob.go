@@ -42,7 +42,7 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
   $ iotjobs emulator create-job fw-1-2-3 --target dev-1,dev-2 --document firmware.json --in-progress-timeout 30
   $ jq -n '{operation:"install",version:"1.2.3"}' | iotjobs emulator create-job fw-1-2-3 -t dev-1 --document -
   $ iotjobs emulator create-job job-43 -t my-thing --document job.json | jq -r .jobArn`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<job-id>"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err

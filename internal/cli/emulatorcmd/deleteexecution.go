@@ -35,7 +35,7 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 		Example: `  $ iotjobs emulator delete-execution job-42 --thing my-thing --execution-number 1
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 && iotjobs emulator list-executions --job job-42 | jq '.executionSummaries | length'`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<job-id>"),
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := checkThingFlag(opts.Thing); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
@@ -30,7 +31,7 @@ notify-next. DeleteJob has no output: nothing is printed on stdout.`,
 		Example: `  $ iotjobs emulator delete-job job-42
   $ iotjobs emulator delete-job job-42 --force
   $ iotjobs emulator list-jobs --status CANCELED | jq -r '.jobs[].jobId' | xargs -n1 iotjobs emulator delete-job`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<job-id>"),
 		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDeleteJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a job that is still IN_PROGRESS")

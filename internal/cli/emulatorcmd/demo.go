@@ -8,6 +8,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
@@ -47,7 +48,7 @@ plane 127.0.0.1:8084) when they are free, else on free ports, and then the
 printed lines carry -e and --emulator.`,
 		Example: `  $ iotjobs demo
   $ go run ./cmd/iotjobs demo`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), opts) },
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
@@ -33,7 +34,7 @@ instead (GetJobDocument): {"document":"..."}, the document as a string.`,
 		Example: `  $ iotjobs emulator describe-job job-42
   $ iotjobs emulator describe-job job-42 | jq .job.jobProcessDetails
   $ iotjobs emulator describe-job job-42 --document | jq -r .document | jq .`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<job-id>"),
 		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDescribeJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Document, "document", false, "print the job document (GetJobDocument) instead")

@@ -63,7 +63,7 @@ and it logs on stderr.`,
   $ iotjobs emulator --data :memory: --minute 1s --http ""
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
   $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err

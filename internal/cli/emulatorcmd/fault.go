@@ -30,7 +30,7 @@ iotjobs emulator fault clear).`,
   $ iotjobs emulator fault disconnect my-thing-watch
   $ iotjobs emulator fault list | jq '.faults[].kind'
   $ iotjobs emulator fault clear`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(
 		newFaultSetCmd(ios, iotapi.FaultDropReplies, "Lose the replies to device requests", "The service's reply never reaches the device; the request itself is served."),
@@ -61,7 +61,7 @@ clear; --thing keeps it to one thing's requests.
 
 Prints the fault set: {"faults":[{"id":N,"kind":...,"fired":0}]}.`,
 		Example: fmt.Sprintf("  $ iotjobs emulator fault %s --count 2 --thing my-thing", kind),
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if kind == iotapi.FaultDelayReplies {
 				opts.in.DelayMillis = opts.Delay.Milliseconds()
@@ -106,7 +106,7 @@ embedded broker can: in attach mode it is refused. ResourceNotFound when no
 client is connected with that id.`,
 		Example: `  $ iotjobs emulator fault disconnect my-thing
   $ iotjobs emulator fault disconnect my-thing-watch && sleep 5 && iotjobs emulator fault list`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.OneArg("<client-id>"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.in.ClientID = args[0]
 			if err := opts.in.Check(); err != nil {
@@ -129,7 +129,7 @@ func newFaultListCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Short:   "List the active faults",
 		Long:    `List the faults set and not yet spent, with how often each fired: {"faults":[...]}.`,
 		Example: `  $ iotjobs emulator fault list`,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := ctl.complete(cmd); err != nil {
 				return err
@@ -148,7 +148,7 @@ func newFaultClearCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Use:     "clear",
 		Short:   "Clear every fault",
 		Example: `  $ iotjobs emulator fault clear`,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := ctl.complete(cmd); err != nil {
 				return err

@@ -37,7 +37,7 @@ executions has an empty list.`,
 		Example: `  $ iotjobs emulator list-executions --job job-42
   $ iotjobs emulator list-executions --thing my-thing --status QUEUED
   $ iotjobs emulator list-executions --job job-42 | jq -r '.executionSummaries[] | [.thingArn, .jobExecutionSummary.status] | @tsv'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err

@@ -35,7 +35,7 @@ next token is shown on stderr.`,
 		Example: `  $ iotjobs emulator list-jobs
   $ iotjobs emulator list-jobs --status IN_PROGRESS --max-results 10
   $ iotjobs emulator list-jobs | jq -r '.jobs[].jobId'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.page.check(cmd, jobStatuses()); err != nil {
 				return err

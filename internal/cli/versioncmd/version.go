@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/build"
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
@@ -21,7 +22,7 @@ func NewVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.NoArgs,
 		Example: `  $ iotjobs version
   $ iotjobs version --json | jq -r .version`,
 		RunE: func(*cobra.Command, []string) error { return runVersion(opts) },

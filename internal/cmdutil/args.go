@@ -1,0 +1,87 @@
+package cmdutil
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Usage errors say what was wrong, what was expected and give an example,
+// in the command's own words, never the parser's (strconv.ParseInt, "accepts
+// 1 arg(s)").
+
+// NoArgs refuses arguments, naming the first one.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case cmd.HasSubCommands():
+		return Usagef("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
+	}
+	return Usagef("%s takes no arguments, and %q was given (flags start with -)%s", cmd.CommandPath(), args[0], example(cmd))
+}
+
+// OneArg wants exactly one argument, name (say "<job-id>").
+func OneArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return Usagef("%s needs %s%s", cmd.CommandPath(), name, example(cmd))
+		case len(args) > 1:
+			return Usagef("%s takes one %s, and %d arguments were given (%s)%s", cmd.CommandPath(), name, len(args), strings.Join(args, " "), example(cmd))
+		}
+		return nil
+	}
+}
+
+// MaxOneArg allows name, or nothing (the command says what else will do).
+func MaxOneArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return Usagef("%s takes one %s, and %d arguments were given (%s)%s", cmd.CommandPath(), name, len(args), strings.Join(args, " "), example(cmd))
+		}
+		return nil
+	}
+}
+
+// example is "; e.g. " and the first line of the command's examples.
+func example(cmd *cobra.Command) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(cmd.Example), "\n")
+	if first = strings.TrimSpace(strings.TrimPrefix(first, "$")); first == "" {
+		return ""
+	}
+	return "; e.g. " + first
+}
+
+// pflagInvalid is pflag's message for a value its parser refused.
+var pflagInvalid = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+
+// FlagError is the commands' flag error function: a value a flag's parser
+// refused becomes a usage error that says what the flag wants.
+func FlagError(cmd *cobra.Command, err error) error {
+	if m := pflagInvalid.FindStringSubmatch(err.Error()); m != nil {
+		if fl := cmd.Flags().Lookup(m[2]); fl != nil {
+			return Usagef("invalid --%s %q: want %s", fl.Name, m[1], expectation(fl))
+		}
+	}
+	return &UsageError{Err: err}
+}
+
+// expectation says what a flag's values look like, with an example.
+func expectation(fl *pflag.Flag) string {
+	unit, _ := pflag.UnquoteUsage(fl)
+	switch fl.Value.Type() {
+	case "int", "int32", "int64", "uint", "uint32", "uint64":
+		return fmt.Sprintf("a whole number (%s), e.g. --%s 10", unit, fl.Name)
+	case "float32", "float64":
+		return fmt.Sprintf("a number (%s), e.g. --%s 0.5", unit, fl.Name)
+	case "bool":
+		return fmt.Sprintf("true or false, e.g. --%s=false", fl.Name)
+	case "duration":
+		return fmt.Sprintf("a duration such as 30s, 5m or 1h30m, e.g. --%s 30s", fl.Name)
+	}
+	return fmt.Sprintf("a %s (%s)", fl.Value.Type(), unit)
+}
