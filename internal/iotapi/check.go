@@ -2,6 +2,7 @@ package iotapi
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,14 +40,27 @@ func CheckInProgressTimeout(minutes int64) error {
 // CheckDocument checks a job document: at most jobs.MaxJobDocumentBytes,
 // and a JSON object (space around it allowed).
 func CheckDocument(doc string) error {
-	var obj map[string]json.RawMessage
-	switch {
-	case len(doc) > jobs.MaxJobDocumentBytes:
+	if len(doc) > jobs.MaxJobDocumentBytes {
 		return Errorf(InvalidRequest, "document is %d bytes, the limit is %d", len(doc), jobs.MaxJobDocumentBytes)
-	case json.Unmarshal([]byte(doc), &obj) != nil || obj == nil:
-		return Errorf(InvalidRequest, "document must be a JSON object")
+	}
+	var obj map[string]json.RawMessage
+	err := json.Unmarshal([]byte(doc), &obj)
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		line, col := position(doc, syntax.Offset-1) // Offset counts the bad byte
+		return Errorf(InvalidRequest, "document is not JSON: %v, at line %d, column %d", err, line, col)
+	case err != nil || obj == nil:
+		return Errorf(InvalidRequest, "document must be a JSON object, e.g. {\"operation\":\"reboot\"}")
 	}
 	return nil
+}
+
+// position is the line and column (from 1) of byte offset in s.
+func position(s string, offset int64) (line, col int) {
+	before := s[:max(0, min(int(offset), len(s)))]
+	line = strings.Count(before, "\n") + 1
+	return line, len(before) - strings.LastIndex(before, "\n")
 }
 
 // CheckText checks the API's [^\p{C}]+ strings of at most max characters.

@@ -81,6 +81,7 @@ func TestChecks(t *testing.T) {
 		{"document array", CheckDocument(`[1]`), false},
 		{"document null", CheckDocument(`null`), false},
 		{"document trailing", CheckDocument(`{} x`), false},
+		{"document cut short", CheckDocument("{\n  \"a\":"), false},
 		{"document too big", CheckDocument(`{"a":"` + strings.Repeat("x", jobs.MaxJobDocumentBytes) + `"}`), false},
 		{"max results 1", CheckMaxResults(1), true},
 		{"max results 0", CheckMaxResults(0), false},
@@ -97,6 +98,16 @@ func TestChecks(t *testing.T) {
 		if (tt.err == nil) != tt.ok || (tt.err != nil && (!errors.As(tt.err, &se) || se.Kind != InvalidRequest)) {
 			t.Errorf("%s: %v", tt.name, tt.err)
 		}
+	}
+}
+
+func TestDocumentErrorsSayWhere(t *testing.T) {
+	err := CheckDocument("{\n  \"a\": 1,\n}\n")
+	if err == nil || !strings.Contains(err.Error(), "document is not JSON: invalid character '}'") || !strings.Contains(err.Error(), "line 3, column 1") {
+		t.Errorf("trailing comma: %v", err)
+	}
+	if err := CheckDocument(`[1]`); err == nil || !strings.Contains(err.Error(), "must be a JSON object") {
+		t.Errorf("array: %v", err)
 	}
 }
 

@@ -142,7 +142,7 @@ func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {
 		{"group target", "thing groups", []string{"create-job", "j1", "-t", "arn:aws:iot:us-east-1:123456789012:thinggroup/g", "--document", "{}"}},
 		{"no document", "--document", []string{"create-job", "j1", "-t", "dev-1"}},
 		{"document not an object", "JSON object", []string{"create-job", "j1", "-t", "dev-1", "--document", "[1]"}},
-		{"document not JSON", "JSON object", []string{"create-job", "j1", "-t", "dev-1", "--document", "{oops"}},
+		{"document not JSON", "document is not JSON: invalid character 'o' looking for beginning of object key string, at line 1, column 2", []string{"create-job", "j1", "-t", "dev-1", "--document", "{oops"}},
 		{"document file missing", "missing.json", []string{"create-job", "j1", "-t", "dev-1", "--document", missing}},
 		{"zero timeout", "--in-progress-timeout", []string{"create-job", "j1", "-t", "dev-1", "--document", "{}", "--in-progress-timeout", "0"}},
 		{"no job id", "describe-job needs <job-id>; e.g. iotjobs emulator describe-job job-42", []string{"describe-job"}},
