@@ -49,10 +49,84 @@ func Generate(root *cobra.Command, docsDir, complDir string) error {
 	// A fixed date, so that regenerating the pages changes nothing unless
 	// the commands did (the freshness test relies on it).
 	date := time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC)
-	header := &doc.GenManHeader{Title: "IOTJOBS", Section: "1", Source: "iotjobs", Manual: "iotjobs manual", Date: &date}
+	// No Title: each page's header names its own command (IOTJOBS-UPDATE).
+	header := &doc.GenManHeader{Section: "1", Source: "iotjobs", Manual: "iotjobs manual", Date: &date}
 	escapeAngles(root)
 	if err := doc.GenManTree(root, header, manDir); err != nil {
 		return fmt.Errorf("man pages: %w", err)
+	}
+	return addManSections(manDir)
+}
+
+// manSections are the sections every page shares, which cobra does not
+// write: what the exit status means, the environment and the files read.
+const manSections = `.SH EXIT STATUS
+.TP
+0
+accepted; wait: the status was reached; watch: ended by --count, --for, Ctrl-C or SIGTERM
+.TP
+1
+rejected with another code, or any other failure; many things: one was not accepted
+.TP
+2
+usage error or invalid input; nothing was sent
+.TP
+3
+could not connect, or the connection was lost before the reply
+.TP
+4
+no reply within --timeout
+.TP
+10 to 18
+rejected: InvalidTopic, InvalidJson, InvalidRequest, InvalidStateTransition, ResourceNotFound, VersionMismatch, InternalError, RequestThrottled, TerminalStateReached
+.TP
+130
+interrupted (all but watch)
+
+.SH ENVIRONMENT
+.TP
+IOTJOBS_THING, IOTJOBS_ENDPOINT, IOTJOBS_CLIENT_ID, IOTJOBS_CERT, IOTJOBS_KEY, IOTJOBS_CA, IOTJOBS_TIMEOUT, IOTJOBS_OUTPUT
+a connection setting not given as a flag
+.TP
+IOTJOBS_PROFILE
+the profile of the profiles file to use
+.TP
+IOTJOBS_EMULATOR
+the control plane of the emulator verbs
+.TP
+NO_COLOR, CLICOLOR_FORCE, TERM
+colour: none, forced, none on a dumb terminal
+
+.SH FILES
+.TP
+$XDG_CONFIG_HOME/iotjobs/config.toml (~/.config/iotjobs/config.toml)
+the profiles file (see iotjobs config --help)
+.TP
+$XDG_STATE_HOME/iotjobs/emulator.db (~/.local/state/iotjobs/emulator.db)
+the emulator's default store
+
+`
+
+// addManSections writes manSections into every page, before SEE ALSO.
+func addManSections(dir string) error {
+	pages, err := filepath.Glob(filepath.Join(dir, "*.1"))
+	if err != nil {
+		return err
+	}
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			return err
+		}
+		text := string(data)
+		if i := strings.Index(text, ".SH SEE ALSO"); i >= 0 {
+			text = text[:i] + manSections + text[i:]
+		} else {
+			text += "\n" + manSections
+		}
+		if err := os.WriteFile(page, []byte(text), 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }

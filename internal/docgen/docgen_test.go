@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/iotjobs/iotjobs/internal/cli"
@@ -79,4 +80,29 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestManPagesNameTheirCommand: each page's header names its own command,
+// and every page has the EXIT STATUS, ENVIRONMENT and FILES sections.
+func TestManPagesNameTheirCommand(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join("..", "..", "docs", "man", "*.1"))
+	if err != nil || len(pages) < 10 {
+		t.Fatalf("%d man pages: %v", len(pages), err)
+	}
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		title := strings.ToUpper(strings.TrimSuffix(filepath.Base(page), ".1"))
+		if !strings.Contains(text, `.TH "`+title+`" "1"`) {
+			t.Errorf("%s: the header does not name %s", page, title)
+		}
+		for _, section := range []string{".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES"} {
+			if !strings.Contains(text, section) {
+				t.Errorf("%s: no %s", page, section)
+			}
+		}
+	}
 }
