@@ -23,11 +23,12 @@ import (
 // A request that is safe to send again (repeatable) is retried up to
 // --retries times, with exponential backoff and jitter, when the service
 // throttles it (RequestThrottled), fails on it (InternalError), or the
-// connection drops before the reply. Only the last reply is printed.
-func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any, expected *int64, repeatable bool) error {
+// connection drops before the reply. Only the last reply is printed; it is
+// returned too, accepted or rejected.
+func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any, expected *int64, repeatable bool) ([]byte, error) {
 	payload, err := json.Marshal(request)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.WarnImpersonation()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -52,22 +53,22 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return o.ExplainTimeout(contextErr(ctx))
+			return nil, o.ExplainTimeout(contextErr(ctx))
 		}
 	}
 	if err != nil {
-		return o.ExplainTimeout(err)
+		return nil, o.ExplainTimeout(err)
 	}
 	if err := render.New(o.IO, o.format).Payload(reply.Payload); err != nil {
-		return err
+		return nil, err
 	}
 	if !reply.Accepted {
-		return Rejection(topic, reply.Payload, expected)
+		return reply.Payload, Rejection(topic, reply.Payload, expected)
 	}
 	if o.IO.IsStderrTTY() {
 		fmt.Fprintf(o.IO.ErrOut, "%s in %s\n", color.GreenString("accepted"), humanDuration(reply.RoundTrip))
 	}
-	return nil
+	return reply.Payload, nil
 }
 
 // requestOnce connects, sends the request and waits for its reply.

@@ -103,5 +103,6 @@ func runDescribe(ctx context.Context, opts *describeOptions) error {
 			return jobs.DescribeTopic(thing, opts.JobID), r
 		})
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil, true)
+	_, err := cmdutil.Exchange(ctx, &opts.conn, jobs.DescribeTopic(opts.conn.Thing, opts.JobID), req, nil, true)
+	return err
 }

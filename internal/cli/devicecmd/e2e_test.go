@@ -131,3 +131,35 @@ func TestRejectedExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// A second start-next returns the head already IN_PROGRESS as it is: the
+// details it carried are not applied, and the command says so with the
+// update that would apply them.
+func TestStartNextNotesUnappliedDetails(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
+
+	r := iotjobs.Run(t, nil, append(conn, "start-next", "--status-detail", "step=one")...)
+	testutil.WantExit(t, r, 0)
+	if r.Stderr != "" {
+		t.Fatalf("first start-next applies its details, yet: %s", r)
+	}
+	r = iotjobs.Run(t, nil, append(conn, "start-next")...)
+	testutil.WantExit(t, r, 0)
+	if r.Stderr != "" {
+		t.Fatalf("start-next without details has nothing to note: %s", r)
+	}
+	r = iotjobs.Run(t, nil, append(conn, "start-next", "--status-detail", "step=two and more", "--step-timeout", "5")...)
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "statusDetails", "step") != "one" {
+		t.Fatalf("second start-next changed the details: %v", m)
+	}
+	want := "iotjobs update job-1 --status IN_PROGRESS --status-detail 'step=two and more' --step-timeout 5 -t thing-1"
+	if !strings.Contains(r.Stderr, "note: job job-1 was already IN_PROGRESS") || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("no note on the unapplied details: %s", r)
+	}
+	// The hint runs as written.
+	r = iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "IN_PROGRESS", "--status-detail", "step=two and more", "--step-timeout", "5")...)
+	testutil.WantExit(t, r, 0)
+}

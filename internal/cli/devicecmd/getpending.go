@@ -62,5 +62,6 @@ func runGetPending(ctx context.Context, opts *getPendingOptions) error {
 		})
 	}
 	req := jobs.GetPendingRequest{ClientToken: opts.conn.ClientToken}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil, true)
+	_, err := cmdutil.Exchange(ctx, &opts.conn, jobs.GetPendingTopic(opts.conn.Thing), req, nil, true)
+	return err
 }

@@ -2,6 +2,10 @@ package devicecmd
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -67,5 +71,45 @@ func runStartNext(ctx context.Context, opts *startNextOptions) error {
 		StepTimeoutInMinutes: opts.stepTimeout,
 		ClientToken:          opts.conn.ClientToken,
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil, true)
+	reply, err := cmdutil.Exchange(ctx, &opts.conn, jobs.StartNextTopic(opts.conn.Thing), req, nil, true)
+	if err == nil {
+		opts.noteUnapplied(reply)
+	}
+	return err
+}
+
+// noteUnapplied says when the service returned a head that was already
+// IN_PROGRESS: AWS returns it as it is, so the --status-detail and
+// --step-timeout given were not applied. It knows by the execution's
+// lastUpdatedAt, earlier than the reply's timestamp, or by its
+// statusDetails, other than those sent.
+func (opts *startNextOptions) noteUnapplied(payload []byte) {
+	if opts.details == nil && opts.stepTimeout == nil {
+		return
+	}
+	var reply jobs.ExecutionResponse
+	if json.Unmarshal(payload, &reply) != nil || reply.Execution == nil || reply.Execution.Status != jobs.StatusInProgress {
+		return
+	}
+	x := reply.Execution
+	if x.LastUpdatedAt >= reply.Timestamp && (opts.details == nil || maps.Equal(x.StatusDetails, opts.details)) {
+		return
+	}
+	var flags []string
+	for _, arg := range opts.StatusDetails {
+		flags = append(flags, "--status-detail "+shellQuote(arg))
+	}
+	if opts.stepTimeout != nil {
+		flags = append(flags, fmt.Sprintf("--step-timeout %d", *opts.stepTimeout))
+	}
+	fmt.Fprintf(opts.conn.IO.ErrOut, "note: job %s was already IN_PROGRESS: start-next returns it as it is, without %s (AWS's rule). To apply them:\n  iotjobs update %s --status IN_PROGRESS %s -t %s\n",
+		x.JobID, strings.Join(flags, " "), x.JobID, strings.Join(flags, " "), opts.conn.Thing)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n\"'$`\\|&;<>(){}[]*?!#~%") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

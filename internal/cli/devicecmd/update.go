@@ -113,5 +113,6 @@ func runUpdate(ctx context.Context, opts *updateOptions) error {
 		v := jobs.Version(*opts.expectedVersion)
 		req.ExpectedVersion = &v
 	}
-	return cmdutil.Exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion, opts.expectedVersion != nil)
+	_, err := cmdutil.Exchange(ctx, &opts.conn, jobs.UpdateTopic(opts.conn.Thing, opts.JobID), req, opts.expectedVersion, opts.expectedVersion != nil)
+	return err
 }
