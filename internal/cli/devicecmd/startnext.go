@@ -34,7 +34,8 @@ func NewStartNextCmd(ios *iostreams.IOStreams) *cobra.Command {
 Publishes on $aws/things/THING/jobs/start-next. The next execution is the
 oldest IN_PROGRESS one, else the oldest QUEUED one, which becomes IN_PROGRESS
 with the given status details and step timeout; an execution already
-IN_PROGRESS is returned unchanged. The reply from .../start-next/accepted is
+IN_PROGRESS is returned unchanged (a note on stderr then says the details
+given were not applied, and prints the update that applies them). The reply from .../start-next/accepted is
 {"execution":{...},"timestamp":N,"clientToken":"..."}, without "execution"
 when nothing is pending.`,
 		Example: `  $ iotjobs start-next -t my-thing
