@@ -63,7 +63,7 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 		return nil, err
 	}
 	if !reply.Accepted {
-		return reply.Payload, Rejection(topic, reply.Payload, expected)
+		return reply.Payload, o.Rejection(topic, payload, reply.Payload, expected)
 	}
 	if o.IO.IsStderrTTY() {
 		fmt.Fprintf(o.IO.ErrOut, "%s in %s\n", color.GreenString("accepted"), humanDuration(reply.RoundTrip))
@@ -147,34 +147,43 @@ func humanDuration(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
-// Rejection builds the RejectedError of a rejected reply.
-func Rejection(topic jobs.Topic, payload []byte, expected *int64) error {
+// Rejection builds the RejectedError of a rejected reply to request (nil
+// when unknown), with a hint that runs as printed.
+func (o *ConnOptions) Rejection(topic jobs.Topic, request, reply []byte, expected *int64) error {
 	var resp jobs.ErrorResponse
-	if err := json.Unmarshal(payload, &resp); err != nil || resp.Code == "" {
+	if err := json.Unmarshal(reply, &resp); err != nil || resp.Code == "" {
 		return &RejectedError{Code: "unknown", Message: "the rejected reply carries no error code"}
 	}
 	return &RejectedError{
 		Code: resp.Code, Message: resp.Message, State: resp.ExecutionState, Expected: expected,
-		Hint: rejectionHint(topic, resp),
+		Hint: o.rejectionHint(topic, request, resp),
 	}
 }
 
-func rejectionHint(topic jobs.Topic, resp jobs.ErrorResponse) string {
+func (o *ConnOptions) rejectionHint(topic jobs.Topic, request []byte, resp jobs.ErrorResponse) string {
 	thing := topic.Thing
 	switch resp.Code {
 	case jobs.CodeResourceNotFound:
-		if topic.JobID != "" {
-			return fmt.Sprintf("thing %s has no execution of job %s; list its pending jobs with: iotjobs get-pending -t %s", thing, topic.JobID, thing)
+		if topic.JobID == "" {
+			break
 		}
+		var asked struct {
+			ExecutionNumber *int64 `json:"executionNumber"`
+		}
+		if json.Unmarshal(request, &asked) == nil && asked.ExecutionNumber != nil {
+			return fmt.Sprintf("thing %s has no execution number %d of job %s; see its latest with: %s",
+				thing, *asked.ExecutionNumber, topic.JobID, o.Suggest("describe", topic.JobID))
+		}
+		return fmt.Sprintf("thing %s has no execution of job %s; list its pending jobs with: %s", thing, topic.JobID, o.Suggest("get-pending"))
 	case jobs.CodeVersionMismatch:
-		return fmt.Sprintf("another update came first; read the current version with: iotjobs describe %s -t %s", topic.JobID, thing)
+		return "another update came first; read the current version with: " + o.Suggest("describe", topic.JobID)
 	case jobs.CodeInvalidStateTransition:
 		if resp.ExecutionState != nil && resp.ExecutionState.Status.Terminal() {
 			return "the execution has already finished and takes no more updates"
 		}
 		return "a device may set IN_PROGRESS, SUCCEEDED, FAILED or REJECTED, from QUEUED or IN_PROGRESS"
 	case jobs.CodeTerminalStateReached:
-		return "the execution has finished; see the thing's pending jobs with: iotjobs get-pending -t " + thing
+		return "the execution has finished; see the thing's pending jobs with: " + o.Suggest("get-pending")
 	case jobs.CodeRequestThrottled:
 		return "the service is throttling this account's requests; wait a moment and try again"
 	case jobs.CodeInternalError:

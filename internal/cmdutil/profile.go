@@ -59,6 +59,10 @@ func (o *ConnOptions) Resolve(cmd *cobra.Command) error {
 		return err
 	}
 	o.origins = map[string]Origin{}
+	o.given = nil
+	if cmd.Flags().Changed("profile") {
+		o.given = append(o.given, "profile")
+	}
 	for _, s := range Settings() {
 		fl := cmd.Flags().Lookup(s.Flag)
 		var value string
@@ -66,6 +70,7 @@ func (o *ConnOptions) Resolve(cmd *cobra.Command) error {
 		switch {
 		case fl.Changed:
 			o.origins[s.Flag] = Origin{Layer: layerFlag}
+			o.given = append(o.given, s.Flag)
 			continue
 		case os.Getenv(s.Env) != "":
 			value, from = os.Getenv(s.Env), Origin{Layer: layerEnv, Where: s.Env}
@@ -128,6 +133,9 @@ func loadProfiles() (*config.File, error) {
 	}
 	return config.Load(path)
 }
+
+// Default says the setting was given nowhere: it has its flag's default.
+func (from Origin) Default() bool { return from.Layer == layerDefault }
 
 // describe names an Origin for an error message.
 func (from Origin) describe(profile string) string {

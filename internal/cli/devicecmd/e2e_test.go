@@ -105,27 +105,44 @@ func TestRejectedExitCodes(t *testing.T) {
 			}
 			tests := []struct {
 				name   string
+				code   string
 				args   []string
 				exit   int
 				stderr string
+				// hint is the command the hint suggests, with the
+				// connection flags given; it must run as printed.
+				hint string
 			}{
-				{"InvalidRequest", elevenDetails, 12, "rejected: InvalidRequest"},
-				{"InvalidStateTransition", []string{"update", "done", "--status", "FAILED"}, 13, "rejected: InvalidStateTransition (execution is SUCCEEDED, version 2)"},
-				{"ResourceNotFound", []string{"describe", "no-such-job"}, 14, "rejected: ResourceNotFound"},
-				{"VersionMismatch", []string{"update", "job-2", "--status", "IN_PROGRESS", "--expected-version", "7"}, 15, "rejected: VersionMismatch (expected 7, current 1)"},
-				{"TerminalStateReached", []string{"describe", "done"}, 18, "rejected: TerminalStateReached"},
+				{"InvalidRequest", "InvalidRequest", elevenDetails, 12, "rejected: InvalidRequest", ""},
+				{"InvalidStateTransition", "InvalidStateTransition", []string{"update", "done", "--status", "FAILED"}, 13, "rejected: InvalidStateTransition (execution is SUCCEEDED, version 2)", ""},
+				{"ResourceNotFound", "ResourceNotFound", []string{"describe", "no-such-job"}, 14, "rejected: ResourceNotFound",
+					"thing thing-1 has no execution of job no-such-job; list its pending jobs with: iotjobs get-pending -t thing-1 -e " + emu.Endpoint},
+				{"ResourceNotFound/number", "ResourceNotFound", []string{"describe", "job-2", "--execution-number", "7"}, 14, "rejected: ResourceNotFound",
+					"thing thing-1 has no execution number 7 of job job-2; see its latest with: iotjobs describe job-2 -t thing-1 -e " + emu.Endpoint},
+				{"VersionMismatch", "VersionMismatch", []string{"update", "job-2", "--status", "IN_PROGRESS", "--expected-version", "7"}, 15, "rejected: VersionMismatch (expected 7, current 1)",
+					"another update came first; read the current version with: iotjobs describe job-2 -t thing-1 -e " + emu.Endpoint},
+				{"TerminalStateReached", "TerminalStateReached", []string{"describe", "done"}, 18, "rejected: TerminalStateReached",
+					"the execution has finished; see the thing's pending jobs with: iotjobs get-pending -t thing-1 -e " + emu.Endpoint},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					r := iotjobs.Run(t, nil, append(conn, append(tt.args, "--client-token", "tok-"+tt.name)...)...)
+					r := iotjobs.Run(t, nil, append(conn, append(tt.args, "--client-token", "tok-"+tt.code)...)...)
 					testutil.WantExit(t, r, tt.exit)
 					m := testutil.Reply(t, r)
-					if m["code"] != tt.name || m["clientToken"] != "tok-"+tt.name {
+					if m["code"] != tt.code || m["clientToken"] != "tok-"+tt.code {
 						t.Errorf("stdout is not the rejected payload: %v", m)
 					}
 					if !strings.Contains(r.Stderr, tt.stderr) {
 						t.Errorf("stderr %q does not contain %q", r.Stderr, tt.stderr)
 					}
+					if tt.hint == "" {
+						return
+					}
+					if !strings.Contains(r.Stderr, "hint: "+tt.hint+"\n") {
+						t.Fatalf("stderr %q lacks the hint %q", r.Stderr, tt.hint)
+					}
+					_, suggested, _ := strings.Cut(tt.hint, "with: iotjobs ")
+					testutil.WantExit(t, iotjobs.Run(t, nil, strings.Fields(suggested)...), 0)
 				})
 			}
 		})
@@ -155,7 +172,7 @@ func TestStartNextNotesUnappliedDetails(t *testing.T) {
 	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "statusDetails", "step") != "one" {
 		t.Fatalf("second start-next changed the details: %v", m)
 	}
-	want := "iotjobs update job-1 --status IN_PROGRESS --status-detail 'step=two and more' --step-timeout 5 -t thing-1"
+	want := "iotjobs update job-1 --status IN_PROGRESS --status-detail 'step=two and more' --step-timeout 5 -t thing-1 -e " + emu.Endpoint
 	if !strings.Contains(r.Stderr, "note: job job-1 was already IN_PROGRESS") || !strings.Contains(r.Stderr, want) {
 		t.Fatalf("no note on the unapplied details: %s", r)
 	}

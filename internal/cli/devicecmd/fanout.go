@@ -377,7 +377,7 @@ func (run *fanOutRun) ask(ctx context.Context, c *mqttclient.Conn, thing string)
 	r := fanResult{Thing: thing, Outcome: outcomeAccepted, Reply: compact(reply.Payload), elapsed: elapsed}
 	if !reply.Accepted {
 		r.Outcome = outcomeRejected
-		r.ExitCode = cmdutil.ExitCode(cmdutil.Rejection(topic, reply.Payload, nil))
+		r.ExitCode = cmdutil.ExitCode(run.conn.Rejection(topic, nil, reply.Payload, nil))
 	}
 	return r, nil
 }

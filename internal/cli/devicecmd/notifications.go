@@ -69,7 +69,11 @@ func (s *stream) report(e mqttclient.Event) {
 			// The broker hung up: it went away, or another connection took
 			// our client id, which brokers and AWS IoT allow only once.
 			s.takeoverHinted = true
-			fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with the client id %q (every iotjobs command uses the thing name by default; give this one its own with --client-id)\n", o.ClientID)
+			if o.Origin("client-id").Default() {
+				fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with the client id %q (every iotjobs command uses the thing name by default; give this one its own with --client-id)\n", o.ClientID)
+			} else {
+				fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with this one's client id %q\n", o.ClientID)
+			}
 		}
 	case mqttclient.Reconnected:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.ParsedEndpoint())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -96,21 +97,21 @@ func (opts *startNextOptions) noteUnapplied(payload []byte) {
 	if x.LastUpdatedAt >= reply.Timestamp && (opts.details == nil || maps.Equal(x.StatusDetails, opts.details)) {
 		return
 	}
-	var flags []string
+	args := []string{"update", x.JobID, "--status", string(jobs.StatusInProgress)}
 	for _, arg := range opts.StatusDetails {
-		flags = append(flags, "--status-detail "+shellQuote(arg))
+		args = append(args, "--status-detail", arg)
 	}
 	if opts.stepTimeout != nil {
-		flags = append(flags, fmt.Sprintf("--step-timeout %d", *opts.stepTimeout))
+		args = append(args, "--step-timeout", strconv.FormatInt(*opts.stepTimeout, 10))
 	}
-	fmt.Fprintf(opts.conn.IO.ErrOut, "note: job %s was already IN_PROGRESS: start-next returns it as it is, without %s (AWS's rule). To apply them:\n  iotjobs update %s --status IN_PROGRESS %s -t %s\n",
-		x.JobID, strings.Join(flags, " "), x.JobID, strings.Join(flags, " "), opts.conn.Thing)
+	fmt.Fprintf(opts.conn.IO.ErrOut, "note: job %s was already IN_PROGRESS: start-next returns it as it is, without applying %s (AWS's rule). To apply them:\n  %s\n",
+		x.JobID, strings.Join(quoted(args[4:]), " "), opts.conn.Suggest(args...))
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n\"'$`\\|&;<>(){}[]*?!#~%") {
-		return s
+func quoted(words []string) []string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = cmdutil.ShellQuote(w)
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return q
 }

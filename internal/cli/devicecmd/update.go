@@ -73,7 +73,11 @@ the execution is at that version (else VersionMismatch, exit 15).
 }
 
 func (o *updateOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	if o.JobID, err = cmdutil.JobIDArg(args[0], "update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next'"); err != nil {
+	// The connection settings first: the hint on $next carries them.
+	if err := o.conn.Complete(cmd); err != nil {
+		return err
+	}
+	if o.JobID, err = cmdutil.JobIDArg(args[0], "update needs the id of a job: $next names the next pending execution only for describe; find the id with: "+o.conn.Suggest("describe", jobs.NextJobID)); err != nil {
 		return err
 	}
 	// The statuses are upper case on the wire; accept any case at the prompt.
@@ -96,7 +100,7 @@ func (o *updateOptions) complete(cmd *cobra.Command, args []string) (err error) 
 	if o.stepTimeout, err = cmdutil.StepTimeout(cmd, o.StepTimeout, true); err != nil {
 		return err
 	}
-	return o.conn.Complete(cmd)
+	return nil
 }
 
 func runUpdate(ctx context.Context, opts *updateOptions) error {

@@ -73,7 +73,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{"no status", nil, []string{"update", "j", "-t", "t1", "-e", ep}, `required flag(s) "status"`},
 		{"bad status", nil, []string{"update", "j", "--status", "DONE", "-t", "t1", "-e", ep}, "must be one of IN_PROGRESS, SUCCEEDED, FAILED, REJECTED"},
 		{"service-only status", nil, []string{"update", "j", "--status", "CANCELED", "-t", "t1", "-e", ep}, "invalid status"},
-		{"update $next", nil, []string{"update", "$next", "--status", "FAILED", "-t", "t1", "-e", ep}, "update needs the id of a job"},
+		{"update $next", nil, []string{"update", "$next", "--status", "FAILED", "-t", "t1", "-e", ep}, "update needs the id of a job: $next names the next pending execution only for describe; find the id with: iotjobs describe '$next' -t t1 -e " + ep + "\n"},
 		{"negative expected version", nil, []string{"update", "j", "--status", "FAILED", "--expected-version", "-3", "-t", "t1", "-e", ep}, "--expected-version"},
 	}
 	for _, tt := range tests {

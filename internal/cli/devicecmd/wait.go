@@ -96,13 +96,14 @@ func untilCompletions() []string {
 }
 
 func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
-	if o.JobID, err = cmdutil.JobIDArg(args[0], "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next'"); err != nil {
+	// The connection settings first: the hint on $next carries them.
+	if err := o.conn.Complete(cmd); err != nil {
+		return err
+	}
+	if o.JobID, err = cmdutil.JobIDArg(args[0], "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: "+o.conn.Suggest("describe", jobs.NextJobID)); err != nil {
 		return err
 	}
 	if o.until, err = parseUntil(o.Until); err != nil {
-		return err
-	}
-	if err := o.conn.Complete(cmd); err != nil {
 		return err
 	}
 	o.tokens = newClientTokens(cmd, &o.conn)
@@ -259,7 +260,7 @@ func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done
 		if err := render.New(o.IO, o.Format()).Payload(reply.Payload); err != nil {
 			return true, err
 		}
-		return true, cmdutil.Rejection(topic, reply.Payload, nil)
+		return true, o.Rejection(topic, nil, reply.Payload, nil)
 	}
 	return opts.ended(ctx, conn, reply.Payload)
 }
@@ -347,7 +348,7 @@ func (opts *waitOptions) explain(ctx context.Context, err error) error {
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
 		return err
 	}
-	return &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: opts.last, after: opts.conn.Timeout}
+	return &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: opts.last, after: opts.conn.Timeout, check: opts.conn.Suggest("describe", opts.JobID)}
 }
 
 // waitTimeoutError is a wait that --timeout ended (exit 4).
@@ -356,6 +357,8 @@ type waitTimeoutError struct {
 	until statusSet
 	last  jobs.Status
 	after time.Duration
+	// check is the command that describes the execution.
+	check string
 }
 
 func (e *waitTimeoutError) Error() string {
@@ -364,7 +367,7 @@ func (e *waitTimeoutError) Error() string {
 		msg += "; it was last seen " + string(e.last)
 	}
 	if e.until[jobs.StatusInProgress] {
-		msg += "\n  hint: the service sends no notification when the next execution goes from QUEUED to IN_PROGRESS; check with: iotjobs describe " + e.jobID
+		msg += "\n  hint: the service sends no notification when the next execution goes from QUEUED to IN_PROGRESS; check with: " + e.check
 	}
 	return msg
 }

@@ -87,6 +87,13 @@ func TestWaitTimesOut(t *testing.T) {
 	if r.Stdout != "" || !strings.Contains(r.Stderr, "job job-1 did not reach SUCCEEDED within 500ms; it was last seen QUEUED") {
 		t.Errorf("timeout:\n%s", r)
 	}
+	// Awaiting IN_PROGRESS, which no notification announces: the hint
+	// describes the execution with this command's connection flags.
+	r = iotjobs.Run(t, nil, "wait", "job-1", "-t", "thing-1", "-e", emu.Endpoint, "--until", "IN_PROGRESS", "--timeout", "300ms")
+	testutil.WantExit(t, r, 4)
+	if !strings.Contains(r.Stderr, "check with: iotjobs describe job-1 -t thing-1 -e "+emu.Endpoint+"\n") {
+		t.Errorf("timeout awaiting IN_PROGRESS:\n%s", r)
+	}
 }
 
 // TestWaitEndsOnTimedOut: the step timer fires while wait awaits SUCCEEDED;
@@ -132,7 +139,7 @@ func TestWaitBadInputSendsNothing(t *testing.T) {
 		{[]string{"wait", "job-1", "--until", "DONE"}, `invalid --until status "DONE"`},
 		{[]string{"wait", "job-1", "--until", "SUCCEEDED,"}, `invalid --until status ""`},
 		{[]string{"wait", "job/1", "--until", "terminal"}, "invalid job id"},
-		{[]string{"wait", "$next", "--until", "terminal"}, "wait needs the id of a job"},
+		{[]string{"wait", "$next", "--until", "terminal"}, "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next' -t thing-1 -e " + ep + "\n"},
 		{[]string{"wait", "--until", "terminal"}, "wait needs <job-id>"},
 		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
 	} {

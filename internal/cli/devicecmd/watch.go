@@ -170,7 +170,7 @@ func (opts *watchOptions) resync(ctx context.Context, conn *mqttclient.Conn, out
 		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", o.ExplainTimeout(err))
 		return nil
 	case !reply.Accepted:
-		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", cmdutil.Rejection(topic, reply.Payload, nil))
+		fmt.Fprintf(o.IO.ErrOut, "could not resynchronise with get-pending: %v\n", o.Rejection(topic, nil, reply.Payload, nil))
 		return nil
 	}
 	return out.Notification(render.Notification{Topic: reply.Topic, Payload: reply.Payload, At: time.Now(), Resync: true})

@@ -180,7 +180,7 @@ func TestWatchSurvivesEmulatorRestart(t *testing.T) {
 	emu.Restart(t)
 	testutil.CreateJob(t, emu, "job-2", "thing-1", `{}`) // most likely before the watch is back
 	p.WaitStderr(t, "disconnected from mqtt://", lineWait)
-	p.WaitStderr(t, `hint: the broker closed the connection: it restarted, or another client connected with the client id "thing-1-watch"`, lineWait)
+	p.WaitStderr(t, `hint: the broker closed the connection: it restarted, or another client connected with this one's client id "thing-1-watch"`+"\n", lineWait)
 	p.WaitStderr(t, "reconnected to mqtt://", lineWait)
 
 	// The resync line, possibly after job-2's notifications if the watch
