@@ -50,6 +50,12 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.AddCommand(configcmd.NewConfigCmd(ios))
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
+	// --version without cobra's -v: -v means --verbose on every command.
+	root.Flags().Bool("version", false, "print the version and exit")
+	// A hidden root -v lets cobra see "iotjobs -v get-pending" as the flag
+	// of get-pending rather than a flag that takes "get-pending" as value.
+	root.Flags().BoolP("verbose", "v", false, "")
+	_ = root.Flags().MarkHidden("verbose")
 	return root
 }
 

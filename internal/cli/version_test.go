@@ -10,7 +10,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
-	r := iotjobs.Run(t, nil, "version", "--json")
+	r := iotjobs.Run(t, nil, "version", "-o", "JSON")
 	testutil.WantExit(t, r, 0)
 	var info struct{ Version, Go string }
 	if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil || info.Version == "" || info.Go != runtime.Version() {
@@ -22,5 +22,25 @@ func TestVersion(t *testing.T) {
 		if want := "iotjobs " + info.Version; !strings.HasPrefix(r.Stdout, want) || !strings.Contains(r.Stdout, info.Go) {
 			t.Errorf("%v: %q, want it to start with %q and name %s", args, r.Stdout, want, info.Go)
 		}
+	}
+}
+
+// TestVerboseEverywhere: -v is --verbose on every command, before or after
+// its name; the version is --version only.
+func TestVerboseEverywhere(t *testing.T) {
+	for _, args := range [][]string{
+		{"-v", "get-pending", "-t", "thing-1", "-e", "mqtt://127.0.0.1:1", "--timeout", "1s"},
+		{"get-pending", "-v", "-t", "thing-1", "-e", "mqtt://127.0.0.1:1", "--timeout", "1s"},
+	} {
+		r := iotjobs.Run(t, nil, args...)
+		testutil.WantExit(t, r, 3)
+		if !strings.Contains(r.Stderr, `* connecting to mqtt://127.0.0.1:1 as client id "thing-1"`) {
+			t.Errorf("%v does not trace:\n%s", args, r)
+		}
+	}
+	r := iotjobs.Run(t, nil, "version", "--json")
+	testutil.WantExit(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, "{") || !strings.Contains(r.Stderr, "use -o json") {
+		t.Errorf("version --json, deprecated:\n%s", r)
 	}
 }

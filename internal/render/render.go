@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tidwall/pretty"
 
@@ -29,11 +30,11 @@ const (
 // FormatNames lists the formats, for help and completion.
 func FormatNames() []string { return []string{string(Pretty), string(JSON)} }
 
-// ParseFormat reads an -o value.
+// ParseFormat reads an -o value, in any case.
 func ParseFormat(s string) (Format, error) {
-	switch Format(s) {
+	switch f := Format(strings.ToLower(s)); f {
 	case JSON, Pretty:
-		return Format(s), nil
+		return f, nil
 	}
 	return "", fmt.Errorf("invalid output format %q: use pretty or json", s)
 }

@@ -53,6 +53,10 @@ func TestFormats(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %q, %v", s, f, err)
 		}
 	}
+	// Any case, as every enum at the prompt.
+	if f, err := ParseFormat("JSON"); err != nil || f != JSON {
+		t.Errorf("ParseFormat(JSON) = %q, %v", f, err)
+	}
 	if _, err := ParseFormat("yaml"); err == nil || !strings.Contains(err.Error(), "pretty or json") {
 		t.Errorf("ParseFormat(yaml) = %v", err)
 	}

@@ -88,7 +88,7 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 		return cmdutil.Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)
 	}
 	o.client = &client{base: u, timeout: o.Timeout}
-	switch o.Output {
+	switch o.Output = strings.ToLower(o.Output); o.Output {
 	case "":
 		o.Output = outputJSON
 		if o.IO.IsStdoutTTY() {
@@ -160,6 +160,8 @@ func (p *pageFlags) add(cmd *cobra.Command, statuses []string) {
 
 // check checks the flags against the statuses the list takes.
 func (p *pageFlags) check(cmd *cobra.Command, statuses []string) error {
+	// Statuses are upper case on the wire; accept any case at the prompt.
+	p.Status = strings.ToUpper(p.Status)
 	if p.Status != "" && !slices.Contains(statuses, p.Status) {
 		return cmdutil.Usagef("invalid --status %q: use one of %s", p.Status, strings.Join(statuses, ", "))
 	}

@@ -72,7 +72,7 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 	if summaries, _ := forJob["executionSummaries"].([]any); len(summaries) != 2 {
 		t.Errorf("list-executions --job printed %v", forJob)
 	}
-	forThing := testutil.Reply(t, ctl(t, emu, "list-executions", "--thing", "dev-1", "--status", "QUEUED"))
+	forThing := testutil.Reply(t, ctl(t, emu, "list-executions", "--thing", "dev-1", "--status", "queued", "-o", "JSON"))
 	if summaries, _ := forThing["executionSummaries"].([]any); len(summaries) != 2 {
 		t.Errorf("list-executions --thing printed %v", forThing)
 	}
