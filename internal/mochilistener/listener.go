@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Listener serves a net.Listener bound by the caller to mochi.
@@ -22,10 +24,11 @@ import (
 // accepting, disconnects, and waits for every connection it started before
 // mochi waits on its group.
 type Listener struct {
-	id   string
-	ln   net.Listener
-	log  *slog.Logger
-	opts Options
+	server *mqtt.Server
+	id     string
+	ln     net.Listener
+	log    *slog.Logger
+	opts   Options
 
 	mu      sync.Mutex
 	closed  bool
@@ -50,10 +53,10 @@ type Options struct {
 	Ended func(net.Conn)
 }
 
-// New serves ln under the listener id; log receives abnormal connection
-// ends, refused connections and accept errors.
-func New(id string, ln net.Listener, log *slog.Logger, opts Options) *Listener {
-	return &Listener{id: id, ln: ln, log: log.With("listener", id), opts: opts, conns: map[net.Conn]struct{}{}}
+// New serves ln to server under the listener id; log receives abnormal
+// connection ends, refused connections and accept errors.
+func New(server *mqtt.Server, id string, ln net.Listener, log *slog.Logger, opts Options) *Listener {
+	return &Listener{server: server, id: id, ln: ln, log: log.With("listener", id), opts: opts, conns: map[net.Conn]struct{}{}}
 }
 
 func (l *Listener) ID() string              { return l.id }
@@ -129,9 +132,15 @@ func (l *Listener) isClosed() bool {
 // closeWriteTimeout bounds the DISCONNECT a closing broker sends each client.
 const closeWriteTimeout = time.Second
 
-// Close stops accepting, lets mochi send DISCONNECT to its clients, closes
-// every connection, and waits for all of them to end.
-func (l *Listener) Close(closeClients listeners.CloseFn) {
+// Close stops accepting, sends DISCONNECT to its clients, closes every
+// connection, and waits for all of them to end.
+//
+// It does not call mochi's closeClients: that one (Clients.GetByListener)
+// takes the clients' read lock twice, and a client leaving at that moment
+// queues a writer between the two, which deadlocks Close for ever (seen
+// under -race; mochi-mqtt/server#488, fixes #489 and #507 not merged in
+// v2.7.9). Clients.GetAll takes it once.
+func (l *Listener) Close(listeners.CloseFn) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -151,7 +160,11 @@ func (l *Listener) Close(closeClients listeners.CloseFn) {
 		conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 	}
 	l.ln.Close()
-	closeClients(l.id)
+	for _, cl := range l.server.Clients.GetAll() {
+		if cl.Net.Listener == l.id && !cl.Closed() {
+			_ = l.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
 	for _, conn := range open {
 		conn.Close()
 	}

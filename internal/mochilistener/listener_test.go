@@ -64,7 +64,7 @@ func start(t *testing.T, log *syncBuffer) (*mqtt.Server, string) {
 	if err := server.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := server.AddListener(mochilistener.New("test", ln, slog.New(slog.NewTextHandler(log, nil)), mochilistener.Options{})); err != nil {
+	if err := server.AddListener(mochilistener.New(server, "test", ln, slog.New(slog.NewTextHandler(log, nil)), mochilistener.Options{})); err != nil {
 		t.Fatal(err)
 	}
 	if err := server.Serve(); err != nil {
@@ -114,5 +114,35 @@ func TestAbnormalEndIsLogged(t *testing.T) {
 			t.Fatalf("no log line for a dropped client; log: %q", log.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCloseWhileClientsLeave: clients leaving while the server closes must
+// not deadlock Close. mochi's own closeClients took the clients' read lock
+// twice, and a leaving client's Delete queued between the two hung Close
+// for ever; this happened once in CI under -race.
+func TestCloseWhileClientsLeave(t *testing.T) {
+	rounds := 100
+	if testing.Short() {
+		rounds = 10
+	}
+	for range rounds {
+		server, addr := start(t, new(syncBuffer))
+		var conns []net.Conn
+		for i := range 16 {
+			conns = append(conns, connect(t, addr, "c"+string(rune('a'+i))))
+		}
+		var leaving sync.WaitGroup
+		for _, c := range conns {
+			leaving.Go(func() { c.Close() })
+		}
+		closed := make(chan struct{})
+		go func() { server.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(20 * time.Second):
+			t.Fatal("Close hung while clients were leaving")
+		}
+		leaving.Wait()
 	}
 }

@@ -78,7 +78,7 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 			continue
 		}
 		limits := mochilistener.Options{ConnectTimeout: opts.ConnectTimeout, MaxConnections: opts.MaxConnections, Ended: ids.ended}
-		if err := server.AddListener(mochilistener.New(id, l, log, limits)); err != nil {
+		if err := server.AddListener(mochilistener.New(server, id, l, log, limits)); err != nil {
 			b.cancel()
 			return nil, err
 		}

@@ -73,7 +73,7 @@ func Start(t testing.TB, opts Options) *Broker {
 		ln = tls.NewListener(ln, opts.TLS)
 	}
 	// mochi's own listeners race with Server.Close; see mochilistener.
-	if err := server.AddListener(mochilistener.New("test", ln, slog.New(slog.DiscardHandler), mochilistener.Options{})); err != nil {
+	if err := server.AddListener(mochilistener.New(server, "test", ln, slog.New(slog.DiscardHandler), mochilistener.Options{})); err != nil {
 		t.Fatal(err)
 	}
 	if err := server.Serve(); err != nil {
