@@ -64,6 +64,9 @@ type Config struct {
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
 	onReconnect func()
+	// onRetry is DialWatch's: called before each reconnect attempt after
+	// the first, the previous one having failed; attempt counts from 2.
+	onRetry func(attempt int)
 	// onLost is DialWatch's: called when the connection drops, with the
 	// wait before the first reconnect attempt (0: at once).
 	onLost func(err error, retryIn time.Duration)
@@ -106,6 +109,7 @@ type Conn struct {
 	// Reconnect pacing (AutoReconnect): see onConnectionLost.
 	connectedAt time.Time
 	hangUps     int           // server hang-ups in a row, each soon after connecting
+	attempts    int           // reconnect attempts since the connection dropped
 	retryIn     time.Duration // the wait before the next reconnect attempt
 	closing     chan struct{} // closed by Close
 	closeOnce   sync.Once
@@ -156,7 +160,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		SetCleanSession(true).
 		SetAutoReconnect(cfg.AutoReconnect).
 		SetConnectRetry(false).
-		SetMaxReconnectInterval(30 * time.Second).
+		SetMaxReconnectInterval(MaxRetryInterval).
 		SetKeepAlive(keepAlive).
 		SetPingTimeout(10 * time.Second).
 		SetConnectTimeout(connectTimeout).
@@ -308,6 +312,7 @@ func (c *Conn) onConnectionLost(_ paho.Client, err error) {
 		close(c.down)
 	}
 	c.retryIn = 0
+	c.attempts = 0
 	if c.cfg.AutoReconnect && IsHangUp(err) {
 		if time.Since(c.connectedAt) < shortLived {
 			c.hangUps++
@@ -336,7 +341,15 @@ func (c *Conn) onReconnecting(paho.Client, *paho.ClientOptions) {
 	c.mu.Lock()
 	wait := c.retryIn
 	c.retryIn = 0
+	c.attempts++
+	attempt := c.attempts
 	c.mu.Unlock()
+	if attempt > 1 {
+		c.cfg.Trace("* reconnect attempt %d", attempt)
+		if c.cfg.onRetry != nil {
+			c.cfg.onRetry(attempt)
+		}
+	}
 	if wait <= 0 {
 		return
 	}

@@ -22,7 +22,14 @@ const (
 	// subscribed again. Messages sent while the client was away are gone
 	// (clean session), so this is the moment to re-read the state.
 	Reconnected
+	// Retrying is a reconnect attempt after the previous one failed (the
+	// server is still away); the next one, if this fails too, comes within
+	// MaxRetryInterval.
+	Retrying
 )
+
+// MaxRetryInterval bounds the wait between two reconnect attempts.
+const MaxRetryInterval = 30 * time.Second
 
 // Event is one thing a Watch saw, in the order it saw them.
 type Event struct {
@@ -31,6 +38,7 @@ type Event struct {
 	Payload []byte        // Message
 	Err     error         // Lost: why the connection dropped
 	RetryIn time.Duration // Lost: the wait before reconnecting (0: at once)
+	Attempt int           // Retrying: the attempt's number since the drop, from 2
 	At      time.Time     // when it was received
 }
 
@@ -60,6 +68,7 @@ func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error
 	cfg.inOrder = true
 	cfg.onLost = func(err error, retryIn time.Duration) { w.push(Event{Kind: Lost, Err: err, RetryIn: retryIn}) }
 	cfg.onReconnect = func() { w.push(Event{Kind: Reconnected}) }
+	cfg.onRetry = func(attempt int) { w.push(Event{Kind: Retrying, Attempt: attempt}) }
 	conn, err := Dial(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -135,10 +135,17 @@ func startEmulator(t testing.TB, cfg emulator.Config) *emulator.Emulator {
 // Call it from the test's goroutine.
 func (e *Emulator) Restart(t testing.TB) {
 	t.Helper()
+	e.Stop(t)()
+}
+
+// Stop stops the emulator, for as long as the test wants it away; the
+// function it returns starts it again as Restart does.
+func (e *Emulator) Stop(t testing.TB) (start func()) {
+	t.Helper()
 	if err := e.Close(); err != nil {
 		t.Fatalf("close the emulator: %v", err)
 	}
 	cfg := e.cfg
 	cfg.MQTTAddr, cfg.MQTTSAddr, cfg.HTTPAddr = e.Emulator.MQTTAddr(), e.Emulator.MQTTSAddr(), e.Emulator.HTTPAddr()
-	e.Emulator = startEmulator(t, cfg)
+	return func() { e.Emulator = startEmulator(t, cfg) }
 }

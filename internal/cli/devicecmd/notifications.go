@@ -75,6 +75,9 @@ func (s *stream) report(e mqttclient.Event) {
 				fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with this one's client id %q\n", o.ClientID)
 			}
 		}
+	case mqttclient.Retrying:
+		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s: reconnect attempt %d failed; trying again now (attempts back off to one every %s)\n",
+			at, color.YellowString("still disconnected"), o.ParsedEndpoint(), e.Attempt-1, mqttclient.MaxRetryInterval)
 	case mqttclient.Reconnected:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.ParsedEndpoint())
 	}

@@ -32,7 +32,14 @@ type waitOptions struct {
 	// last is the status the execution was last seen in, for the timeout
 	// message; "" until the first describe answers.
 	last jobs.Status
+	// lineShown: the status line is on the terminal (showStatus).
+	lineShown bool
 }
+
+// waitDefaultTimeout is wait's --timeout when none is given: a device
+// takes minutes, not the seconds a request takes. kubectl wait's 30 s is
+// too short for a download and a flash.
+const waitDefaultTimeout = 10 * time.Minute
 
 func NewWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
 	opts := &waitOptions{conn: cmdutil.ConnOptions{IO: ios}}
@@ -41,7 +48,12 @@ func NewWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Short: "Wait until a job execution of the thing reaches a status",
 		Long: `Wait until the thing's execution of JOB-ID reaches one of the --until statuses:
 QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, REMOVED, CANCELED,
-or "terminal" for any of the last six. --timeout bounds the whole wait.
+or "terminal" for any of the last six. --timeout bounds the whole wait; it
+is 10m unless given (by the flag, IOTJOBS_TIMEOUT or a profile).
+
+On a terminal, stderr shows one line with what wait awaits and the status
+last seen, and "condition met" when the status is reached; nothing when
+stderr is not a terminal.
 
 It listens to notifications, it does not poll: it subscribes to notify and
 notify-next first, then describes the execution, and describes it again only
@@ -86,7 +98,9 @@ or reconnect, or not before --timeout.`,
 	cmd.Flags().StringVar(&opts.Until, "until", "", "statuses to wait for: `STATUS`[,STATUS...], or terminal (required)")
 	_ = cmd.RegisterFlagCompletionFunc("until", cobra.FixedCompletions(untilCompletions(), cobra.ShellCompDirectiveNoFileComp))
 	opts.conn.AddConnFlags(cmd)
-	cmd.Flags().Lookup("timeout").Usage = "bound on the whole wait, connect included, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
+	timeout := cmd.Flags().Lookup("timeout")
+	timeout.Usage = "bound on the whole wait, connect included, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
+	opts.conn.Timeout, timeout.DefValue = waitDefaultTimeout, waitDefaultTimeout.String()
 	cmd.Flags().Lookup("client-token").Usage = "clientToken `TOKEN` of the requests (default: a fresh random token for each)"
 	return cmd
 }
@@ -172,6 +186,8 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 		return err
 	}
 	defer w.Close()
+	opts.showStatus()
+	defer opts.clearStatus()
 
 	recheck := true
 	for {
@@ -193,10 +209,14 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 		switch e.Kind {
 		case mqttclient.Message:
 			recheck = opts.mayHaveReached(e)
-		case mqttclient.Lost:
+		case mqttclient.Lost, mqttclient.Retrying:
+			opts.clearStatus()
 			w.report(e)
+			opts.showStatus()
 		case mqttclient.Reconnected:
+			opts.clearStatus()
 			w.report(e)
+			opts.showStatus()
 			recheck = true
 		}
 	}
@@ -222,7 +242,7 @@ func (opts *waitOptions) mayHaveReached(e mqttclient.Event) bool {
 		for status, list := range m.Jobs {
 			for _, x := range list {
 				if x.JobID == opts.JobID {
-					opts.last = status
+					opts.seen(status)
 					return opts.until[status]
 				}
 			}
@@ -269,10 +289,11 @@ func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done
 // awaited or terminal.
 func (opts *waitOptions) reached(status jobs.Status, payload []byte) (done bool, err error) {
 	o := &opts.conn
-	opts.last = status
+	opts.seen(status)
 	if !opts.until[status] && !status.Terminal() {
 		return false, nil
 	}
+	opts.clearStatus()
 	if err := render.New(o.IO, o.Format()).Payload(payload); err != nil {
 		return true, err
 	}
@@ -280,9 +301,40 @@ func (opts *waitOptions) reached(status jobs.Status, payload []byte) (done bool,
 		return true, fmt.Errorf("job %s ended %s, not %s", opts.JobID, status, opts.until)
 	}
 	if o.IO.IsStderrTTY() {
-		fmt.Fprintf(o.IO.ErrOut, "job %s is %s\n", opts.JobID, color.GreenString(string(status)))
+		fmt.Fprintf(o.IO.ErrOut, "condition met: job %s is %s\n", opts.JobID, color.GreenString(string(status)))
 	}
 	return true, nil
+}
+
+// seen notes the status the execution was seen in.
+func (opts *waitOptions) seen(status jobs.Status) {
+	opts.last = status
+	if opts.lineShown {
+		opts.showStatus()
+	}
+}
+
+// showStatus writes, on a terminal's stderr only, one line in place saying
+// what wait awaits and the status last seen.
+func (opts *waitOptions) showStatus() {
+	o := &opts.conn
+	if !o.IO.IsStderrTTY() {
+		return
+	}
+	last := "not seen yet"
+	if opts.last != "" {
+		last = "last seen " + string(opts.last)
+	}
+	fmt.Fprintf(o.IO.ErrOut, "\r\033[Kwaiting for job %s of %s to be %s (%s)", opts.JobID, o.Thing, opts.until, last)
+	opts.lineShown = true
+}
+
+// clearStatus erases the status line, before anything else is printed.
+func (opts *waitOptions) clearStatus() {
+	if opts.lineShown {
+		fmt.Fprint(opts.conn.IO.ErrOut, "\r\033[K")
+		opts.lineShown = false
+	}
 }
 
 // ended learns the terminal status of an execution the service would not

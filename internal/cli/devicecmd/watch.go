@@ -140,7 +140,7 @@ func runWatch(ctx context.Context, opts *watchOptions) error {
 				return err
 			}
 			printed++
-		case mqttclient.Lost:
+		case mqttclient.Lost, mqttclient.Retrying:
 			w.report(e)
 		case mqttclient.Reconnected:
 			w.report(e)

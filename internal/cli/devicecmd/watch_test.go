@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -167,6 +168,19 @@ func TestWatchEndsCleanly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchSaysItIsRetrying: while the service stays away, each failed
+// reconnect attempt is a line on stderr, so the watch is never silent for
+// more than the bounded backoff; it reconnects once the service is back.
+func TestWatchSaysItIsRetrying(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	p := startWatch(t, emu)
+	start := emu.Stop(t)
+	p.WaitStderr(t, "reconnecting in 2s", lineWait)
+	p.WaitStderr(t, "still disconnected from mqtt://"+emu.MQTTAddr()+": reconnect attempt 1 failed; trying again now (attempts back off to one every 30s)", lineWait)
+	start()
+	p.WaitStderr(t, "reconnected to mqtt://", 2*mqttclient.MaxRetryInterval)
 }
 
 // TestWatchSurvivesEmulatorRestart: the service goes away and comes back on
