@@ -87,4 +87,13 @@ Exit codes:
   16   rejected: InternalError
   17   rejected: RequestThrottled
   18   rejected: TerminalStateReached
-  130  interrupted (all but watch)`
+  19   control plane: ResourceAlreadyExistsException
+  130  interrupted (all but watch)
+
+The control-plane verbs (iotjobs emulator create-job...) exit with the code
+of the device reply that means the same: 12 InvalidRequestException, 13
+InvalidStateTransitionException, 14 ResourceNotFoundException, 15
+VersionConflictException, 16 InternalFailureException and
+ServiceUnavailableException, 17 ThrottlingException and
+LimitExceededException; 3 when the emulator cannot be reached, 4 when it
+does not answer within --timeout.`

@@ -31,15 +31,42 @@ var rejectedExitCodes = map[jobs.ErrorCode]int{
 	jobs.CodeTerminalStateReached:   18,
 }
 
+// ExitAlreadyExists is the exit code of a control-plane
+// ResourceAlreadyExistsException, which no device reply has.
+const ExitAlreadyExists = 19
+
+// exceptionExitCodes maps each AWS control-plane exception to the exit code
+// of the device reply that means the same, so that a script tells "not
+// found" or "conflict" apart the same way for both (iotjobs --help).
+var exceptionExitCodes = map[string]int{
+	"InvalidRequestException":         rejectedExitCodes[jobs.CodeInvalidRequest],
+	"InvalidStateTransitionException": rejectedExitCodes[jobs.CodeInvalidStateTransition],
+	"ResourceNotFoundException":       rejectedExitCodes[jobs.CodeResourceNotFound],
+	"VersionConflictException":        rejectedExitCodes[jobs.CodeVersionMismatch],
+	"InternalFailureException":        rejectedExitCodes[jobs.CodeInternalError],
+	"ServiceUnavailableException":     rejectedExitCodes[jobs.CodeInternalError],
+	"ThrottlingException":             rejectedExitCodes[jobs.CodeRequestThrottled],
+	"LimitExceededException":          rejectedExitCodes[jobs.CodeRequestThrottled],
+	"ResourceAlreadyExistsException":  ExitAlreadyExists,
+}
+
+// ServiceException is the error of a control-plane answer: its AWS
+// exception name (e.g. ResourceNotFoundException) sets the exit code.
+type ServiceException interface {
+	error
+	Exception() string
+}
+
 // ExitCode maps an error of the command tree to its exit code: the one
 // place where that is decided (app exits with it; fan-out reports it per
 // thing).
 func ExitCode(err error) int {
 	var (
-		usage    *UsageError
-		rejected *RejectedError
-		conn     *mqttclient.ConnectionError
-		timeout  *mqttclient.TimeoutError
+		usage     *UsageError
+		rejected  *RejectedError
+		exception ServiceException
+		conn      *mqttclient.ConnectionError
+		timeout   *mqttclient.TimeoutError
 	)
 	switch {
 	case err == nil:
@@ -48,6 +75,11 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &rejected):
 		if code, ok := rejectedExitCodes[rejected.Code]; ok {
+			return code
+		}
+		return ExitFailure
+	case errors.As(err, &exception):
+		if code, ok := exceptionExitCodes[exception.Exception()]; ok {
 			return code
 		}
 		return ExitFailure

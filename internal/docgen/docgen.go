@@ -78,7 +78,10 @@ could not connect, or the connection was lost before the reply
 no reply within --timeout
 .TP
 10 to 18
-rejected: InvalidTopic, InvalidJson, InvalidRequest, InvalidStateTransition, ResourceNotFound, VersionMismatch, InternalError, RequestThrottled, TerminalStateReached
+rejected: InvalidTopic, InvalidJson, InvalidRequest, InvalidStateTransition, ResourceNotFound, VersionMismatch, InternalError, RequestThrottled, TerminalStateReached; the control-plane verbs exit with the code of the same meaning (12 InvalidRequestException, 13 InvalidStateTransitionException, 14 ResourceNotFoundException, 15 VersionConflictException, 16 InternalFailureException, 17 ThrottlingException)
+.TP
+19
+control plane: ResourceAlreadyExistsException
 .TP
 130
 interrupted (all but watch)

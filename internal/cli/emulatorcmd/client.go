@@ -34,11 +34,15 @@ type answer[T any] struct {
 }
 
 // ControlPlaneError is an error answer of the control plane: the AWS
-// exception name and its message (exit 1).
+// exception name, which sets the exit code (cmdutil.ExitCode), and its
+// message.
 type ControlPlaneError struct {
 	Type    string // e.g. ResourceNotFoundException; "HTTP 502 Bad Gateway" when the answer is not AWS-shaped
 	Message string
 }
+
+// Exception is the AWS exception name.
+func (e *ControlPlaneError) Exception() string { return e.Type }
 
 func (e *ControlPlaneError) Error() string {
 	if e.Message == "" {

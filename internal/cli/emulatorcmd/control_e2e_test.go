@@ -104,28 +104,34 @@ func TestControlVerbsWalkthrough(t *testing.T) {
 	}
 }
 
-func TestControlVerbsServiceErrorsExit1(t *testing.T) {
+// TestControlVerbsServiceErrorsExitCodes: each AWS exception has the exit
+// code of the device reply that means the same (iotjobs --help).
+func TestControlVerbsServiceErrorsExitCodes(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	testutil.WantExit(t, ctl(t, emu, "create-job", "j1", "-t", "dev-1", "--document", "{}"), 0)
 	for _, tc := range []struct {
 		name, want string
+		exit       int
 		args       []string
 	}{
-		{"unknown job", "ResourceNotFoundException: No job with id nope", []string{"describe-job", "nope"}},
-		{"unknown execution", "ResourceNotFoundException", []string{"describe-execution", "j1", "-t", "dev-9"}},
-		{"job exists", "ResourceAlreadyExistsException", []string{"create-job", "j1", "-t", "dev-1", "--document", "{}"}},
-		{"delete in progress", "InvalidStateTransitionException", []string{"delete-job", "j1"}},
-		{"version conflict", "VersionConflictException", []string{"cancel-execution", "j1", "-t", "dev-1", "--expected-version", "9"}},
-		{"bad reason code", "InvalidRequestException", []string{"cancel-job", "j1", "--reason-code", "lower"}},
+		{"unknown job", "ResourceNotFoundException: No job with id nope", 14, []string{"describe-job", "nope"}},
+		{"unknown execution", "ResourceNotFoundException", 14, []string{"describe-execution", "j1", "-t", "dev-9"}},
+		{"job exists", "ResourceAlreadyExistsException", 19, []string{"create-job", "j1", "-t", "dev-1", "--document", "{}"}},
+		{"delete in progress", "InvalidStateTransitionException", 13, []string{"delete-job", "j1"}},
+		{"version conflict", "VersionConflictException", 15, []string{"cancel-execution", "j1", "-t", "dev-1", "--expected-version", "9"}},
+		{"bad reason code", "InvalidRequestException", 12, []string{"cancel-job", "j1", "--reason-code", "lower"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ctl(t, emu, tc.args...)
-			testutil.WantExit(t, r, 1)
+			testutil.WantExit(t, r, tc.exit)
 			if r.Stdout != "" || !strings.Contains(r.Stderr, tc.want) {
 				t.Fatalf("want %q on stderr and nothing on stdout\n%s", tc.want, r)
 			}
 		})
 	}
+	// An answer that is not AWS-shaped is a plain failure.
+	r := iotjobs.Run(t, nil, "emulator", "list-jobs", "--emulator", emu.HTTPURL+"/nowhere")
+	testutil.WantExit(t, r, 1)
 }
 
 func TestControlVerbsBadInputExit2AndSendNothing(t *testing.T) {

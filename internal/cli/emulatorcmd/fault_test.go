@@ -76,7 +76,7 @@ func TestFaults(t *testing.T) {
 		watch.Signal(t, syscall.SIGTERM)
 		testutil.WantExit(t, watch.Wait(t), 0)
 		r := fault("disconnect", "nobody")
-		testutil.WantExit(t, r, 1)
+		testutil.WantExit(t, r, 14)
 		if !strings.Contains(r.Stderr, "ResourceNotFoundException") {
 			t.Errorf("disconnect of nobody:\n%s", r)
 		}
