@@ -24,6 +24,8 @@ import (
 type client struct {
 	base    *url.URL
 	timeout time.Duration
+	// trace, when set (-v), is told each request and answer.
+	trace func(format string, args ...any)
 }
 
 // answer is an operation's output, decoded, with the body as the emulator
@@ -66,12 +68,13 @@ func call[T any](ctx context.Context, c *client, req request) (answer[T], error)
 	u := c.base.JoinPath(req.route.Path(req.params...))
 	u.RawQuery = req.query.Encode()
 	var body io.Reader
+	var sent []byte
 	if req.body != nil {
 		b, err := json.Marshal(req.body)
 		if err != nil {
 			return answer[T]{}, err
 		}
-		body = bytes.NewReader(b)
+		body, sent = bytes.NewReader(b), b
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -82,6 +85,8 @@ func call[T any](ctx context.Context, c *client, req request) (answer[T], error)
 	if body != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
+	c.tracef("> %s %s %s", req.route.Method, u, sent)
+	start := time.Now()
 	resp, err := http.DefaultClient.Do(hreq)
 	if err != nil {
 		return answer[T]{}, c.explain(ctx, err)
@@ -91,6 +96,7 @@ func call[T any](ctx context.Context, c *client, req request) (answer[T], error)
 	if err != nil {
 		return answer[T]{}, c.explain(ctx, err)
 	}
+	c.tracef("< %s in %s %s", resp.Status, time.Since(start).Round(10*time.Microsecond), bytes.TrimSpace(data))
 	if resp.StatusCode/100 != 2 {
 		return answer[T]{}, answerError(resp, data)
 	}
@@ -101,6 +107,12 @@ func call[T any](ctx context.Context, c *client, req request) (answer[T], error)
 		}
 	}
 	return a, nil
+}
+
+func (c *client) tracef(format string, args ...any) {
+	if c.trace != nil {
+		c.trace(format, args...)
+	}
 }
 
 // explain turns a failed exchange into the error of its exit code: an

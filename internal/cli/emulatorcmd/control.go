@@ -66,6 +66,8 @@ type controlOptions struct {
 	Emulator string
 	Output   string
 	Timeout  time.Duration
+	NoColor  bool
+	Verbose  bool
 
 	client *client
 }
@@ -74,7 +76,9 @@ func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Emulator, "emulator", defaultEmulatorURL, "`URL` of the emulator's control plane (env "+envEmulator+")")
 	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+cmdutil.EnvOutput+"; default: pretty on a terminal, json otherwise)")
-	f.DurationVar(&o.Timeout, "timeout", cmdutil.DefaultTimeout, "bound on the whole request, a `DURATION`")
+	f.DurationVar(&o.Timeout, "timeout", cmdutil.DefaultTimeout, "bound on the whole request, a `DURATION` (env "+cmdutil.EnvTimeout+")")
+	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace each HTTP request and answer, bodies included, on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputPretty, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -87,7 +91,22 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return cmdutil.Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)
 	}
+	if o.NoColor {
+		o.IO.SetNoColor(true)
+	}
+	if v := os.Getenv(cmdutil.EnvTimeout); v != "" && !cmd.Flags().Changed("timeout") {
+		if o.Timeout, err = time.ParseDuration(v); err != nil {
+			return cmdutil.Usagef("invalid %s %q: want a duration such as 10s", cmdutil.EnvTimeout, v)
+		}
+	}
+	if o.Timeout <= 0 {
+		return cmdutil.Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
+	}
 	o.client = &client{base: u, timeout: o.Timeout}
+	if o.Verbose {
+		errOut := o.IO.ErrOut
+		o.client.trace = func(format string, args ...any) { fmt.Fprintf(errOut, format+"\n", args...) }
+	}
 	switch o.Output = strings.ToLower(o.Output); o.Output {
 	case "":
 		o.Output = outputJSON
@@ -100,9 +119,6 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 	case outputJSON:
 	default:
 		return cmdutil.Usagef("invalid --output %q: use pretty or json", o.Output)
-	}
-	if o.Timeout <= 0 {
-		return cmdutil.Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
 	}
 	return nil
 }

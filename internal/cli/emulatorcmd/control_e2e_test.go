@@ -233,3 +233,27 @@ func TestControlVerbsOutputNames(t *testing.T) {
 		t.Errorf("-o yaml:\n%s", r)
 	}
 }
+
+// TestControlVerbsShareTheCommonFlags: -v traces each HTTP exchange on
+// stderr, --no-color is taken, and IOTJOBS_TIMEOUT is read and checked as
+// for the device commands.
+func TestControlVerbsShareTheCommonFlags(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	r := ctl(t, emu, "create-job", "j1", "-t", "dev-1", "--document", `{"a":1}`, "-v", "--no-color")
+	testutil.WantExit(t, r, 0)
+	for _, want := range []string{
+		"> PUT " + emu.HTTPURL + `/jobs/j1 {"targets":["dev-1"],"document":"{\"a\":1}"}`,
+		"< 200 OK in ",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("-v does not trace %q:\n%s", want, r)
+		}
+	}
+	r = iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_TIMEOUT=soon"}, "emulator", "list-jobs")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, `invalid IOTJOBS_TIMEOUT "soon"`) {
+		t.Errorf("bad IOTJOBS_TIMEOUT:\n%s", r)
+	}
+	r = iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_TIMEOUT=5s"}, "emulator", "list-jobs")
+	testutil.WantExit(t, r, 0)
+}
