@@ -227,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 
 	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
 	frontOpts := front.Options{
-		Handler: e.faults.Handler(e.engine), Middleware: []front.Middleware{e.faults.Middleware()},
+		Handler: requestLog{next: e.faults.Handler(e.engine), log: log.With("component", "requests")}, Middleware: []front.Middleware{e.faults.Middleware()},
 		Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections,
 	}
 	if cfg.BrokerURL != "" {

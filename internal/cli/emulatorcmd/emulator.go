@@ -1,6 +1,7 @@
 package emulatorcmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ type emulatorOptions struct {
 	// defaultStore: the store is the default one, whose directory the
 	// emulator creates; a directory given with --data must exist.
 	defaultStore bool
+	// verbose logs each device request and reply (debug level).
+	verbose bool
 }
 
 // NewEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
@@ -58,6 +61,7 @@ When ready it prints on stdout one line per address it serves, e.g.
   mqtt   mqtt://127.0.0.1:1883
   http   http://127.0.0.1:8084
   data   /home/me/.local/state/iotjobs/emulator.db
+  minute 1m0s
 and it logs on stderr.`,
 		Example: `  $ iotjobs emulator
   $ iotjobs emulator --data :memory: --minute 1s --http ""
@@ -83,6 +87,7 @@ and it logs on stderr.`,
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
+	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	cmd.AddCommand(newCheckCmd(ios))
 	return cmd
@@ -165,7 +170,11 @@ func checkListenAddr(addr string) error {
 
 func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	cfg := opts.cfg
-	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, nil))
+	level := slog.LevelInfo
+	if opts.verbose {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 	if opts.defaultStore {
 		if err := os.MkdirAll(filepath.Dir(cfg.DataPath), 0o700); err != nil {
 			return fmt.Errorf("create the directory of the store: %w", err)
@@ -207,5 +216,6 @@ func printAddresses(ios *iostreams.IOStreams, cfg emulator.Config, emu *emulator
 		fmt.Fprintf(w, "http\thttp://%s\n", addr)
 	}
 	fmt.Fprintf(w, "data\t%s\n", cfg.DataPath)
+	fmt.Fprintf(w, "minute\t%s\n", cmp.Or(cfg.Minute, time.Minute))
 	return w.Flush()
 }

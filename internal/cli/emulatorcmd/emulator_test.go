@@ -77,7 +77,7 @@ func TestEmulatorCommand(t *testing.T) {
 
 		served := map[string]string{}
 		lines := bufio.NewScanner(stdout)
-		for len(served) < 3 && lines.Scan() {
+		for len(served) < 4 && lines.Scan() {
 			name, value, _ := strings.Cut(lines.Text(), " ")
 			served[name] = strings.TrimSpace(value)
 		}
@@ -92,6 +92,9 @@ func TestEmulatorCommand(t *testing.T) {
 		}
 		if _, err := os.Stat(wantData); err != nil {
 			t.Errorf("store not created: %v", err)
+		}
+		if served["minute"] != "1m0s" {
+			t.Errorf("minute %q, want the default 1m0s", served["minute"])
 		}
 		for name, scheme := range map[string]string{"mqtt": "mqtt://", "http": "http://"} {
 			addr, ok := strings.CutPrefix(served[name], scheme)
@@ -136,4 +139,25 @@ func TestEmulatorBusyAddressNamesTheFlag(t *testing.T) {
 	if res.ExitCode != 1 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "Choose another with --http HOST:PORT") {
 		t.Fatalf("want exit 1 and %q on stderr, got %s", want, res)
 	}
+}
+
+// TestEmulatorVerboseLogsRequests: with -v each device request is a log
+// line with its topic, client id, outcome and latency; the banner shows
+// the --minute in force.
+func TestEmulatorVerboseLogsRequests(t *testing.T) {
+	testutil.IsolateFromUserSettings(t)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "-v", "--mqtt", "127.0.0.1:0", "--http", "", "--data", ":memory:", "--minute", "2s")
+	banner := map[string]string{}
+	for banner["minute"] == "" {
+		name, value, _ := strings.Cut(p.Line(t, 10*time.Second), " ")
+		banner[name] = strings.TrimSpace(value)
+	}
+	endpoint := banner["mqtt"]
+	if banner["minute"] != "2s" || !strings.HasPrefix(endpoint, "mqtt://") {
+		t.Fatalf("banner %v", banner)
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", endpoint), 0)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "describe", "nope", "-t", "thing-1", "-e", endpoint), 14)
+	p.WaitStderr(t, "msg=request component=requests topic=$aws/things/thing-1/jobs/get client=thing-1 outcome=accepted latency=", 10*time.Second)
+	p.WaitStderr(t, `topic=$aws/things/thing-1/jobs/nope/get client=thing-1 outcome="rejected ResourceNotFound"`, 10*time.Second)
 }
