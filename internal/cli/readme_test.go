@@ -80,3 +80,24 @@ func TestREADMEScript(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEForNewcomers: what a newcomer needs before the examples work is
+// said: how to get a bare iotjobs from a clone, the demo's ports, what
+// -race needs; and the walk-through starts watch before the job exists.
+func TestREADMEForNewcomers(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	for _, want := range []string{"go build -o ~/go/bin/iotjobs ./cmd/iotjobs", "127.0.0.1:1883", "free ports otherwise", "-race` needs cgo"} {
+		if !strings.Contains(strings.Join(strings.Fields(readme), " "), want) {
+			t.Errorf("README.md does not say %q", want)
+		}
+	}
+	_, walk, _ := strings.Cut(readme, "## Walk a job by hand")
+	watch, create := strings.Index(walk, "iotjobs watch"), strings.Index(walk, "iotjobs emulator create-job")
+	if watch < 0 || create < 0 || watch > create {
+		t.Errorf("the walk-through must start watch before create-job (watch at %d, create-job at %d)", watch, create)
+	}
+}
