@@ -13,6 +13,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cli"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/spf13/cobra"
 )
 
 // Main runs iotjobs with args and returns the process exit code.
@@ -21,6 +22,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	ios := iostreams.System(stdin, stdout, stderr)
 	root := cli.NewRootCmd(ios)
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		cli.PlainFlagUsages(root)
+	}
 	root.SetArgs(args)
 	executed, err := root.ExecuteContextC(ctx)
 	if err == nil {

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,5 +143,79 @@ thing = "my-thing"
 	got, directive, _ := complete(t, nil, "describe", "--profile", "")
 	if len(got) != 0 || directive != noFiles {
 		t.Errorf("without a file: %q %s", got, directive)
+	}
+}
+
+// TestCompleteControlPlaneVerbs: the control-plane verbs complete job ids
+// from the control plane and thing names from the job's executions, and
+// never offer file names but for --document.
+func TestCompleteControlPlaneVerbs(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	env := []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL}
+	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "create-job", "job-a", "-t", "thing-1,thing-2", "--document", "{}"), 0)
+	testutil.CreateJob(t, emu, "job-b", "thing-3", "{}")
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		want      []string
+		directive string
+	}{
+		{"describe-job", []string{"emulator", "describe-job", ""}, []string{"job-a", "job-b"}, noFiles},
+		{"cancel-job", []string{"emulator", "cancel-job", ""}, []string{"job-a", "job-b"}, noFiles},
+		{"only one job id", []string{"emulator", "delete-job", "job-a", ""}, nil, noFiles},
+		{"things of the job", []string{"emulator", "describe-execution", "job-a", "-t", ""}, []string{"thing-1", "thing-2"}, noFiles},
+		{"--job", []string{"emulator", "list-executions", "--job", ""}, []string{"job-a", "job-b"}, noFiles},
+		{"things of --job", []string{"emulator", "list-executions", "--job", "job-b", "--thing", ""}, []string{"thing-3"}, noFiles},
+		{"a new job id", []string{"emulator", "create-job", ""}, nil, noFiles},
+		{"free text", []string{"emulator", "cancel-job", "job-a", "--comment", ""}, nil, noFiles},
+		{"a URL", []string{"emulator", "list-jobs", "--emulator", ""}, nil, noFiles},
+		{"the document is a file", []string{"emulator", "create-job", "j", "--document", ""}, []string{"json"}, ":8"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, directive, r := complete(t, env, tt.args...)
+			if !slices.Equal(got, tt.want) || directive != tt.directive {
+				t.Errorf("candidates %q %s, want %q %s\n%s", got, directive, tt.want, tt.directive, r)
+			}
+		})
+	}
+	_, _, r := complete(t, env, "emulator", "describe-job", "")
+	if !strings.Contains(r.Stdout, "job-a\tIN_PROGRESS\n") {
+		t.Errorf("job descriptions:\n%s", r.Stdout)
+	}
+}
+
+// TestCompletionFlagDescriptionsArePlain: a flag's description in a
+// completion menu has no backticks (--help keeps its placeholders).
+func TestCompletionFlagDescriptionsArePlain(t *testing.T) {
+	for _, args := range [][]string{{"get-pending", "--"}, {"emulator", "list-jobs", "--"}, {"emulator", "--"}} {
+		_, _, r := complete(t, nil, args...)
+		if strings.Contains(r.Stdout, "`") || !strings.Contains(r.Stdout, "\t") {
+			t.Errorf("%v:\n%s", args, r.Stdout)
+		}
+	}
+	if r := iotjobs.Run(t, nil, "get-pending", "--help"); !strings.Contains(r.Stdout, "--ca FILE") {
+		t.Errorf("--help lost its placeholders:\n%s", r.Stdout)
+	}
+}
+
+// TestCompletionLeavesAWatchAlone: completing a job id connects with a
+// client id of its own, so a watch using the thing's name as client id
+// stays connected.
+func TestCompletionLeavesAWatchAlone(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-a", "thing-1", "{}")
+	watch := testutil.StartBinary(t, iotjobs.Path, nil, "watch", "-t", "thing-1", "-e", emu.Endpoint, "-v")
+	watch.WaitStderr(t, "* watching ", 10*time.Second)
+	got, _, r := complete(t, nil, "describe", "-t", "thing-1", "-e", emu.Endpoint, "")
+	if !slices.Equal(got, []string{"$next", "job-a"}) {
+		t.Fatalf("candidates %q\n%s", got, r)
+	}
+	// The watch is still the one connection of client id thing-1: a
+	// describe with another id is answered, and the watch saw no drop.
+	testutil.WantExit(t, iotjobs.Run(t, nil, "describe", "job-a", "-t", "thing-1", "--client-id", "other", "-e", emu.Endpoint), 0)
+	watch.Signal(t, syscall.SIGTERM)
+	res := watch.Wait(t)
+	if strings.Contains(res.Stderr, "disconnected") {
+		t.Errorf("the completion knocked the watch off:\n%s", res.Stderr)
 	}
 }

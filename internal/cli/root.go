@@ -6,8 +6,10 @@ package cli
 
 import (
 	"context"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/iotjobs/iotjobs/internal/build"
 	"github.com/iotjobs/iotjobs/internal/cli/configcmd"
@@ -97,3 +99,16 @@ VersionConflictException, 16 InternalFailureException and
 ServiceUnavailableException, 17 ThrottlingException and
 LimitExceededException; 3 when the emulator cannot be reached, 4 when it
 does not answer within --timeout.`
+
+// PlainFlagUsages drops the backticks with which a flag's usage names its
+// value (`FILE`): --help turns them into the placeholder, but a shell's
+// completion menu, which shows the usage as the flag's description, would
+// show the backticks themselves. Main applies it to completion requests.
+func PlainFlagUsages(cmd *cobra.Command) {
+	strip := func(f *pflag.Flag) { f.Usage = strings.ReplaceAll(f.Usage, "`", "") }
+	cmd.Flags().VisitAll(strip)
+	cmd.PersistentFlags().VisitAll(strip)
+	for _, sub := range cmd.Commands() {
+		PlainFlagUsages(sub)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -76,13 +77,16 @@ func JobIDCompletion(conn *ConnOptions, next bool) cobra.CompletionFunc {
 // pendingJobIDs sends a get-pending with the connection settings resolved
 // from what is typed so far (flags, environment, profile), bounded by
 // completionTimeout, and returns the job ids described by their status.
-// It does not connect when that would push the real device off the broker
-// (WarnImpersonation's case): pressing Tab must have no such side effect.
+// It connects with a client id of its own, so that pressing Tab never pushes
+// the real device or a running watch off the broker.
 func pendingJobIDs(cmd *cobra.Command, conn *ConnOptions) []cobra.Completion {
 	conn.Verbose = false // its trace would go to the shell's terminal
-	if err := conn.Complete(cmd); err != nil || conn.TakesOverDevice() {
+	if err := conn.Complete(cmd); err != nil {
 		return nil
 	}
+	// Its own client id: the thing's, or one the user gave, would knock off
+	// the device or a running watch (one connection per client id).
+	conn.ClientID = "iotjobs-complete-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()

@@ -39,7 +39,8 @@ CancelJobExecution has no output: nothing is printed on stdout.`,
 		Example: `  $ iotjobs emulator cancel-execution job-42 --thing my-thing
   $ iotjobs emulator cancel-execution job-42 -t my-thing --force --status-detail reason=operator
   $ iotjobs emulator cancel-execution job-42 -t my-thing && iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
-		Args: cmdutil.OneArg("<job-id>"),
+		Args:              cmdutil.OneArg("<job-id>"),
+		ValidArgsFunction: completeJobIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err

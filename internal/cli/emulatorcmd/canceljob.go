@@ -33,8 +33,9 @@ canceled again only to force it. Prints the CancelJob output:
 		Example: `  $ iotjobs emulator cancel-job job-42
   $ iotjobs emulator cancel-job job-42 --force --comment "bad firmware" --reason-code BAD_BUILD
   $ iotjobs emulator cancel-job job-42 | jq -r .jobArn`,
-		Args: cmdutil.OneArg("<job-id>"),
-		RunE: jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runCancelJob(ctx, opts) }),
+		Args:              cmdutil.OneArg("<job-id>"),
+		ValidArgsFunction: completeJobIDs,
+		RunE:              jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runCancelJob(ctx, opts) }),
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.Force, "force", false, "cancel IN_PROGRESS executions too")

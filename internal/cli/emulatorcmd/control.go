@@ -87,9 +87,9 @@ func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 func (o *controlOptions) complete(cmd *cobra.Command) error {
 	cmdutil.FromEnv(cmd, "emulator", envEmulator, &o.Emulator)
 	cmdutil.FromEnv(cmd, "output", cmdutil.EnvOutput, &o.Output)
-	u, err := url.Parse(o.Emulator)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return cmdutil.Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", o.Emulator, defaultEmulatorURL)
+	u, err := parseEmulatorURL(o.Emulator)
+	if err != nil {
+		return err
 	}
 	if o.NoColor {
 		o.IO.SetNoColor(true)
@@ -272,4 +272,14 @@ func serviceMessage(err error) string {
 // addThingFlag binds the --thing of the execution verbs.
 func addThingFlag(cmd *cobra.Command, dst *string, usage string) {
 	cmd.Flags().StringVarP(dst, "thing", "t", "", "`NAME` of the thing "+usage)
+	_ = cmd.RegisterFlagCompletionFunc("thing", completeThings)
+}
+
+// parseEmulatorURL checks --emulator: the control plane's base URL.
+func parseEmulatorURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, cmdutil.Usagef("invalid --emulator %q: want the control plane's base URL, e.g. %s", s, defaultEmulatorURL)
+	}
+	return u, nil
 }

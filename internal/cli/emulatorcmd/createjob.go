@@ -42,7 +42,8 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
   $ iotjobs emulator create-job fw-1-2-3 --target dev-1,dev-2 --document firmware.json --in-progress-timeout 30
   $ jq -n '{operation:"install",version:"1.2.3"}' | iotjobs emulator create-job fw-1-2-3 -t dev-1 --document -
   $ iotjobs emulator create-job job-43 -t my-thing --document job.json | jq -r .jobArn`,
-		Args: cmdutil.OneArg("<job-id>"),
+		Args:              cmdutil.OneArg("<job-id>"),
+		ValidArgsFunction: cobra.NoFileCompletions, // a new id
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err
@@ -57,6 +58,7 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
 	f.Int64Var(&opts.InProgressTimeout, "in-progress-timeout", 0, "time an execution out `MINUTES` after it starts, 1..10080")
 	opts.ctl.addControlFlags(cmd)
 	_ = cmd.MarkFlagFilename("document", "json")
+	_ = cmd.RegisterFlagCompletionFunc("target", completeThings)
 	return cmd
 }
 

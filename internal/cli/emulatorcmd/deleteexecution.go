@@ -35,7 +35,8 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 		Example: `  $ iotjobs emulator delete-execution job-42 --thing my-thing --execution-number 1
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 && iotjobs emulator list-executions --job job-42 | jq '.executionSummaries | length'`,
-		Args: cmdutil.OneArg("<job-id>"),
+		Args:              cmdutil.OneArg("<job-id>"),
+		ValidArgsFunction: completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := checkThingFlag(opts.Thing); err != nil {
 				return err

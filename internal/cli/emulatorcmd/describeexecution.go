@@ -42,7 +42,8 @@ never returns the job document.`,
 		Example: `  $ iotjobs emulator describe-execution job-42 --thing my-thing
   $ iotjobs emulator describe-execution job-42 -t my-thing --execution-number 1
   $ iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
-		Args: cmdutil.OneArg("<job-id>"),
+		Args:              cmdutil.OneArg("<job-id>"),
+		ValidArgsFunction: completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := checkThingFlag(opts.Thing); err != nil {
 				return err

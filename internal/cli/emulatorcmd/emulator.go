@@ -90,6 +90,7 @@ and it logs on stderr.`,
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	cmd.AddCommand(newCheckCmd(ios))
+	noFileCompletion(cmd)
 	return cmd
 }
 

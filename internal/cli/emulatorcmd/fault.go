@@ -79,6 +79,7 @@ Prints the fault set: {"faults":[{"id":N,"kind":...,"fired":0}]}.`,
 	f.IntVar(&opts.in.Count, "count", 0, "fire `N` times, then stop (0: until cleared)")
 	if kind != iotapi.FaultDuplicateNotifications {
 		f.StringVar(&opts.in.Thing, "thing", "", "only the requests of the thing `NAME`")
+		_ = cmd.RegisterFlagCompletionFunc("thing", cmdutil.CompleteProfileThings)
 	}
 	switch kind {
 	case iotapi.FaultDelayReplies:

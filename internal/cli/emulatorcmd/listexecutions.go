@@ -46,6 +46,7 @@ executions has an empty list.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.JobID, "job", "", "list the executions of the job `JOB-ID`")
+	_ = cmd.RegisterFlagCompletionFunc("job", completeJobIDs)
 	addThingFlag(cmd, &opts.Thing, "whose executions to list")
 	opts.page.add(cmd, jobs.Names(jobs.Statuses))
 	opts.ctl.addControlFlags(cmd)
