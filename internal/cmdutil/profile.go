@@ -112,6 +112,9 @@ func (o *ConnOptions) SelectProfile(cmd *cobra.Command) error {
 	if !named && file.DefaultProfile != "" {
 		name, from = file.DefaultProfile, "default_profile in "+file.Where("default_profile")
 	}
+	for _, w := range file.Warnings(name) {
+		fmt.Fprintf(o.IO.ErrOut, "warning: %v (ignored: not in the profile in use)\n", w)
+	}
 	if name == "" {
 		return nil
 	}

@@ -85,6 +85,11 @@ type File struct {
 	// lines maps a dotted key ("profiles.lab.thing") to the line that sets
 	// it, so that errors found later in a value can point at it.
 	lines map[string]int
+	// broken are the profiles with unknown keys: an error when used (Profile),
+	// a warning otherwise (Warnings).
+	broken map[string]*Error
+	// stray is the problem of unknown top-level keys, a warning; nil when none.
+	stray *Error
 }
 
 // Error is a problem in the file, at a line when one is known.
@@ -138,8 +143,10 @@ func baseDir(env, fallback string) (string, error) {
 }
 
 // Load reads the profiles file at path. A missing file gives an empty File
-// with Exists false. Malformed TOML, unknown keys, values of the wrong type
-// and a default_profile that names no profile are *Error with the line.
+// with Exists false. Malformed TOML, values of the wrong type and a
+// default_profile that names no profile are *Error with the line. Unknown
+// keys are not: Profile reports those of the profile asked for, Warnings
+// the others.
 func Load(path string) (*File, error) {
 	f := &File{Path: path}
 	data, err := os.ReadFile(path)
@@ -151,9 +158,14 @@ func Load(path string) (*File, error) {
 	}
 	f.Exists = true
 	var doc document
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		return nil, f.decodeError(err)
+	}
+	// Unknown keys spoil only their profile: a typo in one must not stop
+	// the commands that use another.
+	var strict *toml.StrictMissingError
+	if err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&document{}); errors.As(err, &strict) {
+		f.unknownKeys(strict)
 	}
 	f.DefaultProfile, f.Profiles = doc.DefaultProfile, doc.Profiles
 	// The decode succeeded, so the document parses: indexing cannot fail.
@@ -178,22 +190,64 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
-// decodeError turns go-toml's errors into an *Error with the line; every
-// unknown key is listed, not only the first.
-func (f *File) decodeError(err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		first, _ := strict.Errors[0].Position()
-		unknown := make([]string, len(strict.Errors))
-		for i, e := range strict.Errors {
-			unknown[i] = strings.Join(e.Key(), ".")
-			if line, _ := e.Position(); line != first {
-				unknown[i] += fmt.Sprintf(" (line %d)", line)
-			}
-		}
-		return &Error{Path: f.Path, Line: first, Msg: fmt.Sprintf("unknown key %s; a profile may set %s, and the top level default_profile",
-			strings.Join(unknown, ", "), strings.Join(Keys(), ", "))}
+// unknownKeys files each unknown key under its profile (broken), or as a
+// stray top-level key; every one is listed, with its line.
+func (f *File) unknownKeys(strict *toml.StrictMissingError) {
+	type found struct {
+		keys  []string
+		first int
 	}
+	byProfile := map[string]*found{}
+	var order []string
+	for _, e := range strict.Errors {
+		key, profile := e.Key(), ""
+		if len(key) > 2 && key[0] == "profiles" {
+			profile = key[1]
+		}
+		g := byProfile[profile]
+		if g == nil {
+			g = &found{}
+			g.first, _ = e.Position()
+			byProfile[profile] = g
+			order = append(order, profile)
+		}
+		name := strings.Join(key, ".")
+		if line, _ := e.Position(); line != g.first {
+			name += fmt.Sprintf(" (line %d)", line)
+		}
+		g.keys = append(g.keys, name)
+	}
+	f.broken = map[string]*Error{}
+	for _, profile := range order {
+		g := byProfile[profile]
+		err := &Error{Path: f.Path, Line: g.first, Msg: fmt.Sprintf("unknown key %s; a profile may set %s, and the top level default_profile",
+			strings.Join(g.keys, ", "), strings.Join(Keys(), ", "))}
+		if profile == "" {
+			f.stray = err
+		} else {
+			f.broken[profile] = err
+		}
+	}
+}
+
+// Warnings are the problems of the file that do not concern the profile in
+// use (inUse, "" for none): unknown keys in other profiles and at the top
+// level, which are ignored.
+func (f *File) Warnings(inUse string) []*Error {
+	var warnings []*Error
+	if f.stray != nil {
+		warnings = append(warnings, f.stray)
+	}
+	for _, name := range f.Names() {
+		if err := f.broken[name]; err != nil && name != inUse {
+			warnings = append(warnings, err)
+		}
+	}
+	return warnings
+}
+
+// decodeError turns go-toml's errors into an *Error with the line.
+func (f *File) decodeError(err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, _ := de.Position()
@@ -287,6 +341,9 @@ func (f *File) Profile(name string) (Profile, error) {
 	p, ok := f.Profiles[name]
 	if !ok {
 		return Profile{}, &Error{Path: f.Path, Msg: fmt.Sprintf("no profile %q; %s", name, f.defined())}
+	}
+	if err := f.broken[name]; err != nil {
+		return Profile{}, err
 	}
 	return p, nil
 }

@@ -140,11 +140,8 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 		want          []string
 	}{
 		{"malformed", "[profiles.lab]\nthing = \"t1\"\nendpoint = mqtt://x\n", 3, []string{"malformed TOML"}},
-		{"unknown keys", "[profiles.lab]\nthing = \"t1\"\nthingy = \"t2\"\nkey_file = \"k\"\n", 3, []string{"unknown key profiles.lab.thingy, profiles.lab.key_file (line 4)", "client_id"}},
-		{"unknown top-level key", "default = \"lab\"\n", 1, []string{"unknown key default;"}},
 		{"wrong type", "[profiles.lab]\n\nthing = 42\n", 3, []string{"profiles.lab.thing must be a string"}},
 		{"timeout as a number", "[profiles.lab]\ntimeout = 10\n", 2, []string{"timeout"}},
-		{"top-level key after a table", "[profiles.lab]\nthing = \"t\"\n\ndefault_profile = \"prod\"\n", 4, []string{"unknown key"}},
 		{"default names nothing", "default_profile = \"prod\"\n[profiles.lab]\n", 1, []string{`"prod" names no profile`, "defines lab"}},
 		{"duplicate key", "[profiles.lab]\nthing = \"a\"\nthing = \"b\"\n", 3, []string{"malformed TOML"}},
 	} {
@@ -164,6 +161,39 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnknownKeysSpoilOnlyTheirProfile: a profile with unknown keys is an
+// error when used, with every key and its line; elsewhere it and stray
+// top-level keys are warnings, and the other profiles load.
+func TestUnknownKeysSpoilOnlyTheirProfile(t *testing.T) {
+	path := write(t, "default = \"lab\"\n[profiles.lab]\nthing = \"t1\"\nthingy = \"t2\"\nkey_file = \"k\"\n[profiles.prod]\nthing = \"t3\"\n")
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := f.Profile("prod"); err != nil || p.Thing != "t3" {
+		t.Fatalf("prod: %+v, %v", p, err)
+	}
+	_, err = f.Profile("lab")
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line != 4 || !strings.Contains(err.Error(), "unknown key profiles.lab.thingy, profiles.lab.key_file (line 5)") || !strings.Contains(err.Error(), "client_id") {
+		t.Errorf("lab: %v", err)
+	}
+	var got []string
+	for _, w := range f.Warnings("prod") {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		path + ":1: unknown key default; a profile may set " + strings.Join(Keys(), ", ") + ", and the top level default_profile",
+		path + ":4: unknown key profiles.lab.thingy, profiles.lab.key_file (line 5); a profile may set " + strings.Join(Keys(), ", ") + ", and the top level default_profile",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(f.Warnings("lab")) != 1 {
+		t.Errorf("with lab in use, only the stray keys warn: %v", f.Warnings("lab"))
 	}
 }
 

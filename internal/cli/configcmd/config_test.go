@@ -177,7 +177,6 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 		{"unknown profile", good, nil, []string{"--profile", "prod"}, []string{"@FILE@: no profile \"prod\"; the file defines lab", "--profile"}},
 		{"unknown profile from env", good, []string{"IOTJOBS_PROFILE=prod"}, nil, []string{"@FILE@", "IOTJOBS_PROFILE"}},
 		{"unknown key", good + "thingy = \"x\"\n", nil, []string{"--profile", "lab"}, []string{"@FILE@:4: unknown key profiles.lab.thingy"}},
-		{"unknown key, no profile named", good + "thingy = \"x\"\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:4: unknown key"}},
 		{"malformed", "[profiles.lab\nthing = \"t1\"\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:1: malformed TOML"}},
 		{"wrong type", "[profiles.lab]\ntimeout = 10\n", nil, []string{"-t", "t1", "-e", ep}, []string{"@FILE@:2: profiles.lab.timeout must be a string"}},
 		{"default names nothing", "default_profile = \"x\"\n" + good, nil, []string{"-e", ep}, []string{"@FILE@:1: default_profile \"x\" names no profile"}},
@@ -207,6 +206,25 @@ func TestProfileErrorsSendNothing(t *testing.T) {
 	}
 	if n := len(b.Published()); n != 0 {
 		t.Errorf("the broker saw %d publishes, want none", n)
+	}
+}
+
+// TestBrokenProfileNotInUseWarns: unknown keys in a profile the command
+// does not use are a warning naming file:line, and the command goes on.
+func TestBrokenProfileNotInUseWarns(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	xdg, file := testutil.WriteProfiles(t, "[profiles.old]\nthingy = \"x\"\n[profiles.lab]\nthing = \"t1\"\nendpoint = \""+emu.Endpoint+"\"\n")
+	for _, args := range [][]string{{"--profile", "lab"}, {"-t", "t1", "-e", emu.Endpoint}} {
+		r := iotjobs.Run(t, []string{xdg}, append([]string{"get-pending"}, args...)...)
+		testutil.WantExit(t, r, 0)
+		if !strings.Contains(r.Stderr, "warning: "+file+":2: unknown key profiles.old.thingy") || !strings.Contains(r.Stderr, "(ignored: not in the profile in use)") {
+			t.Errorf("%v: no warning:\n%s", args, r)
+		}
+	}
+	r := iotjobs.Run(t, []string{xdg}, "get-pending", "--profile", "old")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, file+":2: unknown key profiles.old.thingy") {
+		t.Errorf("the broken profile in use:\n%s", r)
 	}
 }
 
