@@ -231,6 +231,7 @@ func (o *ConnOptions) Complete(cmd *cobra.Command) error {
 }
 
 func (o *ConnOptions) loadTLS() error {
+	o.dropProfileTLS()
 	files := mqttclient.TLSFiles{Cert: o.Cert, Key: o.Key, CA: o.CA}
 	switch {
 	case o.Cert != "" && o.Key == "":
@@ -248,6 +249,32 @@ func (o *ConnOptions) loadTLS() error {
 	}
 	o.tls = cfg
 	return nil
+}
+
+// dropProfileTLS: an endpoint given as a flag or in the environment
+// decides over the profile; when it is plain MQTT, the profile's TLS files
+// do not apply to it, and are dropped with a note rather than refused.
+func (o *ConnOptions) dropProfileTLS() {
+	if o.endpoint.TLS || o.origins["endpoint"].Layer == layerProfile || o.origins["endpoint"].Default() {
+		return
+	}
+	var dropped []string
+	for _, f := range []struct {
+		flag string
+		dst  *string
+	}{{"cert", &o.Cert}, {"key", &o.Key}, {"ca", &o.CA}} {
+		if *f.dst != "" && o.origins[f.flag].Layer == layerProfile {
+			dropped = append(dropped, f.flag)
+			*f.dst = ""
+		}
+	}
+	if len(dropped) > 0 {
+		list := strings.Join(dropped, ", ")
+		if n := len(dropped); n > 1 {
+			list = strings.Join(dropped[:n-1], ", ") + " and " + dropped[n-1]
+		}
+		fmt.Fprintf(o.IO.ErrOut, "note: %s is plain MQTT: the %s of profile %q are not used\n", o.endpoint, list, o.profileName)
+	}
 }
 
 func checkClientID(id string) error {

@@ -316,3 +316,25 @@ func TestConfigHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagEndpointDecidesOverProfileTLS: a plain endpoint given as a flag
+// (or in the environment) wins over a profile made for AWS: its cert, key
+// and ca are not used, and a note says so.
+func TestFlagEndpointDecidesOverProfileTLS(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	xdg, _ := testutil.WriteProfiles(t, "[profiles.aws]\nthing = \"t1\"\nendpoint = \"a1b2c3-ats.iot.eu-west-1.amazonaws.com\"\ncert = \"/nonexistent/t1.pem\"\nkey = \"/nonexistent/t1.key\"\n")
+	for _, env := range [][]string{{xdg}, {xdg, "IOTJOBS_ENDPOINT=" + emu.Endpoint}} {
+		args := []string{"get-pending", "--profile", "aws"}
+		if len(env) == 1 {
+			args = append(args, "-e", emu.Endpoint)
+		}
+		r := iotjobs.Run(t, env, args...)
+		testutil.WantExit(t, r, 0)
+		if !strings.Contains(r.Stderr, "note: "+emu.Endpoint+` is plain MQTT: the cert and key of profile "aws" are not used`) {
+			t.Errorf("%v: no note:\n%s", env, r)
+		}
+	}
+	// Given as flags, they are the user's mistake to hear about.
+	r := iotjobs.Run(t, []string{xdg}, "get-pending", "--profile", "aws", "-e", emu.Endpoint, "--cert", "/nonexistent/x.pem", "--key", "/nonexistent/x.key")
+	testutil.WantExit(t, r, 2)
+}
