@@ -34,12 +34,14 @@ type Profile struct {
 	CA       string `toml:"ca"`
 	Output   string `toml:"output"`
 	Timeout  string `toml:"timeout"`
+	// Emulator is the control plane of the emulator verbs (--emulator).
+	Emulator string `toml:"emulator"`
 }
 
 // Keys are the keys a profile may hold, in the order `config show` lists
 // them.
 func Keys() []string {
-	return []string{"endpoint", "thing", "client_id", "cert", "key", "ca", "output", "timeout"}
+	return []string{"endpoint", "thing", "client_id", "cert", "key", "ca", "output", "timeout", "emulator"}
 }
 
 // Get returns the value of one of Keys, "" when it is not set.
@@ -61,6 +63,8 @@ func (p Profile) Get(key string) string {
 		return p.Output
 	case "timeout":
 		return p.Timeout
+	case "emulator":
+		return p.Emulator
 	}
 	return ""
 }

@@ -82,6 +82,7 @@ key = "certs/my-thing.private.key"
 ca = "/etc/ssl/AmazonRootCA1.pem"
 output = "json"
 timeout = "30s"
+emulator = "http://127.0.0.1:8084"
 
 [profiles]
 inline = { thing = "t-inline", endpoint = "mqtt://h:1" }
@@ -103,7 +104,7 @@ inline = { thing = "t-inline", endpoint = "mqtt://h:1" }
 	want := Profile{
 		Endpoint: "a1b2c3-ats.iot.eu-west-1.amazonaws.com", Thing: "my-thing", ClientID: "my-thing-operator",
 		Cert: "/home/op/certs/my-thing.cert.pem", Key: filepath.Join(filepath.Dir(path), "certs/my-thing.private.key"),
-		CA: "/etc/ssl/AmazonRootCA1.pem", Output: "json", Timeout: "30s",
+		CA: "/etc/ssl/AmazonRootCA1.pem", Output: "json", Timeout: "30s", Emulator: "http://127.0.0.1:8084",
 	}
 	if prod != want {
 		t.Errorf("prod-eu\n got %+v\nwant %+v", prod, want)
@@ -121,7 +122,7 @@ inline = { thing = "t-inline", endpoint = "mqtt://h:1" }
 		{[]string{"profiles", "lab"}, 3},
 		{[]string{"profiles", "lab", "thing"}, 5},
 		{[]string{"profiles", "prod-eu", "timeout"}, 15},
-		{[]string{"profiles", "inline", "endpoint"}, 18},
+		{[]string{"profiles", "inline", "endpoint"}, 19},
 		{[]string{"profiles", "nope"}, 0},
 	} {
 		if got := f.Line(tt.key...); got != tt.line {

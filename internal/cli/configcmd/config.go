@@ -36,6 +36,7 @@ XDG_CONFIG_HOME is not set):
   [profiles.lab]
   endpoint = "mqtt://127.0.0.1:1883"
   thing = "lab-thing-1"
+  emulator = "http://127.0.0.1:8084" # the control plane of iotjobs emulator ...
 
   [profiles.prod-eu]
   endpoint = "a1b2c3-ats.iot.eu-west-1.amazonaws.com"
@@ -47,10 +48,13 @@ XDG_CONFIG_HOME is not set):
   output = "json"
   timeout = "30s"
 
-A device command uses the profile named by --profile, else by
-IOTJOBS_PROFILE, else default_profile. Each setting comes from its flag,
-else its environment variable, else the profile, else the default.
---profile '' uses no profile. The file is edited by hand; iotjobs never
+A device command, and a control-plane verb of iotjobs emulator, uses the
+profile named by --profile, else by IOTJOBS_PROFILE, else default_profile.
+Each setting comes from its flag, else its environment variable, else the
+profile, else the default. --profile '' uses no profile. Unknown keys in a
+profile are an error when it is used, and a warning otherwise. A plain
+mqtt:// endpoint given as a flag or variable drops the profile's cert, key
+and ca, with a note. The file is edited by hand; iotjobs never
 writes it, and never reads the certificate and key files it names except to
 connect.`,
 		Example: `  $ iotjobs config list

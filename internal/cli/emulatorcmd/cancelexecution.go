@@ -61,7 +61,7 @@ func (o *cancelExecutionOptions) complete(cmd *cobra.Command, args []string) err
 	if o.JobID, err = cmdutil.JobIDArg(args[0], ""); err != nil {
 		return err
 	}
-	if err := checkThingFlag(o.Thing); err != nil {
+	if err := o.ctl.checkThingFlag(cmd, &o.Thing); err != nil {
 		return err
 	}
 	if cmd.Flags().Changed("expected-version") {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
+	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
@@ -68,8 +69,11 @@ type controlOptions struct {
 	Timeout  time.Duration
 	NoColor  bool
 	Verbose  bool
+	Profile  string
 
 	client *client
+	// profile is the profile selectProfile picked, once.
+	profile *config.Profile
 }
 
 func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
@@ -79,12 +83,25 @@ func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.Timeout, "timeout", cmdutil.DefaultTimeout, "bound on the whole request, a `DURATION` (env "+cmdutil.EnvTimeout+")")
 	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace each HTTP request and answer, bodies included, on stderr")
+	f.StringVar(&o.Profile, "profile", "", "`NAME` of a profile in the profiles file, for its emulator, thing, output and timeout (env "+cmdutil.EnvProfile+")")
+	_ = cmd.RegisterFlagCompletionFunc("profile", cmdutil.CompleteProfileNames)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputPretty, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // complete applies the environment and checks the shared flags; errors are
 // UsageErrors (exit 2).
 func (o *controlOptions) complete(cmd *cobra.Command) error {
+	profile, err := o.selectProfile(cmd)
+	if err != nil {
+		return err
+	}
+	fromProfile(cmd, "emulator", profile.Emulator, &o.Emulator)
+	fromProfile(cmd, "output", profile.Output, &o.Output)
+	if !cmd.Flags().Changed("timeout") && os.Getenv(cmdutil.EnvTimeout) == "" && profile.Timeout != "" {
+		if o.Timeout, err = time.ParseDuration(profile.Timeout); err != nil {
+			return cmdutil.Usagef("invalid timeout %q in profile %q: want a duration such as 10s", profile.Timeout, o.Profile)
+		}
+	}
 	cmdutil.FromEnv(cmd, "emulator", envEmulator, &o.Emulator)
 	cmdutil.FromEnv(cmd, "output", cmdutil.EnvOutput, &o.Output)
 	u, err := parseEmulatorURL(o.Emulator)
@@ -248,12 +265,44 @@ func jobVerb(jobID *string, ctl *controlOptions, check func(*cobra.Command) erro
 	}
 }
 
-// checkThingFlag checks the --thing of the execution verbs.
-func checkThingFlag(thing string) error {
-	if thing == "" {
-		return cmdutil.Usagef("no thing given: pass -t/--thing NAME")
+// selectProfile picks the profile as the device commands do (--profile,
+// IOTJOBS_PROFILE, default_profile) and returns it, zero when none is.
+func (o *controlOptions) selectProfile(cmd *cobra.Command) (config.Profile, error) {
+	if o.profile != nil {
+		return *o.profile, nil
 	}
-	if err := jobs.ValidateThingName(thing); err != nil {
+	conn := cmdutil.ConnOptions{IO: o.IO, Profile: o.Profile}
+	if err := conn.SelectProfile(cmd); err != nil {
+		return config.Profile{}, err
+	}
+	o.profile = &config.Profile{}
+	if name, _ := conn.SelectedProfile(); name != "" {
+		o.Profile, *o.profile = name, conn.ProfilesFile().Profiles[name]
+	}
+	return *o.profile, nil
+}
+
+// fromProfile sets a flag the user did not give from the profile's value;
+// the environment, applied after, wins over it.
+func fromProfile(cmd *cobra.Command, flag, value string, dst *string) {
+	if !cmd.Flags().Changed(flag) && value != "" {
+		*dst = value
+	}
+}
+
+// checkThingFlag resolves the --thing of the execution verbs (the flag,
+// else IOTJOBS_THING, else the profile's thing) and checks it.
+func (o *controlOptions) checkThingFlag(cmd *cobra.Command, thing *string) error {
+	profile, err := o.selectProfile(cmd)
+	if err != nil {
+		return err
+	}
+	fromProfile(cmd, "thing", profile.Thing, thing)
+	cmdutil.FromEnv(cmd, "thing", cmdutil.EnvThing, thing)
+	if *thing == "" {
+		return cmdutil.Usagef("no thing given: pass -t/--thing NAME, or set %s", cmdutil.EnvThing)
+	}
+	if err := jobs.ValidateThingName(*thing); err != nil {
 		return &cmdutil.UsageError{Err: err}
 	}
 	return nil

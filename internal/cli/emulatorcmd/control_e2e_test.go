@@ -257,3 +257,30 @@ func TestControlVerbsShareTheCommonFlags(t *testing.T) {
 	r = iotjobs.Run(t, []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL, "IOTJOBS_TIMEOUT=5s"}, "emulator", "list-jobs")
 	testutil.WantExit(t, r, 0)
 }
+
+// TestControlVerbsReadProfilesAndEnvironment: the emulator URL can come
+// from a profile, the thing of the execution verbs from IOTJOBS_THING or
+// the profile, as for the device commands.
+func TestControlVerbsReadProfilesAndEnvironment(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "j1", "dev-1", "{}")
+	xdg, _ := testutil.WriteProfiles(t, "default_profile = \"lab\"\n[profiles.lab]\nemulator = \""+emu.HTTPURL+"\"\nthing = \"dev-1\"\n[profiles.other]\nemulator = \"http://127.0.0.1:1\"\n")
+	for _, tt := range []struct {
+		name string
+		env  []string
+		args []string
+		exit int
+	}{
+		{"default profile", []string{xdg}, []string{"describe-execution", "j1"}, 0},
+		{"--profile", []string{xdg}, []string{"describe-execution", "j1", "-t", "dev-1", "--profile", "other"}, 3},
+		{"IOTJOBS_PROFILE", []string{xdg, "IOTJOBS_PROFILE=other"}, []string{"list-jobs"}, 3},
+		{"IOTJOBS_EMULATOR wins over the profile", []string{xdg, "IOTJOBS_PROFILE=other", "IOTJOBS_EMULATOR=" + emu.HTTPURL}, []string{"list-jobs"}, 0},
+		{"IOTJOBS_THING wins over the profile", []string{xdg, "IOTJOBS_THING=dev-9"}, []string{"describe-execution", "j1"}, 14},
+		{"the flag wins over both", []string{xdg, "IOTJOBS_THING=dev-9"}, []string{"describe-execution", "j1", "-t", "dev-1"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := iotjobs.Run(t, tt.env, append([]string{"emulator"}, tt.args...)...)
+			testutil.WantExit(t, r, tt.exit)
+		})
+	}
+}

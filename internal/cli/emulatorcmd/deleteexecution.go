@@ -38,7 +38,7 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
-			if err := checkThingFlag(opts.Thing); err != nil {
+			if err := opts.ctl.checkThingFlag(cmd, &opts.Thing); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("execution-number") {

@@ -45,7 +45,7 @@ never returns the job document.`,
 		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
-			if err := checkThingFlag(opts.Thing); err != nil {
+			if err := opts.ctl.checkThingFlag(cmd, &opts.Thing); err != nil {
 				return err
 			}
 			var err error

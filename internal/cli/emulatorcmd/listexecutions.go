@@ -64,7 +64,7 @@ func (o *listExecutionsOptions) complete(cmd *cobra.Command) error {
 			return &cmdutil.UsageError{Err: err}
 		}
 	default:
-		if err := checkThingFlag(o.Thing); err != nil {
+		if err := o.ctl.checkThingFlag(cmd, &o.Thing); err != nil {
 			return err
 		}
 	}
