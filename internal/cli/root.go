@@ -34,6 +34,7 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(cmdutil.FlagError)
+	cmdutil.SetUsage(root)
 	root.AddCommand(
 		devicecmd.NewGetPendingCmd(ios),
 		devicecmd.NewStartNextCmd(ios),

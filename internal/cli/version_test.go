@@ -44,3 +44,20 @@ func TestVerboseEverywhere(t *testing.T) {
 		t.Errorf("version --json, deprecated:\n%s", r)
 	}
 }
+
+// TestHelpListsConnectionFlagsApart: a device command's --help lists its
+// own flags first and the connection flags it shares apart, as gh lists
+// inherited flags; a control-plane verb has only its own.
+func TestHelpListsConnectionFlagsApart(t *testing.T) {
+	r := iotjobs.Run(t, nil, "describe", "--help")
+	testutil.WantExit(t, r, 0)
+	own, shared, ok := strings.Cut(r.Stdout, "\nConnection flags (shared by the device commands):\n")
+	if !ok || !strings.Contains(own, "--execution-number N") || strings.Contains(own, "--endpoint") ||
+		!strings.Contains(shared, "-e, --endpoint URL") || strings.Contains(shared, "--execution-number") {
+		t.Errorf("describe --help:\n%s", r.Stdout)
+	}
+	r = iotjobs.Run(t, nil, "emulator", "list-jobs", "--help")
+	if strings.Contains(r.Stdout, "Connection flags") || !strings.Contains(r.Stdout, "--emulator URL") {
+		t.Errorf("list-jobs --help:\n%s", r.Stdout)
+	}
+}

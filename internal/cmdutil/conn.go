@@ -88,6 +88,7 @@ func (o *ConnOptions) AddConnFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
 	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
+	markConnectionFlags(cmd, "thing", "endpoint", "client-id", "cert", "key", "ca", "timeout", "output", "profile", "no-color", "verbose")
 }
 
 // AddSettingFlags binds the flags of the settings that a profile can also

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+	"github.com/spf13/pflag"
 )
 
 // Generate writes markdown pages to docsDir/cli, man pages to docsDir/man
@@ -55,8 +57,84 @@ func Generate(root *cobra.Command, docsDir, complDir string) error {
 	if err := doc.GenManTree(root, header, manDir); err != nil {
 		return fmt.Errorf("man pages: %w", err)
 	}
+	if err := rewriteManOptions(root, manDir); err != nil {
+		return err
+	}
 	return addManSections(manDir)
 }
+
+// rewriteManOptions replaces cobra's OPTIONS section of every page, which
+// prints each flag's zero default (--execution-number=0, --help[=false]),
+// with the flags as --help shows them: the value's name, the default only
+// when it means something, and the connection flags apart.
+func rewriteManOptions(cmd *cobra.Command, dir string) error {
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			if err := rewriteManOptions(sub, dir); err != nil {
+				return err
+			}
+		}
+	}
+	page := filepath.Join(dir, strings.ReplaceAll(cmd.CommandPath(), " ", "-")+".1")
+	data, err := os.ReadFile(page)
+	if err != nil {
+		return err
+	}
+	text := string(data)
+	start := strings.Index(text, ".SH OPTIONS\n")
+	if start < 0 {
+		return nil
+	}
+	end := strings.Index(text[start+1:], "\n.SH ")
+	if end < 0 {
+		return fmt.Errorf("%s: nothing after OPTIONS", page)
+	}
+	end += start + 2
+	sections := manFlags("OPTIONS", cmdutil.OwnFlags(cmd)) + manFlags("CONNECTION OPTIONS", cmdutil.ConnectionFlags(cmd))
+	return os.WriteFile(page, []byte(text[:start]+sections+text[end:]), 0o644)
+}
+
+// manFlags renders a flag set as a man page section, "" when it is empty.
+func manFlags(title string, flags *pflag.FlagSet) string {
+	if !flags.HasAvailableFlags() {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(".SH " + title + "\n")
+	flags.VisitAll(func(f *pflag.Flag) {
+		name, usage := pflag.UnquoteUsage(f)
+		b.WriteString(".PP\n")
+		if f.Shorthand != "" {
+			fmt.Fprintf(&b, `\fB-%s\fP, `, f.Shorthand)
+		}
+		fmt.Fprintf(&b, `\fB--%s\fP`, f.Name)
+		if name != "" {
+			fmt.Fprintf(&b, ` \fI%s\fP`, name)
+		}
+		b.WriteString("\n\t" + manEscape(usage))
+		if def := meaningfulDefault(f); def != "" {
+			b.WriteString(" (default " + manEscape(def) + ")")
+		}
+		b.WriteString("\n\n")
+	})
+	return b.String()
+}
+
+// meaningfulDefault is the default worth printing, as --help prints it:
+// none for a zero value.
+func meaningfulDefault(f *pflag.Flag) string {
+	switch f.DefValue {
+	case "", "0", "false", "[]", "0s":
+		return ""
+	}
+	if f.Value.Type() == "string" {
+		return fmt.Sprintf("%q", f.DefValue)
+	}
+	return f.DefValue
+}
+
+// manEscape protects roff's escape character.
+func manEscape(s string) string { return strings.ReplaceAll(s, `\`, `\e`) }
 
 // manSections are the sections every page shares, which cobra does not
 // write: what the exit status means, the environment and the files read.

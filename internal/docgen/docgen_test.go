@@ -104,5 +104,20 @@ func TestManPagesNameTheirCommand(t *testing.T) {
 				t.Errorf("%s: no %s", page, section)
 			}
 		}
+		// No zero defaults presented as values (--execution-number=0,
+		// --help[=false]).
+		for _, bad := range []string{"[=false]", "[=true]", `\fP=0`, `\fP=""`} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s: a misleading default %q", page, bad)
+			}
+		}
+	}
+	describe, err := os.ReadFile(filepath.Join("..", "..", "docs", "man", "iotjobs-describe.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, conn, _ := strings.Cut(string(describe), ".SH CONNECTION OPTIONS")
+	if !strings.Contains(own, `\fB--execution-number\fP \fIN\fP`) || strings.Contains(own, `\fB--endpoint`) || !strings.Contains(conn, `\fB-e\fP, \fB--endpoint\fP \fIURL\fP`) {
+		t.Errorf("describe's page does not list its own options apart from the connection options")
 	}
 }
