@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // EpochSeconds is a timestamp as the restJson1 protocol sends it: seconds
@@ -31,10 +33,10 @@ func (t *EpochSeconds) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// String is the local time for a person to read, "" when unset.
+// String is the time for a person to read (jobs.HumanTime), "" when unset.
 func (t EpochSeconds) String() string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Local().Format(time.DateTime)
+	return jobs.HumanTime(t.Time)
 }

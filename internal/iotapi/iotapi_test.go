@@ -26,7 +26,7 @@ func TestEpochSecondsRoundTrip(t *testing.T) {
 	if !back.At.Equal(at) || back.Whole.Unix() != 1567701875 {
 		t.Errorf("unmarshal: %v, %v", back.At.Time, back.Whole.Time)
 	}
-	if (EpochSeconds{}).String() != "" || back.At.String() != at.Local().Format(time.DateTime) {
+	if (EpochSeconds{}).String() != "" || back.At.String() != at.UTC().Format(time.RFC3339) {
 		t.Errorf("String: %q, %q", EpochSeconds{}.String(), back.At.String())
 	}
 	if err := json.Unmarshal([]byte(`{"At":"soon"}`), &back); err == nil {

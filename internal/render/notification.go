@@ -65,7 +65,7 @@ func notificationJSON(n Notification) []byte {
 func (p *Printer) notificationLine(n Notification) []byte {
 	stream, summary := p.summarize(n)
 	// Pad before colouring: escape codes would count towards the width.
-	return fmt.Appendf(nil, "%s %s %s\n", p.paint(n.At.Format("15:04:05"), color.Faint),
+	return fmt.Appendf(nil, "%s %s %s\n", p.paint(jobs.HumanTime(n.At), color.Faint),
 		p.paint(fmt.Sprintf("%-12s", stream), color.Bold), summary)
 }
 

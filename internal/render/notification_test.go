@@ -13,7 +13,7 @@ const (
 	nextTopic   = "$aws/things/t1/jobs/notify-next"
 )
 
-var at = time.Date(2026, 1, 2, 12, 3, 4, 0, time.Local)
+var at = time.Date(2026, 1, 2, 12, 3, 4, 0, time.UTC)
 
 func TestNotificationJSON(t *testing.T) {
 	tests := []struct {
@@ -50,14 +50,14 @@ func TestNotificationPretty(t *testing.T) {
 	}{
 		{notifyTopic, `{"timestamp":5,"jobs":{"QUEUED":[{"jobId":"job-2","versionNumber":1},{"jobId":"job-3","versionNumber":1}],` +
 			`"IN_PROGRESS":[{"jobId":"job-1","versionNumber":2}]}}`,
-			false, "12:03:04 notify       IN_PROGRESS job-1 (v2) · QUEUED job-2, job-3"},
-		{notifyTopic, `{"timestamp":5,"jobs":{}}`, false, "12:03:04 notify       (nothing pending)"},
+			false, "2026-01-02T12:03:04Z notify       IN_PROGRESS job-1 (v2) · QUEUED job-2, job-3"},
+		{notifyTopic, `{"timestamp":5,"jobs":{}}`, false, "2026-01-02T12:03:04Z notify       (nothing pending)"},
 		{nextTopic, `{"timestamp":5,"execution":{"jobId":"job-2","status":"QUEUED","versionNumber":1,"jobDocument":{}}}`,
-			false, "12:03:04 notify-next  job-2 QUEUED v1"},
-		{nextTopic, `{"timestamp":5}`, false, "12:03:04 notify-next  (nothing pending)"},
+			false, "2026-01-02T12:03:04Z notify-next  job-2 QUEUED v1"},
+		{nextTopic, `{"timestamp":5}`, false, "2026-01-02T12:03:04Z notify-next  (nothing pending)"},
 		{"$aws/things/t1/jobs/get/accepted", `{"inProgressJobs":[],"queuedJobs":[{"jobId":"job-9","versionNumber":1}],"timestamp":5}`,
-			true, "12:03:04 resync       QUEUED job-9"},
-		{nextTopic, `garbage`, false, "12:03:04 notify-next  garbage"},
+			true, "2026-01-02T12:03:04Z resync       QUEUED job-9"},
+		{nextTopic, `garbage`, false, "2026-01-02T12:03:04Z notify-next  garbage"},
 	}
 	for _, tt := range tests {
 		ios, _, out, _ := iostreams.Test()

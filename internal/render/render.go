@@ -7,11 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/fatih/color"
 	"github.com/tidwall/pretty"
 
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // Format is how payloads are printed.
@@ -70,10 +75,11 @@ func (p *Printer) Payload(payload []byte) error {
 		buf.WriteByte('\n')
 	case p.format == Pretty:
 		out := pretty.PrettyOptions(payload, &pretty.Options{Indent: "  "}) // expanded like jq
+		notes := timeNotes(out)
 		if p.color {
 			out = pretty.Color(out, nil)
 		}
-		buf.Write(out)
+		p.annotate(&buf, out, notes)
 	default:
 		if err := json.Compact(&buf, payload); err != nil {
 			return err
@@ -82,4 +88,37 @@ func (p *Printer) Payload(payload []byte) error {
 	}
 	_, err := p.out.Write(buf.Bytes())
 	return err
+}
+
+// epochLine is a line of a pretty reply that holds one of the service's
+// epoch-seconds fields.
+var epochLine = regexp.MustCompile(`^\s*"(timestamp|queuedAt|startedAt|lastUpdatedAt|createdAt|completedAt)": (\d+),?$`)
+
+// timeNotes maps the index of each line of a pretty reply that holds epoch
+// seconds to that time for a person (jobs.HumanTime).
+func timeNotes(plain []byte) map[int]string {
+	notes := map[int]string{}
+	for i, line := range bytes.Split(plain, []byte("\n")) {
+		if m := epochLine.FindSubmatch(line); m != nil {
+			if n, err := strconv.ParseInt(string(m[2]), 10, 64); err == nil {
+				notes[i] = jobs.HumanTime(time.Unix(n, 0))
+			}
+		}
+	}
+	return notes
+}
+
+// annotate writes out with each note dimmed at the end of its line, like a
+// comment: for a person at a terminal, not for a parser.
+func (p *Printer) annotate(buf *bytes.Buffer, out []byte, notes map[int]string) {
+	lines := bytes.Split(out, []byte("\n"))
+	for i, line := range lines {
+		buf.Write(line)
+		if note, ok := notes[i]; ok {
+			buf.WriteString("  " + p.paint("# "+note, color.Faint))
+		}
+		if i < len(lines)-1 {
+			buf.WriteByte('\n')
+		}
+	}
 }

@@ -69,3 +69,30 @@ func TestFormats(t *testing.T) {
 		t.Error("default on a terminal is not pretty")
 	}
 }
+
+// TestPrettyNotesTheTimes: on a terminal each epoch-seconds field of a
+// reply has its UTC time beside it; JSON output stays as the service sent it.
+func TestPrettyNotesTheTimes(t *testing.T) {
+	reply := `{"execution":{"jobId":"j","queuedAt":1796195775,"versionNumber":2,"statusDetails":{"timestamp":"7"}},"timestamp":1796196217}`
+	ios, _, out, _ := iostreams.Test()
+	if err := New(ios, Pretty).Payload([]byte(reply)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"queuedAt": 1796195775,  # 2026-12-02T07:16:15Z` + "\n",
+		`"timestamp": 1796196217  # 2026-12-02T07:23:37Z` + "\n",
+		`"versionNumber": 2,` + "\n",
+		`"timestamp": "7"` + "\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	ios, _, out, _ = iostreams.Test()
+	if err := New(ios, JSON).Payload([]byte(reply)); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != reply+"\n" {
+		t.Errorf("JSON changed: %s", out)
+	}
+}

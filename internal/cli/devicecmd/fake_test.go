@@ -79,7 +79,7 @@ func TestPrettyOutput(t *testing.T) {
 	args := []string{"get-pending", "-t", "thing-1", "-e", "mqtt://" + b.Addr, "--client-token", "x"}
 	r := iotjobs.Run(t, nil, append(args, "-o", "pretty")...)
 	testutil.WantExit(t, r, 0)
-	if want := "{\n  \"timestamp\": 2,\n  \"clientToken\": \"x\"\n}\n"; r.Stdout != want {
+	if want := "{\n  \"timestamp\": 2,  # 1970-01-01T00:00:02Z\n  \"clientToken\": \"x\"\n}\n"; r.Stdout != want {
 		t.Errorf("pretty stdout %q, want %q", r.Stdout, want)
 	}
 	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty", "CLICOLOR_FORCE=1"}, args...)

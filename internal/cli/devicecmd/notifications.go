@@ -57,7 +57,7 @@ func dialStream(ctx context.Context, o *cmdutil.ConnOptions, filters []string) (
 // log reader needs to know there was a gap.
 func (s *stream) report(e mqttclient.Event) {
 	o := s.conn
-	at := e.At.Format("15:04:05")
+	at := jobs.HumanTime(e.At)
 	switch e.Kind {
 	case mqttclient.Lost:
 		when := ""

@@ -229,7 +229,7 @@ func TestWatchPrettyAndBadInput(t *testing.T) {
 		testutil.CreateJob(t, emu, "job-p", "thing-1", `{}`)
 		r := p.Wait(t)
 		testutil.WantExit(t, r, 0)
-		wantMatch(t, "pretty line", strings.TrimSuffix(r.Stdout, "\n"), `\d\d:\d\d:\d\d notify {7}QUEUED job-p`)
+		wantMatch(t, "pretty line", strings.TrimSuffix(r.Stdout, "\n"), `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ notify {7}QUEUED job-p`)
 	})
 	refused := "mqtt://127.0.0.1:1" // connecting would be exit 3, not 2
 	for _, tt := range []struct {

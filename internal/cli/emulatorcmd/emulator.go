@@ -20,6 +20,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // defaultMQTTAddr is the embedded broker's plain listener unless --mqtt
@@ -175,7 +176,7 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	if opts.verbose {
 		level = slog.LevelDebug
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level, ReplaceAttr: logTime}))
 	if opts.defaultStore {
 		if err := os.MkdirAll(filepath.Dir(cfg.DataPath), 0o700); err != nil {
 			return fmt.Errorf("create the directory of the store: %w", err)
@@ -219,4 +220,13 @@ func printAddresses(ios *iostreams.IOStreams, cfg emulator.Config, emu *emulator
 	fmt.Fprintf(w, "data\t%s\n", cfg.DataPath)
 	fmt.Fprintf(w, "minute\t%s\n", cmp.Or(cfg.Minute, time.Minute))
 	return w.Flush()
+}
+
+// logTime writes the time of a log record as every other time iotjobs
+// shows (jobs.HumanTime).
+func logTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.String(slog.TimeKey, jobs.HumanTime(a.Value.Time()))
+	}
+	return a
 }
