@@ -133,6 +133,28 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
+// SilentListener is the address of a TCP listener that accepts and never
+// says a word: a server that never answers CONNECT. It closes, with the
+// connections it took, when the test ends.
+func SilentListener(t testing.TB) string {
+	t.Helper()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	return silent.Addr().String()
+}
+
 // lockedBuffer collects a child process's output, which os/exec copies from
 // its own goroutine while the test may read it.
 type lockedBuffer struct {

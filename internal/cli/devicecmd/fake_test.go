@@ -166,21 +166,8 @@ func TestInterruptExits130(t *testing.T) {
 // TestConnectTimeoutSaysItsBound: a server that accepts and never answers
 // CONNECT; the error names --timeout, not the moment the wait ended.
 func TestConnectTimeoutSaysItsBound(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "--client-id", "c", "-e", "mqtt://"+silent.Addr().String(), "--timeout", "300ms")
+	silent := testutil.SilentListener(t)
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "--client-id", "c", "-e", "mqtt://"+silent, "--timeout", "300ms")
 	testutil.WantExit(t, r, 3)
 	if !strings.Contains(r.Stderr, "did not complete the connection within 300ms") {
 		t.Errorf("stderr: %s", r.Stderr)

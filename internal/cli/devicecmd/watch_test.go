@@ -2,7 +2,6 @@ package devicecmd_test
 
 import (
 	"encoding/json"
-	"net"
 	"regexp"
 	"strings"
 	"syscall"
@@ -140,21 +139,8 @@ func TestWatchEndsCleanly(t *testing.T) {
 	t.Run("for bounds the connect", func(t *testing.T) {
 		// A listener that accepts and never answers CONNECT: without the
 		// bound the watch would wait out --timeout and exit 4.
-		silent, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer silent.Close()
-		go func() {
-			for {
-				c, err := silent.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
-		r := iotjobs.Run(t, nil, "watch", "-t", "thing-1", "-e", "mqtt://"+silent.Addr().String(), "--for", "300ms", "--timeout", "50s")
+		silent := testutil.SilentListener(t)
+		r := iotjobs.Run(t, nil, "watch", "-t", "thing-1", "-e", "mqtt://"+silent, "--for", "300ms", "--timeout", "50s")
 		testutil.WantExit(t, r, 0)
 	})
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
