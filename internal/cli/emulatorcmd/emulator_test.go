@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,5 +160,12 @@ func TestEmulatorVerboseLogsRequests(t *testing.T) {
 	testutil.WantExit(t, iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", endpoint), 0)
 	testutil.WantExit(t, iotjobs.Run(t, nil, "describe", "nope", "-t", "thing-1", "-e", endpoint), 14)
 	p.WaitStderr(t, "msg=request component=requests topic=$aws/things/thing-1/jobs/get client=thing-1 outcome=accepted latency=", 10*time.Second)
+	// Log times are RFC 3339 in UTC to the second, as every time iotjobs
+	// shows (slog's own format has milliseconds and the local zone).
+	p.Signal(t, syscall.SIGTERM)
+	logs := p.Wait(t).Stderr
+	if !regexp.MustCompile(`(?m)^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ level=DEBUG msg=request`).MatchString(logs) {
+		t.Errorf("log times:\n%s", logs)
+	}
 	p.WaitStderr(t, `topic=$aws/things/thing-1/jobs/nope/get client=thing-1 outcome="rejected ResourceNotFound"`, 10*time.Second)
 }
