@@ -18,9 +18,9 @@ import (
 // it would print lands in the middle of the user's command line, so a
 // broken profiles file or an unreachable broker just completes nothing.
 
-// completionTimeout bounds the get-pending a job id completion sends: a
-// person pressing Tab waits for it.
-const completionTimeout = 2 * time.Second
+// CompletionTimeout bounds the request a completion sends (get-pending, or
+// a control-plane list): a person pressing Tab waits for it.
+const CompletionTimeout = 2 * time.Second
 
 // CompleteProfileNames offers the profiles of the profiles file, described
 // by their thing and endpoint.
@@ -76,7 +76,7 @@ func JobIDCompletion(conn *ConnOptions, next bool) cobra.CompletionFunc {
 
 // pendingJobIDs sends a get-pending with the connection settings resolved
 // from what is typed so far (flags, environment, profile), bounded by
-// completionTimeout, and returns the job ids described by their status.
+// CompletionTimeout, and returns the job ids described by their status.
 // It connects with a client id of its own, so that pressing Tab never pushes
 // the real device or a running watch off the broker.
 func pendingJobIDs(cmd *cobra.Command, conn *ConnOptions) []cobra.Completion {
@@ -91,7 +91,7 @@ func pendingJobIDs(cmd *cobra.Command, conn *ConnOptions) []cobra.Completion {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(ctx, min(conn.Timeout, completionTimeout))
+	ctx, cancel := context.WithTimeout(ctx, min(conn.Timeout, CompletionTimeout))
 	defer cancel()
 	c, err := mqttclient.Dial(ctx, conn.ClientConfig())
 	if err != nil {

@@ -63,12 +63,10 @@ type ConnOptions struct {
 	FanOut bool
 	Things []string
 
-	// origins says, by flag name, where each connection setting came from,
-	// for error messages and config show.
+	// origins says, by flag name, where each connection setting (and
+	// --profile, when given) came from, for error messages, config show and
+	// the flags a hint carries (Suggest).
 	origins map[string]Origin
-	// given are the flags of the settings given on the command line, which
-	// the commands that hints suggest carry (Suggest).
-	given []string
 	// file and profile are the profiles file and the profile in use (zero
 	// when none is); profileFrom says what chose it.
 	file        *config.File

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 )
@@ -39,15 +40,16 @@ const ExitAlreadyExists = 19
 // of the device reply that means the same, so that a script tells "not
 // found" or "conflict" apart the same way for both (iotjobs --help).
 var exceptionExitCodes = map[string]int{
-	"InvalidRequestException":         rejectedExitCodes[jobs.CodeInvalidRequest],
-	"InvalidStateTransitionException": rejectedExitCodes[jobs.CodeInvalidStateTransition],
-	"ResourceNotFoundException":       rejectedExitCodes[jobs.CodeResourceNotFound],
-	"VersionConflictException":        rejectedExitCodes[jobs.CodeVersionMismatch],
-	"InternalFailureException":        rejectedExitCodes[jobs.CodeInternalError],
-	"ServiceUnavailableException":     rejectedExitCodes[jobs.CodeInternalError],
-	"ThrottlingException":             rejectedExitCodes[jobs.CodeRequestThrottled],
-	"LimitExceededException":          rejectedExitCodes[jobs.CodeRequestThrottled],
-	"ResourceAlreadyExistsException":  ExitAlreadyExists,
+	iotapi.InvalidRequest.Exception():         rejectedExitCodes[jobs.CodeInvalidRequest],
+	iotapi.InvalidStateTransition.Exception(): rejectedExitCodes[jobs.CodeInvalidStateTransition],
+	iotapi.ResourceNotFound.Exception():       rejectedExitCodes[jobs.CodeResourceNotFound],
+	iotapi.VersionConflict.Exception():        rejectedExitCodes[jobs.CodeVersionMismatch],
+	iotapi.InternalFailure.Exception():        rejectedExitCodes[jobs.CodeInternalError],
+	iotapi.ResourceAlreadyExists.Exception():  ExitAlreadyExists,
+	// AWS sends these; the emulator does not.
+	"ServiceUnavailableException": rejectedExitCodes[jobs.CodeInternalError],
+	"ThrottlingException":         rejectedExitCodes[jobs.CodeRequestThrottled],
+	"LimitExceededException":      rejectedExitCodes[jobs.CodeRequestThrottled],
 }
 
 // ServiceException is the error of a control-plane answer: its AWS

@@ -1,45 +1,43 @@
 package cmdutil
 
-import (
-	"slices"
-	"strings"
-)
-
-// hintFlags are the connection flags a suggested command carries when the
-// user gave them on the command line, with the spelling it uses. The
-// environment and the profile still hold the settings that came from them.
-var hintFlags = []struct{ name, spelling string }{
-	{"endpoint", "-e"},
-	{"profile", "--profile"},
-	{"client-id", "--client-id"},
-	{"cert", "--cert"},
-	{"key", "--key"},
-	{"ca", "--ca"},
-}
+import "strings"
 
 // Suggest spells a command that runs as printed: iotjobs and args, then
-// -t THING and the connection flags given on this command line. Complete
-// must have succeeded.
+// -t THING and the connection flags given on this command line (the
+// environment and the profile still hold the settings that came from
+// them). Complete must have succeeded.
 func (o *ConnOptions) Suggest(args ...string) string {
-	words := []string{"iotjobs"}
-	for _, a := range args {
-		words = append(words, ShellQuote(a))
-	}
+	words := append([]string{"iotjobs"}, args...)
 	if o.Thing != "" {
-		words = append(words, "-t", ShellQuote(o.Thing))
+		words = append(words, "-t", o.Thing)
 	}
-	for _, f := range hintFlags {
-		if !slices.Contains(o.given, f.name) {
-			continue
+	for _, f := range []struct{ name, spelling, value string }{
+		{"endpoint", "-e", o.Endpoint},
+		{"profile", "--profile", o.Profile},
+		{"client-id", "--client-id", o.ClientID},
+		{"cert", "--cert", o.Cert},
+		{"key", "--key", o.Key},
+		{"ca", "--ca", o.CA},
+	} {
+		if o.origins[f.name].Layer == layerFlag {
+			words = append(words, f.spelling, f.value)
 		}
-		value := map[string]string{"endpoint": o.Endpoint, "profile": o.Profile, "client-id": o.ClientID, "cert": o.Cert, "key": o.Key, "ca": o.CA}[f.name]
-		words = append(words, f.spelling, ShellQuote(value))
 	}
-	return strings.Join(words, " ")
+	return ShellJoin(words...)
 }
 
-// ShellQuote quotes s for a POSIX shell when it needs it.
-func ShellQuote(s string) string {
+// ShellJoin joins words into a POSIX shell command line, quoting those
+// that need it.
+func ShellJoin(words ...string) string {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = shellQuote(w)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\n\"'$`\\|&;<>(){}[]*?!#~%") {
 		return s
 	}

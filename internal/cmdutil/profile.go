@@ -59,9 +59,8 @@ func (o *ConnOptions) Resolve(cmd *cobra.Command) error {
 		return err
 	}
 	o.origins = map[string]Origin{}
-	o.given = nil
 	if cmd.Flags().Changed("profile") {
-		o.given = append(o.given, "profile")
+		o.origins["profile"] = Origin{Layer: layerFlag}
 	}
 	for _, s := range Settings() {
 		fl := cmd.Flags().Lookup(s.Flag)
@@ -70,7 +69,6 @@ func (o *ConnOptions) Resolve(cmd *cobra.Command) error {
 		switch {
 		case fl.Changed:
 			o.origins[s.Flag] = Origin{Layer: layerFlag}
-			o.given = append(o.given, s.Flag)
 			continue
 		case os.Getenv(s.Env) != "":
 			value, from = os.Getenv(s.Env), Origin{Layer: layerEnv, Where: s.Env}
@@ -178,6 +176,9 @@ func (o *ConnOptions) Origin(flag string) Origin { return o.origins[flag] }
 // ProfilesFile is the profiles file SelectProfile read, nil when there is
 // none to read.
 func (o *ConnOptions) ProfilesFile() *config.File { return o.file }
+
+// ProfileValues are the values of the profile in use, zero when none is.
+func (o *ConnOptions) ProfileValues() config.Profile { return o.profile }
 
 // SelectedProfile is the profile in use and what chose it (--profile, the
 // variable or default_profile); name is "" when none is.

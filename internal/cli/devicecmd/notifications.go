@@ -69,11 +69,12 @@ func (s *stream) report(e mqttclient.Event) {
 			// The broker hung up: it went away, or another connection took
 			// our client id, which brokers and AWS IoT allow only once.
 			s.takeoverHinted = true
+			whose, advice := "this one's", ""
 			if o.Origin("client-id").Default() {
-				fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with the client id %q (every iotjobs command uses the thing name by default; give this one its own with --client-id)\n", o.ClientID)
-			} else {
-				fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with this one's client id %q\n", o.ClientID)
+				// Only a default id is worth changing: the user chose theirs.
+				whose, advice = "the", " (every iotjobs command uses the thing name by default; give this one its own with --client-id)"
 			}
+			fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with %s client id %q%s\n", whose, o.ClientID, advice)
 		}
 	case mqttclient.Retrying:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s: reconnect attempt %d failed; trying again now (attempts back off to one every %s)\n",

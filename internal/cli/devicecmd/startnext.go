@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -105,13 +104,5 @@ func (opts *startNextOptions) noteUnapplied(payload []byte) {
 		args = append(args, "--step-timeout", strconv.FormatInt(*opts.stepTimeout, 10))
 	}
 	fmt.Fprintf(opts.conn.IO.ErrOut, "note: job %s was already IN_PROGRESS: start-next returns it as it is, without applying %s (AWS's rule). To apply them:\n  %s\n",
-		x.JobID, strings.Join(quoted(args[4:]), " "), opts.conn.Suggest(args...))
-}
-
-func quoted(words []string) []string {
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = cmdutil.ShellQuote(w)
-	}
-	return q
+		x.JobID, cmdutil.ShellJoin(args[4:]...), opts.conn.Suggest(args...))
 }

@@ -40,7 +40,7 @@ CancelJobExecution has no output: nothing is printed on stdout.`,
   $ iotjobs emulator cancel-execution job-42 -t my-thing --force --status-detail reason=operator
   $ iotjobs emulator cancel-execution job-42 -t my-thing && iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.complete(cmd, args); err != nil {
 				return err
@@ -48,7 +48,7 @@ CancelJobExecution has no output: nothing is printed on stdout.`,
 			return runCancelExecution(cmd.Context(), opts)
 		},
 	}
-	addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
+	opts.ctl.addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "cancel an IN_PROGRESS execution too")
 	cmd.Flags().Int64Var(&opts.ExpectedVersion, "expected-version", 0, "cancel only if the execution's versionNumber is `N`")
 	cmdutil.AddStatusDetailFlag(cmd, &opts.StatusDetails)

@@ -34,7 +34,7 @@ canceled again only to force it. Prints the CancelJob output:
   $ iotjobs emulator cancel-job job-42 --force --comment "bad firmware" --reason-code BAD_BUILD
   $ iotjobs emulator cancel-job job-42 | jq -r .jobArn`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE:              jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runCancelJob(ctx, opts) }),
 	}
 	f := cmd.Flags()

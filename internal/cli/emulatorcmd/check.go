@@ -49,6 +49,7 @@ Prints the schema version, the counts and each problem found. Exit status:
 		},
 	}
 	cmd.Flags().StringVar(&opts.Data, "data", "", "the store `FILE` (default: the emulator's, $XDG_STATE_HOME/iotjobs/emulator.db)")
+	_ = cmd.MarkFlagFilename("data")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the report as one JSON object")
 	return cmd
 }

@@ -3,8 +3,6 @@ package emulatorcmd
 import (
 	"context"
 	"path"
-	"slices"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -13,40 +11,36 @@ import (
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 )
 
-// completionTimeout bounds the control-plane call a completion makes: a
-// person pressing Tab waits for it.
-const completionTimeout = 2 * time.Second
-
-// completionClient is the control plane the command line typed so far
-// points at (--emulator, IOTJOBS_EMULATOR, --timeout), or nil.
-func completionClient(cmd *cobra.Command) (*client, context.Context, context.CancelFunc) {
-	emulator, _ := cmd.Flags().GetString("emulator")
-	timeout, _ := cmd.Flags().GetDuration("timeout")
-	cmdutil.FromEnv(cmd, "emulator", envEmulator, &emulator)
-	u, err := parseEmulatorURL(emulator)
-	if err != nil || timeout <= 0 {
-		return nil, nil, nil
+// completionContext resolves the control plane from what is typed so far,
+// as the verb itself would (complete), and bounds the call by
+// cmdutil.CompletionTimeout; ok is false when the settings do not resolve.
+func (o *controlOptions) completionContext(cmd *cobra.Command) (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	o.Verbose = false // its trace would go to the shell's terminal
+	if o.complete(cmd) != nil {
+		return nil, nil, false
 	}
-	ctx := cmd.Context()
+	o.client.timeout = min(o.client.timeout, cmdutil.CompletionTimeout)
+	ctx = cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
-	return &client{base: u, timeout: min(timeout, completionTimeout)}, ctx, cancel
+	ctx, cancel = context.WithTimeout(ctx, cmdutil.CompletionTimeout)
+	return ctx, cancel, true
 }
 
 // completeJobIDs completes a job id with the emulator's jobs, described by
-// their status; never with file names.
-func completeJobIDs(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+// their status; never with file names. It serves the <job-id> argument
+// and --job.
+func (o *controlOptions) completeJobIDs(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 && cmd.Flags().Lookup("job") == nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		return nil, cobra.ShellCompDirectiveNoFileComp // the one argument is there
 	}
-	c, ctx, cancel := completionClient(cmd)
-	if c == nil {
+	ctx, cancel, ok := o.completionContext(cmd)
+	if !ok {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer cancel()
-	a, err := c.listJobs(ctx, iotapi.ListJobsInput{})
+	a, err := o.client.listJobs(ctx, iotapi.ListJobsInput{})
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -57,23 +51,23 @@ func completeJobIDs(cmd *cobra.Command, args []string, _ string) ([]cobra.Comple
 	return ids, cobra.ShellCompDirectiveNoFileComp
 }
 
-// completeThings completes a thing name: the things with an execution of
-// the job the command names (its argument or --job), else the things the
+// completeThings completes the --thing of a verb about a job (its argument,
+// or --job): the things with an execution of it, else the things the
 // profiles name; never file names.
-func completeThings(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (o *controlOptions) completeThings(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	jobID, _ := cmd.Flags().GetString("job")
-	if len(args) > 0 && cmd.Name() != "create-job" {
+	if len(args) > 0 {
 		jobID = args[0]
 	}
 	if jobID == "" {
 		return cmdutil.CompleteProfileThings(cmd, args, toComplete)
 	}
-	c, ctx, cancel := completionClient(cmd)
-	if c == nil {
+	ctx, cancel, ok := o.completionContext(cmd)
+	if !ok {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer cancel()
-	a, err := c.listJobExecutionsForJob(ctx, iotapi.ListExecutionsInput{JobID: jobID})
+	a, err := o.client.listJobExecutionsForJob(ctx, iotapi.ListExecutionsInput{JobID: jobID})
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -85,13 +79,13 @@ func completeThings(cmd *cobra.Command, args []string, toComplete string) ([]cob
 }
 
 // noFileCompletion makes every flag of cmd and its subcommands that has no
-// completion of its own and takes no file complete nothing, rather than the
-// shell's default of file names.
+// completion of its own and is not marked as a file (MarkFlagFilename)
+// complete nothing, rather than the shell's default of file names.
 func noFileCompletion(cmd *cobra.Command) {
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		_, hasFunc := cmd.GetFlagCompletionFunc(f.Name)
 		_, isFile := f.Annotations[cobra.BashCompFilenameExt]
-		if hasFunc || isFile || f.Value.Type() == "bool" || slices.Contains(fileFlags, f.Name) {
+		if hasFunc || isFile || f.Value.Type() == "bool" {
 			return
 		}
 		_ = cmd.RegisterFlagCompletionFunc(f.Name, cobra.NoFileCompletions)
@@ -100,6 +94,3 @@ func noFileCompletion(cmd *cobra.Command) {
 		noFileCompletion(sub)
 	}
 }
-
-// fileFlags take a file name, completed as such.
-var fileFlags = []string{"data", "tls-cert", "tls-key", "client-ca"}

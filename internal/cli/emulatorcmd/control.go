@@ -95,26 +95,23 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	fromProfile(cmd, "emulator", profile.Emulator, &o.Emulator)
-	fromProfile(cmd, "output", profile.Output, &o.Output)
-	if !cmd.Flags().Changed("timeout") && os.Getenv(cmdutil.EnvTimeout) == "" && profile.Timeout != "" {
-		if o.Timeout, err = time.ParseDuration(profile.Timeout); err != nil {
-			return cmdutil.Usagef("invalid timeout %q in profile %q: want a duration such as 10s", profile.Timeout, o.Profile)
+	layered(cmd, "emulator", envEmulator, profile.Emulator, &o.Emulator)
+	layered(cmd, "output", cmdutil.EnvOutput, profile.Output, &o.Output)
+	timeout := o.Timeout.String()
+	layered(cmd, "timeout", cmdutil.EnvTimeout, profile.Timeout, &timeout)
+	if o.Timeout, err = time.ParseDuration(timeout); err != nil {
+		from := cmdutil.EnvTimeout
+		if os.Getenv(cmdutil.EnvTimeout) == "" {
+			from = fmt.Sprintf("timeout of profile %q", o.Profile)
 		}
+		return cmdutil.Usagef("invalid %s %q: want a duration such as 10s", from, timeout)
 	}
-	cmdutil.FromEnv(cmd, "emulator", envEmulator, &o.Emulator)
-	cmdutil.FromEnv(cmd, "output", cmdutil.EnvOutput, &o.Output)
 	u, err := parseEmulatorURL(o.Emulator)
 	if err != nil {
 		return err
 	}
 	if o.NoColor {
 		o.IO.SetNoColor(true)
-	}
-	if v := os.Getenv(cmdutil.EnvTimeout); v != "" && !cmd.Flags().Changed("timeout") {
-		if o.Timeout, err = time.ParseDuration(v); err != nil {
-			return cmdutil.Usagef("invalid %s %q: want a duration such as 10s", cmdutil.EnvTimeout, v)
-		}
 	}
 	if o.Timeout <= 0 {
 		return cmdutil.Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)
@@ -275,18 +272,22 @@ func (o *controlOptions) selectProfile(cmd *cobra.Command) (config.Profile, erro
 	if err := conn.SelectProfile(cmd); err != nil {
 		return config.Profile{}, err
 	}
-	o.profile = &config.Profile{}
-	if name, _ := conn.SelectedProfile(); name != "" {
-		o.Profile, *o.profile = name, conn.ProfilesFile().Profiles[name]
-	}
-	return *o.profile, nil
+	values := conn.ProfileValues()
+	o.profile = &values
+	o.Profile, _ = conn.SelectedProfile()
+	return values, nil
 }
 
-// fromProfile sets a flag the user did not give from the profile's value;
-// the environment, applied after, wins over it.
-func fromProfile(cmd *cobra.Command, flag, value string, dst *string) {
-	if !cmd.Flags().Changed(flag) && value != "" {
-		*dst = value
+// layered fills a setting the user did not give as a flag from its
+// environment variable, else from the profile's value, as the device
+// commands' settings are (cmdutil.ConnOptions.Resolve).
+func layered(cmd *cobra.Command, flag, env, profileValue string, dst *string) {
+	switch {
+	case cmd.Flags().Changed(flag):
+	case os.Getenv(env) != "":
+		*dst = os.Getenv(env)
+	case profileValue != "":
+		*dst = profileValue
 	}
 }
 
@@ -297,8 +298,7 @@ func (o *controlOptions) checkThingFlag(cmd *cobra.Command, thing *string) error
 	if err != nil {
 		return err
 	}
-	fromProfile(cmd, "thing", profile.Thing, thing)
-	cmdutil.FromEnv(cmd, "thing", cmdutil.EnvThing, thing)
+	layered(cmd, "thing", cmdutil.EnvThing, profile.Thing, thing)
 	if *thing == "" {
 		return cmdutil.Usagef("no thing given: pass -t/--thing NAME, or set %s", cmdutil.EnvThing)
 	}
@@ -319,9 +319,9 @@ func serviceMessage(err error) string {
 }
 
 // addThingFlag binds the --thing of the execution verbs.
-func addThingFlag(cmd *cobra.Command, dst *string, usage string) {
+func (o *controlOptions) addThingFlag(cmd *cobra.Command, dst *string, usage string) {
 	cmd.Flags().StringVarP(dst, "thing", "t", "", "`NAME` of the thing "+usage)
-	_ = cmd.RegisterFlagCompletionFunc("thing", completeThings)
+	_ = cmd.RegisterFlagCompletionFunc("thing", o.completeThings)
 }
 
 // parseEmulatorURL checks --emulator: the control plane's base URL.

@@ -58,7 +58,7 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
 	f.Int64Var(&opts.InProgressTimeout, "in-progress-timeout", 0, "time an execution out `MINUTES` after it starts, 1..10080")
 	opts.ctl.addControlFlags(cmd)
 	_ = cmd.MarkFlagFilename("document", "json")
-	_ = cmd.RegisterFlagCompletionFunc("target", completeThings)
+	_ = cmd.RegisterFlagCompletionFunc("target", cmdutil.CompleteProfileThings)
 	return cmd
 }
 

@@ -36,7 +36,7 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 --force
   $ iotjobs emulator delete-execution job-42 -t my-thing --execution-number 1 && iotjobs emulator list-executions --job job-42 | jq '.executionSummaries | length'`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := opts.ctl.checkThingFlag(cmd, &opts.Thing); err != nil {
 				return err
@@ -48,7 +48,7 @@ DeleteJobExecution has no output: nothing is printed on stdout.`,
 			return err
 		}, func(ctx context.Context) error { return runDeleteExecution(ctx, opts) }),
 	}
-	addThingFlag(cmd, &opts.Thing, "the execution ran on (required)")
+	opts.ctl.addThingFlag(cmd, &opts.Thing, "the execution ran on (required)")
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (required)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a QUEUED or IN_PROGRESS execution too")
 	opts.ctl.addControlFlags(cmd)

@@ -32,7 +32,7 @@ notify-next. DeleteJob has no output: nothing is printed on stdout.`,
   $ iotjobs emulator delete-job job-42 --force
   $ iotjobs emulator list-jobs --status CANCELED | jq -r '.jobs[].jobId' | xargs -n1 iotjobs emulator delete-job`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE:              jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDeleteJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a job that is still IN_PROGRESS")

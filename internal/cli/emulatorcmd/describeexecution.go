@@ -43,7 +43,7 @@ never returns the job document.`,
   $ iotjobs emulator describe-execution job-42 -t my-thing --execution-number 1
   $ iotjobs emulator describe-execution job-42 -t my-thing | jq -r .execution.status`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE: jobVerb(&opts.JobID, &opts.ctl, func(cmd *cobra.Command) error {
 			if err := opts.ctl.checkThingFlag(cmd, &opts.Thing); err != nil {
 				return err
@@ -53,7 +53,7 @@ never returns the job document.`,
 			return err
 		}, func(ctx context.Context) error { return runDescribeExecution(ctx, opts) }),
 	}
-	addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
+	opts.ctl.addThingFlag(cmd, &opts.Thing, "the execution runs on (required)")
 	cmd.Flags().Int64Var(&opts.ExecutionNumber, "execution-number", 0, "execution `N` of the job on the thing (default: the latest)")
 	opts.ctl.addControlFlags(cmd)
 	return cmd

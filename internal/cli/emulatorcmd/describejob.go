@@ -35,7 +35,7 @@ instead (GetJobDocument): {"document":"..."}, the document as a string.`,
   $ iotjobs emulator describe-job job-42 | jq .job.jobProcessDetails
   $ iotjobs emulator describe-job job-42 --document | jq -r .document | jq .`,
 		Args:              cmdutil.OneArg("<job-id>"),
-		ValidArgsFunction: completeJobIDs,
+		ValidArgsFunction: opts.ctl.completeJobIDs,
 		RunE:              jobVerb(&opts.JobID, &opts.ctl, nil, func(ctx context.Context) error { return runDescribeJob(ctx, opts) }),
 	}
 	cmd.Flags().BoolVar(&opts.Document, "document", false, "print the job document (GetJobDocument) instead")

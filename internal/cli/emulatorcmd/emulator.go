@@ -89,6 +89,9 @@ and it logs on stderr.`,
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
+	for _, name := range []string{"tls-cert", "tls-key", "client-ca", "data"} {
+		_ = cmd.MarkFlagFilename(name)
+	}
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
 	cmd.AddCommand(newCheckCmd(ios))
 	noFileCompletion(cmd)

@@ -46,8 +46,8 @@ executions has an empty list.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.JobID, "job", "", "list the executions of the job `JOB-ID`")
-	_ = cmd.RegisterFlagCompletionFunc("job", completeJobIDs)
-	addThingFlag(cmd, &opts.Thing, "whose executions to list")
+	_ = cmd.RegisterFlagCompletionFunc("job", opts.ctl.completeJobIDs)
+	opts.ctl.addThingFlag(cmd, &opts.Thing, "whose executions to list")
 	opts.page.add(cmd, jobs.Names(jobs.Statuses))
 	opts.ctl.addControlFlags(cmd)
 	return cmd
