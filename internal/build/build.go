@@ -3,6 +3,7 @@
 package build
 
 import (
+	"runtime"
 	"runtime/debug"
 	"strings"
 )
@@ -21,6 +22,45 @@ type Info struct {
 	Commit  string `json:"commit,omitempty"`
 	Date    string `json:"date,omitempty"`
 	Go      string `json:"go"`
+}
+
+// Details is what `iotjobs version --verbose` adds: where and from what the
+// binary was built, for a bug report.
+type Details struct {
+	Info
+	Platform string `json:"platform"`
+	// Modified: built from a checkout with uncommitted changes.
+	Modified     bool     `json:"modified,omitempty"`
+	Module       string   `json:"module,omitempty"`
+	Dependencies []Module `json:"dependencies"`
+}
+
+// Module is one module linked into the binary.
+type Module struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// ReadDetails is Read and the rest of the binary's build info.
+func ReadDetails() Details {
+	d := Details{Info: Read(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Dependencies: []Module{}}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return d
+	}
+	d.Module = bi.Main.Path
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.modified" {
+			d.Modified = s.Value == "true"
+		}
+	}
+	for _, m := range bi.Deps {
+		if m.Replace != nil {
+			m = m.Replace
+		}
+		d.Dependencies = append(d.Dependencies, Module{Path: m.Path, Version: m.Version})
+	}
+	return d
 }
 
 // Read returns the stamped values, filling what is missing from the

@@ -170,6 +170,8 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 		{"free text", []string{"emulator", "cancel-job", "job-a", "--comment", ""}, nil, noFiles},
 		{"a URL", []string{"emulator", "list-jobs", "--emulator", ""}, nil, noFiles},
 		{"the document is a file", []string{"emulator", "create-job", "j", "--document", ""}, []string{"json"}, ":8"},
+		{"a client id, not a file", []string{"emulator", "fault", "disconnect", ""}, nil, noFiles},
+		{"one client id", []string{"emulator", "fault", "disconnect", "x", ""}, nil, noFiles},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, directive, r := complete(t, env, tt.args...)
@@ -181,6 +183,11 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 	_, _, r := complete(t, env, "emulator", "describe-job", "")
 	if !strings.Contains(r.Stdout, "job-a\tIN_PROGRESS\n") {
 		t.Errorf("job descriptions:\n%s", r.Stdout)
+	}
+	// fault disconnect offers the profiles' things: their default client ids.
+	xdg, _ := testutil.WriteProfiles(t, "[profiles.a]\nthing = \"lab-thing\"\n")
+	if got, directive, r := complete(t, append(env, xdg), "emulator", "fault", "disconnect", ""); !slices.Equal(got, []string{"lab-thing"}) || directive != noFiles {
+		t.Errorf("fault disconnect: %q %s\n%s", got, directive, r)
 	}
 }
 

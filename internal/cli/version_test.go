@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/cli"
+	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -42,6 +46,61 @@ func TestVerboseEverywhere(t *testing.T) {
 	testutil.WantExit(t, r, 0)
 	if !strings.HasPrefix(r.Stdout, "{") || !strings.Contains(r.Stderr, "use -o json") {
 		t.Errorf("version --json, deprecated:\n%s", r)
+	}
+}
+
+// TestCommonFlagsOnEveryCommand: every command that runs takes --no-color,
+// -v/--verbose and -o/--output, with the same meaning of each.
+func TestCommonFlagsOnEveryCommand(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	var walk func(cmd *cobra.Command)
+	checked := 0
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+		if !cmd.Runnable() || cmd.Hidden || cmd.HasParent() && cmd.Parent().Name() == "completion" || cmd.Name() == "help" || cmd.Name() == "__complete" {
+			return
+		}
+		checked++
+		f := cmd.Flags()
+		if fl := f.Lookup("no-color"); fl == nil || fl.Value.Type() != "bool" {
+			t.Errorf("%s: no --no-color", cmd.CommandPath())
+		}
+		if fl := f.ShorthandLookup("v"); fl == nil || fl.Name != "verbose" {
+			t.Errorf("%s: -v is not --verbose", cmd.CommandPath())
+		}
+		if fl := f.ShorthandLookup("o"); fl == nil || fl.Name != "output" {
+			t.Errorf("%s: no -o/--output", cmd.CommandPath())
+		}
+	}
+	root := cli.NewRootCmd(ios)
+	root.InitDefaultCompletionCmd()
+	walk(root)
+	if checked < 25 {
+		t.Errorf("checked %d commands only", checked)
+	}
+}
+
+// TestVersionVerbose: version -v adds what a bug report needs: the
+// platform, the module and the modules linked in, pretty or JSON.
+func TestVersionVerbose(t *testing.T) {
+	r := iotjobs.Run(t, nil, "version", "-v", "-o", "pretty", "--no-color")
+	testutil.WantExit(t, r, 0)
+	for _, want := range []string{"\nplatform:  ", runtime.GOOS + "/" + runtime.GOARCH, "\nmodule:  ", "github.com/iotjobs/iotjobs", "github.com/spf13/cobra v"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("version -v: no %q in\n%s", want, r.Stdout)
+		}
+	}
+	r = iotjobs.Run(t, nil, "version", "-v", "-o", "json")
+	testutil.WantExit(t, r, 0)
+	var d struct {
+		Version, Go, Platform, Module string
+		Dependencies                  []struct{ Path, Version string }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &d); err != nil || d.Platform != runtime.GOOS+"/"+runtime.GOARCH ||
+		d.Module != "github.com/iotjobs/iotjobs" || len(d.Dependencies) < 5 || d.Version == "" {
+		t.Errorf("version -v -o json: %v\n%s", err, r)
 	}
 }
 

@@ -53,7 +53,6 @@ type ConnOptions struct {
 	CA          string
 	Timeout     time.Duration
 	Output      string
-	NoColor     bool
 	Verbose     bool
 	ClientToken string
 	Profile     string
@@ -83,7 +82,7 @@ type ConnOptions struct {
 func (o *ConnOptions) AddConnFlags(cmd *cobra.Command) {
 	o.AddSettingFlags(cmd)
 	f := cmd.Flags()
-	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
+	AddNoColorFlag(cmd, o.IO)
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace connect, subscribe, publish and received messages on stderr")
 	f.StringVar(&o.ClientToken, "client-token", "", "clientToken `TOKEN` of the request; the reply must carry it (default: a fresh random token)")
 	markConnectionFlags(cmd, "thing", "endpoint", "client-id", "cert", "key", "ca", "timeout", "output", "profile", "no-color", "verbose")
@@ -170,10 +169,6 @@ func (o *ConnOptions) Complete(cmd *cobra.Command) error {
 	if err := o.Resolve(cmd); err != nil {
 		return err
 	}
-	if o.NoColor {
-		o.IO.SetNoColor(true)
-	}
-
 	o.Things = nil
 	for _, name := range strings.Split(o.Thing, ",") {
 		if name = strings.TrimSpace(name); name != "" && !slices.Contains(o.Things, name) {

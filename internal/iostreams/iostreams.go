@@ -62,6 +62,9 @@ func (s *IOStreams) SetNoColor(off bool) {
 	s.apply()
 }
 
+// NoColor reports whether --no-color was given.
+func (s *IOStreams) NoColor() bool { return s.noColor }
+
 // SetTTY overrides terminal detection (tests).
 func (s *IOStreams) SetTTY(stdout, stderr bool) {
 	s.stdoutTTY, s.stderrTTY = stdout, stderr

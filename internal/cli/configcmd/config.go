@@ -2,6 +2,7 @@ package configcmd
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -13,11 +14,13 @@ import (
 )
 
 type configListOptions struct {
-	conn cmdutil.ConnOptions
+	conn    cmdutil.ConnOptions
+	verbose bool
 }
 
 type configShowOptions struct {
-	conn cmdutil.ConnOptions
+	conn    cmdutil.ConnOptions
+	verbose bool
 
 	// values are the resolved settings by flag name.
 	values map[string]string
@@ -86,6 +89,7 @@ IOTJOBS_PROFILE or default_profile). See iotjobs config --help for the file.`,
 		},
 	}
 	opts.addFlags(cmd)
+	addCommonFlags(cmd, ios, &opts.verbose)
 	return cmd
 }
 
@@ -110,7 +114,15 @@ contents are never read. Nothing is checked and nothing is sent.`,
 		},
 	}
 	opts.conn.AddSettingFlags(cmd)
+	addCommonFlags(cmd, ios, &opts.verbose)
 	return cmd
+}
+
+// addCommonFlags binds --no-color and -v/--verbose, which on config
+// commands says on stderr what each value in use overrides.
+func addCommonFlags(cmd *cobra.Command, ios *iostreams.IOStreams, verbose *bool) {
+	cmdutil.AddNoColorFlag(cmd, ios)
+	cmd.Flags().BoolVarP(verbose, "verbose", "v", false, "say on stderr which values from a variable or the profile the ones in use override")
 }
 
 // addFlags binds what config list needs of the connection flags: which
@@ -203,6 +215,9 @@ func runConfigList(opts *configListOptions) error {
 			})
 		}
 	}
+	if opts.verbose {
+		traceSelection(&opts.conn)
+	}
 	if opts.conn.Format() == render.JSON {
 		return cmdutil.WriteJSONLine(opts.conn.IO.Out, list)
 	}
@@ -246,8 +261,56 @@ type configShowJSON struct {
 	Settings map[string]settingJSON `json:"settings"`
 }
 
+// traceSelection says on stderr what chose the profile in use and which
+// lower-ranked choices (IOTJOBS_PROFILE, default_profile) it overrides.
+func traceSelection(o *cmdutil.ConnOptions) {
+	name, by := o.SelectedProfile()
+	if name == "" {
+		fmt.Fprintln(o.IO.ErrOut, "profile: none in use")
+	} else {
+		fmt.Fprintf(o.IO.ErrOut, "profile: %s, by %s\n", name, by)
+	}
+	if env := os.Getenv(cmdutil.EnvProfile); by == "--profile" && env != "" && env != name {
+		fmt.Fprintf(o.IO.ErrOut, "  overrides %s=%s\n", cmdutil.EnvProfile, env)
+	}
+	if f := o.ProfilesFile(); f != nil && f.DefaultProfile != "" && f.DefaultProfile != name && !strings.HasPrefix(by, "default_profile") {
+		fmt.Fprintf(o.IO.ErrOut, "  overrides default_profile %s (%s)\n", f.DefaultProfile, f.Where("default_profile"))
+	}
+}
+
+// traceOverrides says on stderr, for each setting, the values of lower
+// layers that the one in use overrides: the way to see why a variable or
+// a profile key "does nothing".
+func traceOverrides(o *cmdutil.ConnOptions) {
+	traceSelection(o)
+	profileName, _ := o.SelectedProfile()
+	overridden := false
+	for _, s := range cmdutil.Settings() {
+		layer := o.Origin(s.Flag).Layer
+		by := "the flag --" + s.Flag
+		if layer == "env" {
+			by = s.Env
+		}
+		if env := os.Getenv(s.Env); layer == "flag" && env != "" {
+			fmt.Fprintf(o.IO.ErrOut, "%s: %s=%s is overridden by %s\n", s.Flag, s.Env, env, by)
+			overridden = true
+		}
+		if v := o.ProfileValues().Get(s.Key); (layer == "flag" || layer == "env") && v != "" {
+			fmt.Fprintf(o.IO.ErrOut, "%s: %s = %q of profile %s (%s) is overridden by %s\n", s.Flag, s.Key, v, profileName,
+				o.ProfilesFile().Where("profiles", profileName, s.Key), by)
+			overridden = true
+		}
+	}
+	if !overridden {
+		fmt.Fprintln(o.IO.ErrOut, "no setting overrides another")
+	}
+}
+
 func runConfigShow(opts *configShowOptions) error {
 	o := &opts.conn
+	if opts.verbose {
+		traceOverrides(o)
+	}
 	show := configShowJSON{File: fileJSON(o), Profile: selection(o), Settings: map[string]settingJSON{}}
 	for _, s := range cmdutil.Settings() {
 		show.Settings[s.Flag] = settingJSON{Value: opts.values[s.Flag], Origin: o.Origin(s.Flag)}

@@ -132,6 +132,40 @@ thing = "thing-c"
 	}
 }
 
+// TestVerboseSaysWhatIsOverridden: -v on config show and list names, on
+// stderr, each value of a lower layer that the one in use hides, with its
+// file:line, so "my variable does nothing" explains itself; stdout is
+// unchanged.
+func TestVerboseSaysWhatIsOverridden(t *testing.T) {
+	xdg, file := testutil.WriteProfiles(t, "default_profile = \"p\"\n"+precedenceProfiles+"[profiles.q]\nthing = \"q-thing\"\n")
+	env := []string{xdg, "IOTJOBS_THING=env-thing", "IOTJOBS_ENDPOINT=mqtt://env-host:1"}
+	r := iotjobs.Run(t, env, "config", "show", "-e", "mqtt://flag-host:2", "-v", "--no-color")
+	testutil.WantExit(t, r, 0)
+	for _, want := range []string{
+		"profile: p, by default_profile in " + file + ":1\n",
+		`thing: thing = "profile-thing" of profile p (` + file + `:3) is overridden by IOTJOBS_THING` + "\n",
+		"endpoint: IOTJOBS_ENDPOINT=mqtt://env-host:1 is overridden by the flag --endpoint\n",
+		`endpoint: endpoint = "mqtt://profile-host:1883" of profile p (` + file + `:4) is overridden by the flag --endpoint` + "\n",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("config show -v: no %q in\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.Stderr, "client-id:") || strings.Contains(r.Stdout, "overridden") {
+		t.Errorf("config show -v: a value not overridden is named, or the trace went to stdout:\n%s", r)
+	}
+	r = iotjobs.Run(t, []string{xdg, "IOTJOBS_PROFILE=p"}, "config", "list", "--profile", "q", "-v")
+	testutil.WantExit(t, r, 0)
+	if r.Stderr != "profile: q, by --profile\n  overrides IOTJOBS_PROFILE=p\n  overrides default_profile p ("+file+":1)\n" {
+		t.Errorf("config list -v:\n%s", r)
+	}
+	r = iotjobs.Run(t, []string{xdg}, "config", "show", "--profile", "", "-v")
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stderr, "profile: none in use\n") || !strings.Contains(r.Stderr, "no setting overrides another\n") {
+		t.Errorf("config show -v without a profile:\n%s", r)
+	}
+}
+
 // TestProfileDrivesDeviceCommands checks that the device commands, not only
 // config show, connect with the layers resolved: the profile names the
 // emulator, and an environment variable or a flag pointing elsewhere wins.

@@ -27,14 +27,32 @@ func fixture(t *testing.T, n int) string {
 
 func TestCheckAndDamagedStores(t *testing.T) {
 	sound := fixture(t, 0)
-	r := iotjobs.Run(t, nil, "emulator", "check", "--data", sound)
+	r := iotjobs.Run(t, nil, "emulator", "check", "--data", sound, "-o", "pretty", "--no-color")
 	testutil.WantExit(t, r, 0)
-	if !strings.Contains(r.Stdout, "schema 1, 3 jobs, 6 executions") || !strings.HasSuffix(r.Stdout, "sound\n") {
+	if !strings.Contains(r.Stdout, "schema 1, 3 jobs, 6 executions") || !strings.HasSuffix(r.Stdout, "sound\n") || r.Stderr != "" {
 		t.Errorf("check of a sound store:\n%s", r)
+	}
+	// Piped, the report is JSON as every command's output is; -v says what
+	// was read on stderr; the old --json still works, with a note.
+	r = iotjobs.Run(t, nil, "emulator", "check", "--data", sound, "-v")
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); m["sound"] != true || m["jobs"] != 3.0 ||
+		!strings.Contains(r.Stderr, "reading "+sound+" read-only: 65536 bytes") || !strings.Contains(r.Stderr, "checked in ") {
+		t.Errorf("check -v piped:\n%s", r)
+	}
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=pretty"}, "emulator", "check", "--data", sound, "--json")
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); m["sound"] != true || !strings.Contains(r.Stderr, "--json is deprecated: use -o json") {
+		t.Errorf("check --json:\n%s", r)
+	}
+	r = iotjobs.Run(t, []string{"IOTJOBS_OUTPUT=yaml"}, "emulator", "check", "--data", sound)
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, `invalid IOTJOBS_OUTPUT "yaml": use pretty or json`) {
+		t.Errorf("check with a bad IOTJOBS_OUTPUT:\n%s", r)
 	}
 
 	truncated := fixture(t, 3*4096)
-	r = iotjobs.Run(t, nil, "emulator", "check", "--data", truncated, "--json")
+	r = iotjobs.Run(t, nil, "emulator", "check", "--data", truncated, "-o", "JSON")
 	testutil.WantExit(t, r, 1)
 	if m := testutil.Reply(t, r); m["sound"] != false || len(m["problems"].([]any)) == 0 {
 		t.Errorf("check of a truncated store:\n%s", r)

@@ -67,7 +67,6 @@ type controlOptions struct {
 	Emulator string
 	Output   string
 	Timeout  time.Duration
-	NoColor  bool
 	Verbose  bool
 	Profile  string
 
@@ -81,7 +80,7 @@ func (o *controlOptions) addControlFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Emulator, "emulator", defaultEmulatorURL, "`URL` of the emulator's control plane (env "+envEmulator+")")
 	f.StringVarP(&o.Output, "output", "o", "", "`FORMAT`: pretty (a table) or json (env "+cmdutil.EnvOutput+"; default: pretty on a terminal, json otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", cmdutil.DefaultTimeout, "bound on the whole request, a `DURATION` (env "+cmdutil.EnvTimeout+")")
-	f.BoolVar(&o.NoColor, "no-color", false, "no colour in output (env NO_COLOR)")
+	cmdutil.AddNoColorFlag(cmd, o.IO)
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "trace each HTTP request and answer, bodies included, on stderr")
 	f.StringVar(&o.Profile, "profile", "", "`NAME` of a profile in the profiles file, for its emulator, thing, output and timeout (env "+cmdutil.EnvProfile+")")
 	_ = cmd.RegisterFlagCompletionFunc("profile", cmdutil.CompleteProfileNames)
@@ -109,9 +108,6 @@ func (o *controlOptions) complete(cmd *cobra.Command) error {
 	u, err := parseEmulatorURL(o.Emulator)
 	if err != nil {
 		return err
-	}
-	if o.NoColor {
-		o.IO.SetNoColor(true)
 	}
 	if o.Timeout <= 0 {
 		return cmdutil.Usagef("invalid --timeout %s: must be a positive duration such as 10s", o.Timeout)

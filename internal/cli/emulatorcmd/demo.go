@@ -23,8 +23,13 @@ const (
 )
 
 type demoOptions struct {
-	IO  *iostreams.IOStreams
-	Run RunFunc
+	IO      *iostreams.IOStreams
+	Run     RunFunc
+	Output  string
+	Verbose bool
+
+	// common are the flags the user gave that every step takes too.
+	common []string
 }
 
 // RunFunc runs one iotjobs command line (without the program name), as
@@ -34,7 +39,7 @@ type RunFunc func(ctx context.Context, args []string) error
 // NewDemoCmd is `iotjobs demo`; run runs each step's command line.
 func NewDemoCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
 	opts := &demoOptions{IO: ios, Run: run}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Walk a sample job QUEUED -> IN_PROGRESS -> SUCCEEDED against a throwaway emulator",
 		Long: `Start an emulator in this process (nothing is kept), create a job for the thing
@@ -45,12 +50,32 @@ printed before its reply, so you can run the same lines yourself against
 
 The emulator listens on the default addresses (MQTT 127.0.0.1:1883, control
 plane 127.0.0.1:8084) when they are free, else on free ports, and then the
-printed lines carry -e and --emulator.`,
+printed lines carry -e and --emulator. -o, --no-color and -v are passed on
+to every step, and the printed lines carry them.`,
 		Example: `  $ iotjobs demo
+  $ iotjobs demo -o json -v
   $ go run ./cmd/iotjobs demo`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), opts) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := cmdutil.OutputFormat(cmd, ios, opts.Output); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("output") {
+				opts.common = append(opts.common, "-o", opts.Output)
+			}
+			if opts.Verbose {
+				opts.common = append(opts.common, "-v")
+			}
+			if ios.NoColor() {
+				opts.common = append(opts.common, "--no-color")
+			}
+			return runDemo(cmd.Context(), opts)
+		},
 	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output, "pretty or json, for every step")
+	cmdutil.AddNoColorFlag(cmd, ios)
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "trace every step: MQTT for the device commands, HTTP for the control plane")
+	return cmd
 }
 
 func runDemo(ctx context.Context, opts *demoOptions) error {
@@ -87,10 +112,11 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	}
 	prompt := color.New(color.Bold)
 	for i, args := range steps {
+		args = append(args, opts.common...)
 		if i > 0 {
 			fmt.Fprintln(opts.IO.Out)
 		}
-		line := "$ iotjobs " + shellJoin(args)
+		line := "$ iotjobs " + cmdutil.ShellJoin(args...)
 		if opts.IO.ColorOnStdout() {
 			line = prompt.Sprint(line)
 		}
@@ -112,17 +138,4 @@ func startDemoEmulator(ctx context.Context) (*emulator.Emulator, error) {
 	cfg.MQTTAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	emu, err := emulator.Start(ctx, cfg)
 	return emu, flagError(err)
-}
-
-// shellJoin quotes the arguments that a POSIX shell would otherwise split or
-// expand, so a printed line can be pasted as it is.
-func shellJoin(args []string) string {
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t\n\"'$`\\|&;<>(){}[]*?!#~%") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		quoted[i] = a
-	}
-	return strings.Join(quoted, " ")
 }

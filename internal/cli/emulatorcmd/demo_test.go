@@ -44,3 +44,37 @@ func TestDemoWalksTheJob(t *testing.T) {
 		t.Errorf("the job did not walk QUEUED -> IN_PROGRESS -> SUCCEEDED:\n%s", res.Stdout)
 	}
 }
+
+// TestDemoPassesCommonFlags: -o, -v and --no-color reach every step, and
+// the printed lines carry them so they stay runnable as shown; a bad -o is
+// refused before the emulator starts.
+func TestDemoPassesCommonFlags(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:1883", "127.0.0.1:8084"} {
+		if l, err := net.Listen("tcp", addr); err == nil {
+			t.Cleanup(func() { l.Close() })
+		}
+	}
+	res := iotjobs.Run(t, []string{"CLICOLOR_FORCE=1"}, "demo", "-o", "pretty", "-v", "--no-color")
+	if res.ExitCode != 0 {
+		t.Fatalf("demo failed: %s", res)
+	}
+	steps := 0
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		if strings.HasPrefix(line, "$ iotjobs ") {
+			steps++
+			if !strings.HasSuffix(line, " -o pretty -v --no-color") {
+				t.Errorf("a step line without the common flags: %q", line)
+			}
+		}
+	}
+	if steps != 8 || !strings.Contains(res.Stdout, "\n  \"execution\": {") || strings.Contains(res.Stdout, "\x1b[") {
+		t.Errorf("want 8 steps, indented replies and no colour:\n%s", res.Stdout)
+	}
+	if !strings.Contains(res.Stderr, "* connecting to mqtt://127.0.0.1:") || !strings.Contains(res.Stderr, "> PUT http://127.0.0.1:") {
+		t.Errorf("-v did not trace the MQTT and HTTP steps:\n%s", res.Stderr)
+	}
+	res = iotjobs.Run(t, nil, "demo", "-o", "yaml")
+	if res.ExitCode != 2 || res.Stdout != "" || !strings.Contains(res.Stderr, `invalid --output "yaml": use pretty or json`) {
+		t.Errorf("demo -o yaml: %s", res)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/render"
 )
 
 // defaultMQTTAddr is the embedded broker's plain listener unless --mqtt
@@ -35,6 +36,10 @@ type emulatorOptions struct {
 	defaultStore bool
 	// verbose logs each device request and reply (debug level).
 	verbose bool
+	// output is -o: json prints the addresses as one JSON object and logs
+	// JSON lines.
+	output string
+	format render.Format
 }
 
 // NewEmulatorCmd is `iotjobs emulator`, which serves; the control-plane
@@ -63,11 +68,15 @@ When ready it prints on stdout one line per address it serves, e.g.
   http   http://127.0.0.1:8084
   data   /home/me/.local/state/iotjobs/emulator.db
   minute 1m0s
-and it logs on stderr.`,
+and it logs on stderr. With -o json it prints them as one JSON object
+instead, e.g. {"mqtt":"mqtt://127.0.0.1:1883",...,"minute":"1m0s"}, and logs
+one JSON object per line. Unlike the other commands, the emulator prints
+text unless -o json is given: its lines are what scripts wait for.`,
 		Example: `  $ iotjobs emulator
   $ iotjobs emulator --data :memory: --minute 1s --http ""
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
-  $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085`,
+  $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085
+  $ iotjobs emulator -o json | jq -r .mqtt`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
@@ -89,6 +98,9 @@ and it logs on stderr.`,
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
+	f.StringVarP(&opts.output, "output", "o", string(render.Pretty), "`FORMAT`: pretty (lines) or json (one object, and JSON log lines)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.AddNoColorFlag(cmd, ios)
 	for _, name := range []string{"tls-cert", "tls-key", "client-ca", "data"} {
 		_ = cmd.MarkFlagFilename(name)
 	}
@@ -101,6 +113,10 @@ and it logs on stderr.`,
 // complete resolves defaults and validates every flag before anything is
 // started: bad flags are a usage error (exit 2).
 func (o *emulatorOptions) complete(cmd *cobra.Command) error {
+	var err error
+	if o.format, err = render.ParseFormat(o.output); err != nil {
+		return cmdutil.Usagef("invalid --output %q: use pretty or json, e.g. -o json", o.output)
+	}
 	// --mqtt has a default; in attach mode only an explicit one is an error
 	// (left to Validate).
 	if o.cfg.BrokerURL != "" && !cmd.Flags().Changed("mqtt") {
@@ -179,7 +195,12 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	if opts.verbose {
 		level = slog.LevelDebug
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level, ReplaceAttr: logTime}))
+	handlerOpts := &slog.HandlerOptions{Level: level, ReplaceAttr: logTime}
+	var handler slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, handlerOpts)
+	if opts.format == render.JSON {
+		handler = slog.NewJSONHandler(opts.IO.ErrOut, handlerOpts)
+	}
+	cfg.Logger = slog.New(handler)
 	if opts.defaultStore {
 		if err := os.MkdirAll(filepath.Dir(cfg.DataPath), 0o700); err != nil {
 			return fmt.Errorf("create the directory of the store: %w", err)
@@ -189,7 +210,7 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	if err != nil {
 		return damageHint(flagError(err))
 	}
-	if err := printAddresses(opts.IO, cfg, emu); err != nil {
+	if err := printAddresses(opts.IO, opts.format, cfg, emu); err != nil {
 		emu.Close()
 		return err
 	}
@@ -204,24 +225,39 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 	return nil
 }
 
-// printAddresses writes one "name  URL" line per served address: what a
-// user copies into --endpoint or --emulator, and what a script waits for.
-func printAddresses(ios *iostreams.IOStreams, cfg emulator.Config, emu *emulator.Emulator) error {
+// readyJSON is what the emulator serves, as -o json prints it.
+type readyJSON struct {
+	Broker string `json:"broker,omitempty"`
+	MQTT   string `json:"mqtt,omitempty"`
+	MQTTS  string `json:"mqtts,omitempty"`
+	HTTP   string `json:"http,omitempty"`
+	Data   string `json:"data"`
+	Minute string `json:"minute"`
+}
+
+// printAddresses writes one "name  URL" line per served address (or one
+// JSON object): what a user copies into --endpoint or --emulator, and what
+// a script waits for.
+func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator.Config, emu *emulator.Emulator) error {
+	prefixed := func(scheme, addr string) string {
+		if addr == "" {
+			return ""
+		}
+		return scheme + addr
+	}
+	r := readyJSON{
+		Broker: cfg.BrokerURL, MQTT: prefixed("mqtt://", emu.MQTTAddr()), MQTTS: prefixed("mqtts://", emu.MQTTSAddr()),
+		HTTP: prefixed("http://", emu.HTTPAddr()), Data: cfg.DataPath, Minute: cmp.Or(cfg.Minute, time.Minute).String(),
+	}
+	if format == render.JSON {
+		return cmdutil.WriteJSONLine(ios.Out, r)
+	}
 	w := tabwriter.NewWriter(ios.Out, 0, 0, 2, ' ', 0)
-	if cfg.BrokerURL != "" {
-		fmt.Fprintf(w, "broker\t%s\n", cfg.BrokerURL)
+	for _, line := range [][2]string{{"broker", r.Broker}, {"mqtt", r.MQTT}, {"mqtts", r.MQTTS}, {"http", r.HTTP}, {"data", r.Data}, {"minute", r.Minute}} {
+		if line[1] != "" {
+			fmt.Fprintf(w, "%s\t%s\n", line[0], line[1])
+		}
 	}
-	if addr := emu.MQTTAddr(); addr != "" {
-		fmt.Fprintf(w, "mqtt\tmqtt://%s\n", addr)
-	}
-	if addr := emu.MQTTSAddr(); addr != "" {
-		fmt.Fprintf(w, "mqtts\tmqtts://%s\n", addr)
-	}
-	if addr := emu.HTTPAddr(); addr != "" {
-		fmt.Fprintf(w, "http\thttp://%s\n", addr)
-	}
-	fmt.Fprintf(w, "data\t%s\n", cfg.DataPath)
-	fmt.Fprintf(w, "minute\t%s\n", cmp.Or(cfg.Minute, time.Minute))
 	return w.Flush()
 }
 

@@ -3,6 +3,7 @@ package emulatorcmd_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -168,4 +169,30 @@ func TestEmulatorVerboseLogsRequests(t *testing.T) {
 		t.Errorf("log times:\n%s", logs)
 	}
 	p.WaitStderr(t, `topic=$aws/things/thing-1/jobs/nope/get client=thing-1 outcome="rejected ResourceNotFound"`, 10*time.Second)
+}
+
+// TestEmulatorJSONOutput: with -o json the ready addresses are one JSON
+// object on stdout and every log record is a JSON line on stderr, the -v
+// request log included.
+func TestEmulatorJSONOutput(t *testing.T) {
+	testutil.IsolateFromUserSettings(t)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "-o", "JSON", "-v", "--no-color", "--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data", ":memory:")
+	var ready map[string]string
+	if err := json.Unmarshal([]byte(p.Line(t, 10*time.Second)), &ready); err != nil {
+		t.Fatalf("the ready line is not one JSON object: %v", err)
+	}
+	if !strings.HasPrefix(ready["mqtt"], "mqtt://127.0.0.1:") || !strings.HasPrefix(ready["http"], "http://127.0.0.1:") ||
+		ready["data"] != ":memory:" || ready["minute"] != "1m0s" || len(ready) != 4 {
+		t.Fatalf("ready %v", ready)
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, "get-pending", "-t", "thing-1", "-e", ready["mqtt"]), 0)
+	p.WaitStderr(t, `"msg":"request","component":"requests","topic":"$aws/things/thing-1/jobs/get","client":"thing-1","outcome":"accepted"`, 10*time.Second)
+	p.Signal(t, syscall.SIGTERM)
+	for _, line := range strings.Split(strings.TrimSpace(p.Wait(t).Stderr), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["level"] == nil {
+			t.Errorf("a log line that is not a JSON record: %q", line)
+		}
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "-o", "yaml", "--data", ":memory:"), 2)
 }

@@ -108,6 +108,14 @@ client is connected with that id.`,
 		Example: `  $ iotjobs emulator fault disconnect my-thing
   $ iotjobs emulator fault disconnect my-thing-watch && sleep 5 && iotjobs emulator fault list`,
 		Args: cmdutil.OneArg("<client-id>"),
+		// A thing's client id is its name unless --client-id says
+		// otherwise: offer the profiles' things, never file names.
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return cmdutil.CompleteProfileThings(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.in.ClientID = args[0]
 			if err := opts.in.Check(); err != nil {

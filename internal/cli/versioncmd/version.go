@@ -1,8 +1,8 @@
 package versioncmd
 
 import (
-	"encoding/json"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -13,9 +13,10 @@ import (
 )
 
 type versionOptions struct {
-	IO     *iostreams.IOStreams
-	Output string
-	JSON   bool
+	IO      *iostreams.IOStreams
+	Output  string
+	JSON    bool
+	Verbose bool
 }
 
 // NewVersionCmd is `iotjobs version`.
@@ -26,12 +27,15 @@ func NewVersionCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Short: "Print the version, commit and build date",
 		Args:  cmdutil.NoArgs,
 		Example: `  $ iotjobs version
-  $ iotjobs version -o json | jq -r .version`,
+  $ iotjobs version -o json | jq -r .version
+  $ iotjobs version -v`,
 		RunE: func(*cobra.Command, []string) error { return runVersion(opts) },
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.Output, "output", "o", string(render.Pretty), "`FORMAT`: pretty (one line) or json")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "add the platform, the module and the modules linked in, for a bug report")
+	cmdutil.AddNoColorFlag(cmd, ios)
 	f.BoolVar(&opts.JSON, "json", false, "print the build information as JSON")
 	// Hidden, and its note goes to stderr: cobra's deprecation notice goes
 	// to stdout, the output's stream here, and would break the JSON.
@@ -48,14 +52,33 @@ func runVersion(opts *versionOptions) error {
 	if opts.JSON {
 		fmt.Fprintln(opts.IO.ErrOut, "note: --json is deprecated: use -o json")
 	}
-	if format == render.Pretty && !opts.JSON {
+	pretty := format == render.Pretty && !opts.JSON
+	switch {
+	case pretty && !opts.Verbose:
 		_, err := fmt.Fprintln(opts.IO.Out, info.String())
 		return err
+	case !opts.Verbose:
+		return cmdutil.WriteJSONLine(opts.IO.Out, info)
+	case !pretty:
+		return cmdutil.WriteJSONLine(opts.IO.Out, build.ReadDetails())
 	}
-	b, err := json.Marshal(info)
-	if err != nil {
-		return err
+	d := build.ReadDetails()
+	w := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "version:\t%s\n", d.Version)
+	fmt.Fprintf(w, "commit:\t%s\n", cmdutil.Cell(d.Commit))
+	if d.Modified {
+		fmt.Fprintf(w, "modified:\t%s\n", "yes (uncommitted changes)")
 	}
-	_, err = fmt.Fprintln(opts.IO.Out, string(b))
-	return err
+	fmt.Fprintf(w, "date:\t%s\n", cmdutil.Cell(d.Date))
+	fmt.Fprintf(w, "go:\t%s\n", d.Go)
+	fmt.Fprintf(w, "platform:\t%s\n", d.Platform)
+	fmt.Fprintf(w, "module:\t%s\n", cmdutil.Cell(d.Module))
+	for i, m := range d.Dependencies {
+		label := ""
+		if i == 0 {
+			label = "dependencies:"
+		}
+		fmt.Fprintf(w, "%s\t%s %s\n", label, m.Path, m.Version)
+	}
+	return w.Flush()
 }
