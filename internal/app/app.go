@@ -21,7 +21,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ios := iostreams.System(stdin, stdout, stderr)
-	root := cli.NewRootCmd(ios)
+	root := cli.NewRootCmdFor(ios, args)
 	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
 		cli.PlainFlagUsages(root)
 	}

@@ -20,9 +20,62 @@ import (
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 )
 
-// NewRootCmd builds the whole command tree. Commands are added here,
-// explicitly, in the order help lists them.
-func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
+// NewRootCmd builds the whole command tree.
+func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command { return newRoot(ios, "") }
+
+// NewRootCmdFor builds the tree that running args needs: when args name a
+// top-level command (iotjobs get-pending ...), the root with that command
+// alone, so that a one-shot command does not build the emulator's verbs
+// and every other command on its way to the network; otherwise (help,
+// completion, an unknown or no command) the whole tree.
+func NewRootCmdFor(ios *iostreams.IOStreams, args []string) *cobra.Command {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue // the root's own flags: -v, --version, --help
+		}
+		for _, c := range topLevel() {
+			if c.name == a {
+				return newRoot(ios, a)
+			}
+		}
+		break
+	}
+	return newRoot(ios, "")
+}
+
+// topLevelCmd is a top-level command and the name it is run by.
+type topLevelCmd struct {
+	name  string
+	build func(ios *iostreams.IOStreams) *cobra.Command
+}
+
+// topLevel are the top-level commands, in the order help lists them
+// (TestTopLevelNames keeps the names true). A function, as demo's steps
+// build roots of their own.
+func topLevel() []topLevelCmd {
+	return []topLevelCmd{
+		{"get-pending", devicecmd.NewGetPendingCmd},
+		{"start-next", devicecmd.NewStartNextCmd},
+		{"describe", devicecmd.NewDescribeCmd},
+		{"update", devicecmd.NewUpdateCmd},
+		{"watch", devicecmd.NewWatchCmd},
+		{"wait", devicecmd.NewWaitCmd},
+		{"version", versioncmd.NewVersionCmd},
+		{"demo", func(ios *iostreams.IOStreams) *cobra.Command {
+			return emulatorcmd.NewDemoCmd(ios, func(ctx context.Context, args []string) error {
+				step := NewRootCmdFor(ios, args)
+				step.SetArgs(args)
+				return step.ExecuteContext(ctx)
+			})
+		}},
+		{"emulator", emulatorcmd.NewEmulatorCmd},
+		{"config", configcmd.NewConfigCmd},
+	}
+}
+
+// newRoot is the root with every top-level command, or with only the one
+// named only.
+func newRoot(ios *iostreams.IOStreams, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "iotjobs <command>",
 		Short:         "Act as an AWS IoT thing and drive the Jobs device MQTT API",
@@ -35,22 +88,11 @@ func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
 	root.SetErr(ios.ErrOut)
 	root.SetFlagErrorFunc(cmdutil.FlagError)
 	cmdutil.SetUsage(root)
-	root.AddCommand(
-		devicecmd.NewGetPendingCmd(ios),
-		devicecmd.NewStartNextCmd(ios),
-		devicecmd.NewDescribeCmd(ios),
-		devicecmd.NewUpdateCmd(ios),
-		devicecmd.NewWatchCmd(ios),
-		devicecmd.NewWaitCmd(ios),
-		versioncmd.NewVersionCmd(ios),
-		emulatorcmd.NewDemoCmd(ios, func(ctx context.Context, args []string) error {
-			step := NewRootCmd(ios)
-			step.SetArgs(args)
-			return step.ExecuteContext(ctx)
-		}),
-	)
-	root.AddCommand(emulatorcmd.NewEmulatorCmd(ios))
-	root.AddCommand(configcmd.NewConfigCmd(ios))
+	for _, c := range topLevel() {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build(ios))
+		}
+	}
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without cobra's -v: -v means --verbose on every command.

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"runtime"
 	"strings"
@@ -118,5 +119,43 @@ func TestHelpListsConnectionFlagsApart(t *testing.T) {
 	r = iotjobs.Run(t, nil, "emulator", "list-jobs", "--help")
 	if strings.Contains(r.Stdout, "Connection flags") || !strings.Contains(r.Stdout, "--emulator URL") {
 		t.Errorf("list-jobs --help:\n%s", r.Stdout)
+	}
+}
+
+// TestTopLevelNames: the root built for one command (NewRootCmdFor, what a
+// one-shot run builds) holds that command alone, under its true name, and
+// its --help reads as in the whole tree; help, completion and unknown
+// commands get the whole tree.
+func TestTopLevelNames(t *testing.T) {
+	help := func(root *cobra.Command, out *bytes.Buffer, args ...string) string {
+		out.Reset()
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out.String()
+	}
+	ios, _, out, _ := iostreams.Test()
+	full := cli.NewRootCmd(ios)
+	names := 0
+	for _, c := range full.Commands() {
+		names++
+		want := help(cli.NewRootCmd(ios), out, c.Name(), "--help")
+		one := cli.NewRootCmdFor(ios, []string{"-v", c.Name(), "--help"})
+		if len(one.Commands()) != 1 || one.Commands()[0].Name() != c.Name() {
+			t.Errorf("root for %s holds %d commands", c.Name(), len(one.Commands()))
+			continue
+		}
+		if got := help(one, out, c.Name(), "--help"); got != want {
+			t.Errorf("%s --help differs from the whole tree's:\n%s\nwant\n%s", c.Name(), got, want)
+		}
+	}
+	if names != 10 {
+		t.Errorf("%d top-level commands", names)
+	}
+	for _, args := range [][]string{nil, {"help", "get-pending"}, {"__complete", "get-pending", ""}, {"nosuch"}, {"--version"}} {
+		if n := len(cli.NewRootCmdFor(ios, args).Commands()); n != names {
+			t.Errorf("%q: a root with %d commands, want the whole tree", args, n)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -57,12 +58,14 @@ func example(cmd *cobra.Command) string {
 }
 
 // pflagInvalid is pflag's message for a value its parser refused.
-var pflagInvalid = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+var pflagInvalid = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+})
 
 // FlagError is the commands' flag error function: a value a flag's parser
 // refused becomes a usage error that says what the flag wants.
 func FlagError(cmd *cobra.Command, err error) error {
-	if m := pflagInvalid.FindStringSubmatch(err.Error()); m != nil {
+	if m := pflagInvalid().FindStringSubmatch(err.Error()); m != nil {
 		if fl := cmd.Flags().Lookup(m[2]); fl != nil {
 			return Usagef("invalid --%s %q: want %s", fl.Name, m[1], expectation(fl))
 		}

@@ -79,11 +79,11 @@ func configErrorf(format string, args ...any) *ConfigError {
 	return &ConfigError{msg: err.Error(), err: errors.Unwrap(err)}
 }
 
-var fieldRef = regexp.MustCompile(`\{([A-Za-z]+)\}`)
+var fieldRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([A-Za-z]+)\}`) })
 
 // Render spells each {Field} of the message as name(Field).
 func (e *ConfigError) Render(name func(field string) string) string {
-	return fieldRef.ReplaceAllStringFunc(e.msg, func(ref string) string { return name(ref[1 : len(ref)-1]) })
+	return fieldRef().ReplaceAllStringFunc(e.msg, func(ref string) string { return name(ref[1 : len(ref)-1]) })
 }
 
 func (e *ConfigError) Error() string { return e.Render(func(field string) string { return field }) }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fatih/color"
@@ -92,14 +93,16 @@ func (p *Printer) Payload(payload []byte) error {
 
 // epochLine is a line of a pretty reply that holds one of the service's
 // epoch-seconds fields.
-var epochLine = regexp.MustCompile(`^\s*"(timestamp|queuedAt|startedAt|lastUpdatedAt|createdAt|completedAt)": (\d+),?$`)
+var epochLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*"(timestamp|queuedAt|startedAt|lastUpdatedAt|createdAt|completedAt)": (\d+),?$`)
+})
 
 // timeNotes maps the index of each line of a pretty reply that holds epoch
 // seconds to that time for a person (jobs.HumanTime).
 func timeNotes(plain []byte) map[int]string {
 	notes := map[int]string{}
 	for i, line := range bytes.Split(plain, []byte("\n")) {
-		if m := epochLine.FindSubmatch(line); m != nil {
+		if m := epochLine().FindSubmatch(line); m != nil {
 			if n, err := strconv.ParseInt(string(m[2]), 10, 64); err == nil {
 				notes[i] = jobs.HumanTime(time.Unix(n, 0))
 			}
