@@ -174,11 +174,15 @@ const (
 	outcomeCanceled = "canceled"
 )
 
-// errNotAllAccepted ends a fan-out in which some thing was not accepted.
-type errNotAllAccepted struct{ failed, total int }
+// errNotAllAccepted ends a fan-out in which some thing was not accepted
+// (what says what was wanted of them, "were not accepted" by default).
+type errNotAllAccepted struct {
+	failed, total int
+	what          string
+}
 
 func (e errNotAllAccepted) Error() string {
-	return fmt.Sprintf("%d of %d things were not accepted", e.failed, e.total)
+	return fmt.Sprintf("%d of %d things %s", e.failed, e.total, cmp.Or(e.what, "were not accepted"))
 }
 
 // fanOutRun is one fan-out in progress.
@@ -194,6 +198,9 @@ type fanOutRun struct {
 	bar     *progressbar.ProgressBar
 	connErr error // why the last connection that failed did
 	seq     atomic.Int64
+	// unmet says, in the final error, what the things not accepted did
+	// not do ("" for "were not accepted").
+	unmet string
 }
 
 func (run *fanOutRun) lastErr() error {
@@ -205,19 +212,19 @@ func (run *fanOutRun) lastErr() error {
 	return run.connErr
 }
 
-// runFanOut asks every thing of conn.Things and prints the results.
-// filters are the wildcard filters of the replies (accepted and rejected).
-func runFanOut(ctx context.Context, conn *cmdutil.ConnOptions, f *fanOut, filters []string, build fanRequest) error {
-	run := &fanOutRun{conn: conn, f: f, build: build, filters: filters}
-	things := conn.Things
+// newFanOutRun prepares the output of a fan-out over conn.Things (JSON
+// lines, or a progress bar and a summary) and decides the pacing: the
+// requests per second allowed on each connection (0: unpaced), and whether
+// the endpoint is AWS IoT Core.
+func newFanOutRun(conn *cmdutil.ConnOptions, f *fanOut, filters []string, build fanRequest) (run *fanOutRun, perConnection float64, aws bool) {
+	run = &fanOutRun{conn: conn, f: f, build: build, filters: filters}
 	ios := conn.IO
-	printLines := conn.Format() == render.JSON && !f.Summary
-	if printLines {
+	if conn.Format() == render.JSON && !f.Summary {
 		run.lines = json.NewEncoder(ios.Out)
 		run.lines.SetEscapeHTML(false)
 	}
-	aws := strings.HasSuffix(conn.ParsedEndpoint().Host, ".amazonaws.com")
-	perConnection := f.Rate
+	aws = strings.HasSuffix(conn.ParsedEndpoint().Host, ".amazonaws.com")
+	perConnection = f.Rate
 	if !f.rateSet && aws {
 		perConnection = min(awsRatePerConnection, awsRatePerAccount/float64(f.Connections))
 	}
@@ -226,19 +233,35 @@ func runFanOut(ctx context.Context, conn *cmdutil.ConnOptions, f *fanOut, filter
 		if perConnection > 0 {
 			pacing = fmt.Sprintf("at most %g requests/s per connection", perConnection)
 		}
-		fmt.Fprintf(ios.ErrOut, "asking %d things over %d connection(s), %d in flight per connection, %s\n", len(things), f.Connections, f.Parallel, pacing)
-		run.bar = progressbar.NewOptions(len(things), progressbar.OptionSetWriter(ios.ErrOut),
+		fmt.Fprintf(ios.ErrOut, "asking %d things over %d connection(s), %d in flight per connection, %s\n", len(conn.Things), f.Connections, f.Parallel, pacing)
+		run.bar = progressbar.NewOptions(len(conn.Things), progressbar.OptionSetWriter(ios.ErrOut),
 			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionShowIts(), progressbar.OptionSetItsString("things"))
 	}
+	return run, perConnection, aws
+}
 
+// clientIDs are the client ids of the run's connections: --client-id, or
+// derived from it when there are several.
+func (run *fanOutRun) clientIDs() []string {
+	ids := make([]string, run.f.Connections)
+	for i := range ids {
+		ids[i] = run.conn.ClientID
+		if len(ids) > 1 {
+			ids[i] = fmt.Sprintf("%s-%d", run.conn.ClientID, i+1)
+		}
+	}
+	return ids
+}
+
+// runFanOut asks every thing of conn.Things and prints the results.
+// filters are the wildcard filters of the replies (accepted and rejected).
+func runFanOut(ctx context.Context, conn *cmdutil.ConnOptions, f *fanOut, filters []string, build fanRequest) error {
+	run, perConnection, aws := newFanOutRun(conn, f, filters, build)
+	things := conn.Things
 	queue := make(chan string)
 	var workers sync.WaitGroup
-	for i := range f.Connections {
-		id := conn.ClientID
-		if f.Connections > 1 {
-			id = fmt.Sprintf("%s-%d", conn.ClientID, i+1)
-		}
+	for _, id := range run.clientIDs() {
 		workers.Go(func() { run.connection(ctx, id, aws, perConnection, queue) })
 	}
 	allGone := make(chan struct{})
@@ -264,15 +287,21 @@ feed:
 			run.done(run.failure(thing, run.lastErr()))
 		}
 	}
+	return run.finish(ctx)
+}
+
+// finish ends the output (the bar, the summary) and says how the run
+// ended: interrupted, with some thing not accepted, or well.
+func (run *fanOutRun) finish(ctx context.Context) error {
 	if run.bar != nil {
 		_ = run.bar.Finish()
 	}
-	if !printLines {
-		if err := run.summary(ios.Out); err != nil {
+	if run.lines == nil {
+		if err := run.summary(run.conn.IO.Out); err != nil {
 			return err
 		}
 	}
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return context.Canceled
 	}
 	failed := 0
@@ -282,7 +311,7 @@ feed:
 		}
 	}
 	if failed > 0 {
-		return errNotAllAccepted{failed: failed, total: len(things)}
+		return errNotAllAccepted{failed: failed, total: len(run.results), what: run.unmet}
 	}
 	return nil
 }
@@ -445,15 +474,17 @@ func (run *fanOutRun) summary(out io.Writer) error {
 	return w.Flush()
 }
 
-// replyCounts reads the accepted replies: for get-pending, how many things
-// have each job in progress or queued; for describe, how many executions
-// are in each status.
+// replyCounts reads the replies: for get-pending, how many things have
+// each job in progress or queued; for describe and wait, how many
+// executions are in each status.
 func replyCounts(results []fanResult) []string {
 	type pending struct{ inProgress, queued int }
 	jobsSeen := map[string]*pending{}
 	statuses := map[jobs.Status]int{}
 	for _, r := range results {
-		if r.Outcome != outcomeAccepted {
+		// A rejection carries no execution nor lists; a wait that timed
+		// out carries the last execution seen, counted in its status.
+		if len(r.Reply) == 0 {
 			continue
 		}
 		var reply struct {

@@ -212,3 +212,91 @@ func TestFanOutOnATerminal(t *testing.T) {
 		t.Errorf("stdout:\n%s", out)
 	}
 }
+
+// TestWaitFanOut: wait over 300 things with every outcome. Of the 200 that
+// have job-x, 50 are SUCCEEDED and 10 FAILED before the wait starts; once
+// the wait has settled those (and the 100 without the job), 130 more are
+// updated to SUCCEEDED while it listens, which only notifications can tell
+// it; the last 10 stay QUEUED and time out. The same through Mosquitto.
+func TestWaitFanOut(t *testing.T) {
+	for name, opts := range emulators() {
+		t.Run(name, func(t *testing.T) {
+			emu := testutil.StartEmulator(t, opts...)
+			things := fleet(t, emu, 300, 200)
+			operator := testutil.ConnectDevice(t, emu.Endpoint, "operator")
+			go func() {
+				for range operator.Msgs { // the replies to its updates
+				}
+			}()
+			update := func(from, to int, status string) {
+				for i := from; i < to; i++ {
+					operator.Publish(fmt.Sprintf("$aws/things/thing-%03d/jobs/job-x/update", i), `{"status":"`+status+`"}`)
+				}
+			}
+			update(0, 50, "SUCCEEDED")
+			update(50, 60, "FAILED")
+
+			p := testutil.StartBinary(t, iotjobs.Path, nil, "wait", "job-x", "--things", things, "--until", "succeeded",
+				"-e", emu.Endpoint, "--connections", "2", "--parallel", "16", "--timeout", "8s")
+			for range 160 { // settled without a notification
+				p.Line(t, lineWait)
+			}
+			update(60, 190, "SUCCEEDED")
+			r := p.Wait(t)
+			testutil.WantExit(t, r, 1)
+			lines := fanLines(t, r)
+			outcomes := map[string]int{}
+			for _, l := range lines {
+				outcomes[fmt.Sprintf("%s/%d", l.Outcome, l.ExitCode)]++
+				var reply struct {
+					Execution struct{ Status string } `json:"execution"`
+				}
+				_ = json.Unmarshal(l.Reply, &reply)
+				var want string
+				switch n := l.Thing; {
+				case n < "thing-050" || n >= "thing-060" && n < "thing-190":
+					want = "accepted SUCCEEDED"
+				case n < "thing-060":
+					want = "error FAILED"
+				case n < "thing-200":
+					want = "timeout QUEUED"
+				default:
+					want = "rejected "
+				}
+				if got := l.Outcome + " " + reply.Execution.Status; got != want {
+					t.Errorf("%s: %s, want %s (%s)", l.Thing, got, want, l.Reply)
+				}
+			}
+			if len(lines) != 300 || outcomes["accepted/0"] != 180 || outcomes["error/1"] != 10 || outcomes["timeout/4"] != 10 || outcomes["rejected/14"] != 100 {
+				t.Errorf("wait over 300 things: %v", outcomes)
+			}
+			if !strings.Contains(r.Stderr, "120 of 300 things did not reach SUCCEEDED") {
+				t.Errorf("stderr: %s", r.Stderr)
+			}
+		})
+	}
+}
+
+// TestWaitFanOutInterrupted: Ctrl-C ends a many-thing wait with every
+// thing still waiting printed as canceled, and exit 130.
+func TestWaitFanOutInterrupted(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	things := fleet(t, emu, 20, 20)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "wait", "job-x", "--things", things, "--until", "terminal", "-e", emu.Endpoint, "-v")
+	p.WaitStderr(t, "* watching $aws/things/+/jobs/notify, $aws/things/+/jobs/notify-next", lineWait)
+	for i := range 20 {
+		p.WaitStderr(t, fmt.Sprintf("< $aws/things/thing-%03d/jobs/job-x/get/accepted", i), lineWait)
+	}
+	p.Signal(t, syscall.SIGINT)
+	r := p.Wait(t)
+	testutil.WantExit(t, r, 130)
+	lines := fanLines(t, r)
+	for _, l := range lines {
+		if l.Outcome != "canceled" || l.ExitCode != 130 {
+			t.Errorf("%s: %+v", l.Thing, l)
+		}
+	}
+	if len(lines) != 20 {
+		t.Errorf("%d lines for 20 things", len(lines))
+	}
+}

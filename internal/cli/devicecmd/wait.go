@@ -23,6 +23,8 @@ const untilTerminal = "terminal"
 
 type waitOptions struct {
 	conn cmdutil.ConnOptions
+	fan  fanOut
+	many bool
 
 	JobID string
 	Until string
@@ -42,7 +44,7 @@ type waitOptions struct {
 const waitDefaultTimeout = 10 * time.Minute
 
 func NewWaitCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &waitOptions{conn: cmdutil.ConnOptions{IO: ios}}
+	opts := &waitOptions{conn: cmdutil.ConnOptions{IO: ios, FanOut: true}}
 	cmd := &cobra.Command{
 		Use:   "wait <job-id> --until STATUS[,STATUS...]|terminal",
 		Short: "Wait until a job execution of the thing reaches a status",
@@ -82,10 +84,33 @@ the job (ResourceNotFound), and the other codes of a rejected describe.
 Waiting for QUEUED or IN_PROGRESS has a limit: the service sends no
 notification when the head of the queue goes from QUEUED to IN_PROGRESS, so
 if that is the change awaited, wait sees it only with the next notification
-or reconnect, or not before --timeout.`,
+or reconnect, or not before --timeout.
+
+Many things at once ("is job X finished everywhere?"): repeat -t (or
+separate names with commas), or give --things FILE (one name per line;
+blank lines and # comments ignored; - for stdin). It listens as above, for
+all of them: each connection subscribes to $aws/things/+/jobs/notify and
+$aws/things/+/jobs/notify-next (the policy must allow these wildcard
+filters) and describes each of its things once, with up to --parallel
+requests in flight and at most --rate per second (against AWS IoT Core, 80/s
+per connection by default, 160/s in all), then again only when a
+notification of that thing calls for it, and every waiting thing after a
+reconnect. --connections N shares the things out over N connections.
+
+Piped, it prints one JSON line per thing as its wait ends:
+  {"thing":"...","outcome":"accepted|rejected|timeout|error|canceled","exitCode":N,"reply":{...}}
+accepted: the status was reached, reply is what a lone wait prints;
+error (exitCode 1): the execution ended in another status, which reply
+shows; rejected: the describe was refused (14: no such execution); timeout:
+--timeout elapsed first, reply is the last describe seen. On a terminal, a
+progress bar on stderr, then a summary with the count per execution status
+(--summary prints only the summary when piped too). Exit status: 0 when
+every thing reached an awaited status, 1 otherwise, 130 on Ctrl-C.`,
 		Example: `  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED --timeout 5m
   $ iotjobs wait job-1 -t my-thing --until terminal --timeout 1h | jq -r .execution.status
-  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"`,
+  $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"
+  $ iotjobs wait fw-1-2-3 --things fleet.txt --until terminal --timeout 1h --summary
+  $ iotjobs wait fw-1-2-3 --things fleet.txt --until SUCCEEDED | jq -r 'select(.outcome != "accepted").thing'`,
 		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +123,7 @@ or reconnect, or not before --timeout.`,
 	cmd.Flags().StringVar(&opts.Until, "until", "", "statuses to wait for: `STATUS`[,STATUS...], or terminal (required)")
 	_ = cmd.RegisterFlagCompletionFunc("until", cobra.FixedCompletions(untilCompletions(), cobra.ShellCompDirectiveNoFileComp))
 	opts.conn.AddConnFlags(cmd)
+	opts.fan.addFlags(cmd)
 	timeout := cmd.Flags().Lookup("timeout")
 	timeout.Usage = "bound on the whole wait, connect included, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
 	opts.conn.Timeout, timeout.DefValue = waitDefaultTimeout, waitDefaultTimeout.String()
@@ -118,6 +144,9 @@ func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
 		return err
 	}
 	if o.until, err = parseUntil(o.Until); err != nil {
+		return err
+	}
+	if o.many, err = o.fan.complete(cmd, &o.conn, o.conn.IO.In); err != nil {
 		return err
 	}
 	o.tokens = newClientTokens(cmd, &o.conn)
@@ -176,6 +205,9 @@ func (s statusSet) allTerminal() bool {
 }
 
 func runWait(ctx context.Context, opts *waitOptions) error {
+	if opts.many {
+		return runWaitFanOut(ctx, opts)
+	}
 	o := &opts.conn
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -208,7 +240,11 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 		}
 		switch e.Kind {
 		case mqttclient.Message:
-			recheck = opts.mayHaveReached(e)
+			status, again := opts.target().notified(e)
+			if status != "" {
+				opts.seen(status)
+			}
+			recheck = again
 		case mqttclient.Lost, mqttclient.Retrying:
 			opts.clearStatus()
 			w.report(e)
@@ -222,88 +258,169 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 	}
 }
 
-// mayHaveReached reads a notification, noting the status it lists the
+// waitTarget is one execution a wait watches: the thing's execution of
+// the job. Its methods only ask and read; what to print is the caller's.
+type waitTarget struct {
+	conn   *cmdutil.ConnOptions // for the hints of a rejection
+	thing  string
+	jobID  string
+	until  statusSet
+	tokens clientTokens
+}
+
+// look is what one look at the execution told.
+type look struct {
+	// status is the status seen; "" when the execution has ended and the
+	// service would not say how.
+	status jobs.Status
+	// payload describes the execution; done: the wait for this execution
+	// is over, met or not, and payload is what to print; failure, when not
+	// met, says why.
+	payload []byte
+	done    bool
+	failure error
+}
+
+// notified reads a notification, noting the status it lists the
 // execution in: does it show the execution in an awaited status, or no
-// longer pending? Both call for a describe, which
-// alone gives the whole execution or tells that it ended. Notifications
-// list pending executions only, and at most 10, so an absent execution
-// may still be pending; the describe settles that too.
-func (opts *waitOptions) mayHaveReached(e mqttclient.Event) bool {
+// longer pending? Both call for a look, which alone gives the whole
+// execution or tells that it ended. Notifications list pending executions
+// only, and at most 10, so an absent execution may still be pending; the
+// look settles that too. A notification of another thing calls for
+// nothing.
+func (t waitTarget) notified(e mqttclient.Event) (status jobs.Status, recheck bool) {
 	topic, err := jobs.ParseTopic(e.Topic)
-	if err != nil {
-		return false
+	if err != nil || topic.Thing != t.thing {
+		return "", false
 	}
 	switch topic.Op {
 	case jobs.OpNotify:
 		var m jobs.NotifyMessage
 		if json.Unmarshal(e.Payload, &m) != nil {
-			return true // unreadable: ask the service
+			return "", true // unreadable: ask the service
 		}
 		for status, list := range m.Jobs {
 			for _, x := range list {
-				if x.JobID == opts.JobID {
-					opts.seen(status)
-					return opts.until[status]
+				if x.JobID == t.jobID {
+					return status, t.until[status]
 				}
 			}
 		}
-		return true
+		return "", true
 	case jobs.OpNotifyNext:
 		var m jobs.NotifyNextMessage
 		if json.Unmarshal(e.Payload, &m) != nil {
-			return true
+			return "", true
 		}
-		return m.Execution != nil && m.Execution.JobID == opts.JobID && opts.until[m.Execution.Status]
+		if m.Execution != nil && m.Execution.JobID == t.jobID {
+			return m.Execution.Status, t.until[m.Execution.Status]
+		}
+		return "", false
 	}
-	return false
+	return "", false
 }
 
-// check describes the execution, and probes it when it has ended. done
-// reports that the wait is over; err, how it failed.
-func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done bool, err error) {
-	o := &opts.conn
-	topic := jobs.DescribeTopic(o.Thing, opts.JobID)
-	token := opts.tokens.next()
+// look describes the execution, and probes it when it has ended. err is a
+// request that got no reply.
+func (t waitTarget) look(ctx context.Context, conn *mqttclient.Conn) (look, error) {
+	topic := jobs.DescribeTopic(t.thing, t.jobID)
+	token := t.tokens.next()
 	reply, err := request(ctx, conn, topic, jobs.DescribeRequest{ClientToken: token}, token)
 	if err != nil {
-		return false, err
+		return look{}, err
 	}
 	if reply.Accepted {
 		var r jobs.ExecutionResponse
 		if err := json.Unmarshal(reply.Payload, &r); err != nil || r.Execution == nil {
-			return true, fmt.Errorf("the reply to describe %s carries no execution: %s", opts.JobID, reply.Payload)
+			return look{done: true, payload: reply.Payload, failure: fmt.Errorf("the reply to describe %s carries no execution: %s", t.jobID, reply.Payload)}, nil
 		}
-		return opts.reached(r.Execution.Status, reply.Payload)
+		return t.reached(r.Execution.Status, reply.Payload), nil
 	}
 	var rej jobs.ErrorResponse
 	if json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
-		if err := render.New(o.IO, o.Format()).Payload(reply.Payload); err != nil {
-			return true, err
-		}
-		return true, o.Rejection(topic, nil, reply.Payload, nil)
+		return look{done: true, payload: reply.Payload, failure: t.conn.Rejection(topic, nil, reply.Payload, nil)}, nil
 	}
-	return opts.ended(ctx, conn, reply.Payload)
+	return t.ended(ctx, conn, reply.Payload)
 }
 
-// reached settles the wait on status, printing payload, when status is
-// awaited or terminal.
-func (opts *waitOptions) reached(status jobs.Status, payload []byte) (done bool, err error) {
+// reached is the look of an execution seen in status, described by
+// payload: done when status is awaited or terminal.
+func (t waitTarget) reached(status jobs.Status, payload []byte) look {
+	l := look{status: status, payload: payload}
+	if !t.until[status] && !status.Terminal() {
+		return l
+	}
+	l.done = true
+	if !t.until[status] {
+		l.failure = fmt.Errorf("job %s ended %s, not %s", t.jobID, status, t.until)
+	}
+	return l
+}
+
+// ended learns the terminal status of an execution the service would not
+// describe (TerminalStateReached, whose payload is terminalReply): it asks
+// for an update to QUEUED, which no device may set, and reads the
+// execution's state from the InvalidStateTransition refusal. Nothing
+// changes; the execution has ended, and no update is taken after that.
+func (t waitTarget) ended(ctx context.Context, conn *mqttclient.Conn, terminalReply []byte) (look, error) {
+	topic := jobs.UpdateTopic(t.thing, t.jobID)
+	token := t.tokens.next()
+	reply, err := request(ctx, conn, topic, jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
+	if err != nil {
+		return look{}, err
+	}
+	if reply.Accepted {
+		return look{done: true, payload: terminalReply,
+			failure: fmt.Errorf("the service accepted an update of job %s to QUEUED, which it refuses to devices; the execution's state is unknown", t.jobID)}, nil
+	}
+	var rej jobs.ErrorResponse
+	if json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil && rej.ExecutionState.Status.Terminal() {
+		state := rej.ExecutionState
+		execution, err := json.Marshal(terminalExecution{
+			Execution: terminalState{JobID: t.jobID, Status: state.Status, StatusDetails: state.StatusDetails, VersionNumber: state.VersionNumber},
+			Timestamp: rej.Timestamp,
+		})
+		if err != nil {
+			return look{}, err
+		}
+		return t.reached(state.Status, execution), nil
+	}
+	// The service did not say: all that is known is that it ended.
+	l := look{done: true, payload: terminalReply}
+	if !t.until.allTerminal() {
+		l.failure = fmt.Errorf("job %s has ended, but the service did not say in which status, so whether it is %s is unknown (the update probe got: %s)",
+			t.jobID, t.until, reply.Payload)
+	}
+	return l, nil
+}
+
+// check looks at the execution, and when the wait is over prints it and
+// says so. done reports that the wait is over; err, how it failed.
+func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done bool, err error) {
 	o := &opts.conn
-	opts.seen(status)
-	if !opts.until[status] && !status.Terminal() {
+	l, err := opts.target().look(ctx, conn)
+	if err != nil {
+		return false, err
+	}
+	if l.status != "" {
+		opts.seen(l.status)
+	}
+	if !l.done {
 		return false, nil
 	}
 	opts.clearStatus()
-	if err := render.New(o.IO, o.Format()).Payload(payload); err != nil {
+	if err := render.New(o.IO, o.Format()).Payload(l.payload); err != nil {
 		return true, err
 	}
-	if !opts.until[status] {
-		return true, fmt.Errorf("job %s ended %s, not %s", opts.JobID, status, opts.until)
+	if l.failure == nil && l.status != "" && o.IO.IsStderrTTY() {
+		fmt.Fprintf(o.IO.ErrOut, "condition met: job %s is %s\n", opts.JobID, color.GreenString(string(l.status)))
 	}
-	if o.IO.IsStderrTTY() {
-		fmt.Fprintf(o.IO.ErrOut, "condition met: job %s is %s\n", opts.JobID, color.GreenString(string(status)))
-	}
-	return true, nil
+	return true, l.failure
+}
+
+// target is the execution this wait watches.
+func (opts *waitOptions) target() waitTarget {
+	return waitTarget{conn: &opts.conn, thing: opts.conn.Thing, jobID: opts.JobID, until: opts.until, tokens: opts.tokens}
 }
 
 // seen notes the status the execution was seen in.
@@ -335,45 +452,6 @@ func (opts *waitOptions) clearStatus() {
 		fmt.Fprint(opts.conn.IO.ErrOut, "\r\033[K")
 		opts.lineShown = false
 	}
-}
-
-// ended learns the terminal status of an execution the service would not
-// describe (TerminalStateReached, whose payload is terminalReply): it asks
-// for an update to QUEUED, which no device may set, and reads the
-// execution's state from the InvalidStateTransition refusal. Nothing
-// changes; the execution has ended, and no update is taken after that.
-func (opts *waitOptions) ended(ctx context.Context, conn *mqttclient.Conn, terminalReply []byte) (done bool, err error) {
-	o := &opts.conn
-	topic := jobs.UpdateTopic(o.Thing, opts.JobID)
-	token := opts.tokens.next()
-	reply, err := request(ctx, conn, topic, jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
-	if err != nil {
-		return false, err
-	}
-	if reply.Accepted {
-		return true, fmt.Errorf("the service accepted an update of job %s to QUEUED, which it refuses to devices; the execution's state is unknown", opts.JobID)
-	}
-	var rej jobs.ErrorResponse
-	if json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil && rej.ExecutionState.Status.Terminal() {
-		state := rej.ExecutionState
-		execution, err := json.Marshal(terminalExecution{
-			Execution: terminalState{JobID: opts.JobID, Status: state.Status, StatusDetails: state.StatusDetails, VersionNumber: state.VersionNumber},
-			Timestamp: rej.Timestamp,
-		})
-		if err != nil {
-			return true, err
-		}
-		return opts.reached(state.Status, execution)
-	}
-	// The service did not say: all that is known is that it ended.
-	if err := render.New(o.IO, o.Format()).Payload(terminalReply); err != nil {
-		return true, err
-	}
-	if opts.until.allTerminal() {
-		return true, nil
-	}
-	return true, fmt.Errorf("job %s has ended, but the service did not say in which status, so whether it is %s is unknown (the update probe got: %s)",
-		opts.JobID, opts.until, reply.Payload)
 }
 
 // terminalExecution is what wait prints for an execution that has ended:

@@ -166,3 +166,27 @@ func TestWatchAndWaitHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitResubscribesRepliesAfterReconnect: the session is clean, so after
+// a reconnect the broker has forgotten the reply subscriptions too; through
+// Mosquitto, which routes replies only to subscribers, the describe after
+// the reconnect must subscribe again (onConnectionLost forgets them) or its
+// reply never comes.
+func TestWaitResubscribesRepliesAfterReconnect(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMosquitto())
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	p := startWait(t, emu, "job-1", "--until", "SUCCEEDED", "--timeout", "20s")
+	// A takeover of the wait's client id drops it; it comes back once the
+	// intruder has left.
+	intruder := testutil.ConnectDevice(t, emu.Endpoint, "thing-1-wait")
+	p.WaitStderr(t, "disconnected from", lineWait)
+	intruder.Client.Disconnect(0)
+	p.WaitStderr(t, "reconnected to", lineWait)
+	p.WaitStderr(t, "> SUBSCRIBE to $aws/things/thing-1/jobs/job-1/get/accepted", lineWait)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", emu.Endpoint), 0)
+	r := p.Wait(t)
+	testutil.WantExit(t, r, 0)
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "SUCCEEDED" {
+		t.Errorf("after a reconnect through Mosquitto:\n%s", r)
+	}
+}
