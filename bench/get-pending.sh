@@ -3,14 +3,15 @@
 # same exchange (connect, subscribe to .../get/accepted, publish, wait for the
 # reply, disconnect) against the same emulator, interleaved so that both see
 # the same machine load. Prints a table of medians and the ratio, and the
-# start-up time of the iotjobs process alone, which most of the gap is.
+# start-up time and page faults of the iotjobs process alone, which most of
+# the gap is, beside those of a Go hello world, the floor of any Go process.
 #
 #   bench/get-pending.sh [RUNS] [DELAY_MS]
 #
 # RUNS defaults to 100. With DELAY_MS both tools reach the emulator through
 # bench/delayproxy, which holds every chunk back DELAY_MS in each direction:
 # a link with a round trip of twice that, where round trips are what counts.
-# Needs Go and mosquitto-clients.
+# Needs Go, mosquitto-clients and GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-100}
@@ -22,6 +23,12 @@ trap 'kill "${emu_pid:-}" "${proxy_pid:-}" 2>/dev/null || true; wait 2>/dev/null
 # Built as the releases are (.goreleaser.yaml): static, trimmed, stripped.
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/iotjobs" ./cmd/iotjobs
 bin=$work/iotjobs
+# The floor of a Go process's start-up: a program that prints one line,
+# built the same way.
+mkdir "$work/hello-src"
+printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$work/hello-src/main.go"
+printf 'module hello\n\ngo 1.24\n' >"$work/hello-src/go.mod"
+(cd "$work/hello-src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/hello" .)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mqtt_port=$(free_port); http_port=$(free_port)
@@ -44,7 +51,7 @@ done
 
 # EPOCHREALTIME (bash 5) reads the clock without starting a process, so the
 # timings hold only the commands measured.
-iot=() rr=() boot=()
+iot=() rr=() boot=() floor=()
 for _ in $(seq "$runs"); do
   t0=${EPOCHREALTIME/./}
   "$bin" get-pending -t "$thing" -e "mqtt://127.0.0.1:$port" --client-id bench-iotjobs -o json >"$work/iot.out"
@@ -55,8 +62,13 @@ for _ in $(seq "$runs"); do
   t2=${EPOCHREALTIME/./}
   "$bin" version >/dev/null
   t3=${EPOCHREALTIME/./}
-  iot+=($((t1 - t0))) rr+=($((t2 - t1))) boot+=($((t3 - t2)))
+  "$work/hello" >/dev/null
+  t4=${EPOCHREALTIME/./}
+  iot+=($((t1 - t0))) rr+=($((t2 - t1))) boot+=($((t3 - t2))) floor+=($((t4 - t3)))
 done
+# Page faults (minor) of one start-up each, GNU time's %R, median of 20.
+faults() { for _ in $(seq 20); do /usr/bin/time -f %R "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 10p; }
+boot_faults=$(faults "$bin" version); floor_faults=$(faults "$work/hello")
 # Both must have received the same reply (three queued jobs), or the timing means nothing.
 for f in iot rr; do
   grep -q '"queuedJobs":\[{"jobId":"bench-job-1"' "$work/$f.out" || { echo "$f got no proper reply:" >&2; cat "$work/$f.out" >&2; exit 1; }
@@ -68,6 +80,7 @@ summary() { # prints median and p90 in ms of the microsecond values given
 read -r iot_med iot_p90 <<<"$(summary "${iot[@]}")"
 read -r rr_med rr_p90 <<<"$(summary "${rr[@]}")"
 read -r boot_med boot_p90 <<<"$(summary "${boot[@]}")"
+read -r floor_med floor_p90 <<<"$(summary "${floor[@]}")"
 size=$(stat -c %s "$bin" 2>/dev/null || wc -c <"$bin")
 link="loopback"
 [ "$delay_ms" -gt 0 ] && link="a link of ${delay_ms} ms each way (bench/delayproxy)"
@@ -76,5 +89,9 @@ printf '| %-13s | %10s | %10s | %12s |\n' tool "median ms" "p90 ms" "vs rr media
 printf '|%s|%s|%s|%s|\n' --------------- ------------ ------------ --------------
 printf '| %-13s | %10s | %10s | %12s |\n' iotjobs "$iot_med" "$iot_p90" "$(awk -v a="$iot_med" -v b="$rr_med" 'BEGIN{printf "%.2fx", a/b}')"
 printf '| %-13s | %10s | %10s | %12s |\n' mosquitto_rr "$rr_med" "$rr_p90" "1.00x"
-printf '\niotjobs version (process start-up, no network): median %s ms, p90 %s ms\n' "$boot_med" "$boot_p90"
+printf '\nProcess start-up, no network, interleaved with the above:\n\n'
+printf '| %-30s | %10s | %10s | %12s |\n' program "median ms" "p90 ms" "page faults"
+printf '|%s|%s|%s|%s|\n' -------------------------------- ------------ ------------ --------------
+printf '| %-30s | %10s | %10s | %12s |\n' "iotjobs version" "$boot_med" "$boot_p90" "$boot_faults"
+printf '| %-30s | %10s | %10s | %12s |\n' "Go hello world (the floor)" "$floor_med" "$floor_p90" "$floor_faults"
 printf '\nbinary: %s bytes (%.1f MiB), CGO_ENABLED=0 go build -trimpath -ldflags "-s -w", %s\n' "$size" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" "$(go version | cut -d' ' -f3-)"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +24,8 @@ import (
 // engine attached to Mosquitto 2 (attach mode), where every request and
 // reply crosses a second broker hop: the ratio of the two is the cost of
 // that hop, on the same machine in the same run. The devices run in this
-// process too, so they share the two cores with the emulator.
+// process too, so they share the two cores with the emulator. It reports
+// the median and 99th percentile of the requests' round trips too.
 func BenchmarkMQTTDevicesMixed(b *testing.B) {
 	b.Run("embedded", func(b *testing.B) {
 		benchDevices(b, testutil.StartEmulator(b, testutil.WithDataPath(filepath.Join(b.TempDir(), "jobs.db"))))
@@ -66,6 +69,8 @@ func benchDevices(b *testing.B, emu *testutil.Emulator) {
 	}
 	// One goroutine per device: RunParallel starts parallelism*GOMAXPROCS.
 	b.SetParallelism(max(1, things/runtime.GOMAXPROCS(0)))
+	var mu sync.Mutex
+	var latencies []time.Duration
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -75,6 +80,12 @@ func benchDevices(b *testing.B, emu *testutil.Emulator) {
 		default:
 			return // more goroutines than devices: the others do the work
 		}
+		var mine []time.Duration
+		defer func() {
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
 		for n := 0; pb.Next(); n++ {
 			token := fmt.Sprint(n)
 			topic := jobs.GetPendingTopic(d.thing)
@@ -83,12 +94,19 @@ func benchDevices(b *testing.B, emu *testutil.Emulator) {
 				topic = jobs.UpdateTopic(d.thing, "bench")
 				payload = []byte(`{"status":"IN_PROGRESS","clientToken":"` + token + `"}`)
 			}
+			sent := time.Now()
 			reply, err := d.conn.Request(ctx, topic, payload, token)
 			if err != nil || !reply.Accepted {
 				b.Errorf("request %s: %v %s", topic, err, reply.Payload)
 				return
 			}
+			mine = append(mine, time.Since(sent))
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "ms-p50")
+		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "ms-p99")
+	}
 }
