@@ -1,7 +1,10 @@
 package emulatorcmd_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,4 +76,26 @@ func TestCheckAndDamagedStores(t *testing.T) {
 		t.Errorf("emulator on an empty file:\n%s", r)
 	}
 	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "check", "--data", ":memory:"), 2)
+}
+
+// TestFullDiskLeavesNoFile: a store whose creation fails for want of space
+// (here RLIMIT_FSIZE, which fails writes with EFBIG as a full disk fails
+// them with ENOSPC) is not left behind as a 0-byte or partial file, and the
+// message names the file and what to do.
+func TestFullDiskLeavesNoFile(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash for ulimit")
+	}
+	path := filepath.Join(t.TempDir(), "new.db")
+	r := testutil.RunBinary(t, bash, nil, "-c", `ulimit -f 4 && exec "$0" "$@"`, iotjobs.Path,
+		"emulator", "--data", path, "--mqtt", "127.0.0.1:0", "--http", "")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stderr, path) || !strings.Contains(r.Stderr, "file too large") ||
+		!strings.Contains(r.Stderr, "hint: the disk (or a quota or file size limit) is full; nothing was left behind") {
+		t.Errorf("emulator on a full disk:\n%s", r)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed store was left behind: %v", err)
+	}
 }

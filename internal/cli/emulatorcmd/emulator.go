@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -154,8 +155,11 @@ var flags = map[string]string{
 	"Minute": "--minute", "ConnectTimeout": "--connect-timeout", "MaxConnections": "--max-connections",
 }
 
-// damageHint says what to do about a damaged store.
+// damageHint says what to do about a damaged store, or a full disk.
 func damageHint(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w\n  hint: the disk (or a quota or file size limit) is full; nothing was left behind: free some space, or give --data a path on another disk", err)
+	}
 	var damaged *store.DamagedError
 	if !errors.As(err, &damaged) {
 		return err
