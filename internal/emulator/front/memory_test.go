@@ -3,11 +3,16 @@ package front_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"testing"
 	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+
+	"github.com/iotjobs/iotjobs/internal/mochilistener"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -22,13 +27,11 @@ func rawSubscribe(filters ...string) []byte {
 	return append([]byte{0x82, byte(len(body))}, body...)
 }
 
-// memoryPerConnection opens n connections to a fresh emulator (subscribed
-// to their thing's notify and notify-next when subscribed is set) and
-// returns the bytes of heap and stacks each one costs this process, the
-// broker's side and the client's together.
-func memoryPerConnection(t testing.TB, n int, subscribed bool) int64 {
-	emu := testutil.StartEmulator(t)
-	addr := emu.MQTTAddr()
+// memoryPerConnection opens n connections to the broker at addr, which
+// runs in this process (subscribed to their thing's notify and notify-next
+// when subscribed is set) and returns the bytes of heap and stacks each one
+// costs this process, the broker's side and the client's together.
+func memoryPerConnection(t testing.TB, addr string, n int, subscribed bool) int64 {
 	inUse := func() int64 {
 		runtime.GC()
 		var m runtime.MemStats
@@ -81,7 +84,7 @@ func memoryPerConnection(t testing.TB, n int, subscribed bool) int64 {
 // each.
 func TestIdleConnectionsAreCheap(t *testing.T) {
 	for _, subscribed := range []bool{false, true} {
-		per := memoryPerConnection(t, 1000, subscribed)
+		per := memoryPerConnection(t, testutil.StartEmulator(t).MQTTAddr(), 1000, subscribed)
 		t.Logf("subscribed %v: %d bytes per connection", subscribed, per)
 		if per > 40*1024 {
 			t.Errorf("subscribed %v: %d bytes per connection, want at most 40 KB", subscribed, per)
@@ -91,14 +94,45 @@ func TestIdleConnectionsAreCheap(t *testing.T) {
 
 // BenchmarkConnectionMemory reports the figures at fleet scale, 9,000
 // connections (both ends live in this process, and a machine here allows a
-// process 20,000 open files):
+// process 20,000 open files), beside its peer: a bare mochi broker (no hook
+// but allow-all, the same queue and buffer sizes, behind the listener that
+// does not deadlock on Close), the floor of what a mochi client costs.
 // go test -run '^$' -bench ConnectionMemory -benchtime 1x ./internal/emulator/front/
 func BenchmarkConnectionMemory(b *testing.B) {
 	for _, subscribed := range []bool{false, true} {
-		b.Run(fmt.Sprintf("9000-subscribed-%v", subscribed), func(b *testing.B) {
+		b.Run(fmt.Sprintf("emulator/9000-subscribed-%v", subscribed), func(b *testing.B) {
 			for range b.N {
-				b.ReportMetric(float64(memoryPerConnection(b, 9000, subscribed)), "bytes/conn")
+				b.ReportMetric(float64(memoryPerConnection(b, testutil.StartEmulator(b).MQTTAddr(), 9000, subscribed)), "bytes/conn")
+			}
+		})
+		b.Run(fmt.Sprintf("bare-mochi/9000-subscribed-%v", subscribed), func(b *testing.B) {
+			for range b.N {
+				b.ReportMetric(float64(memoryPerConnection(b, bareMochi(b), 9000, subscribed)), "bytes/conn")
 			}
 		})
 	}
+}
+
+// bareMochi starts a mochi broker as the emulator configures its queue and
+// read buffer, with no hook but allow-all, and returns its address.
+func bareMochi(b *testing.B) string {
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 256
+	s := mqtt.New(&mqtt.Options{Capabilities: caps, ClientNetReadBufferSize: 1024, Logger: slog.New(slog.DiscardHandler)})
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := s.AddListener(mochilistener.New(s, "bare", ln, slog.New(slog.DiscardHandler), mochilistener.Options{})); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return addr
 }
