@@ -37,6 +37,8 @@ func TestImportsPointDown(t *testing.T) {
 			forbid("the shared plumbing imports no command group", inCLI)
 		case pkg == "internal/jobs":
 			forbid("the protocol imports nothing of ours", func(string) bool { return true })
+		case pkg == "internal/policy":
+			forbid("the policy evaluator, shared by the emulator and the command line, imports nothing of ours", func(string) bool { return true })
 		case pkg == "internal/iotapi":
 			forbid("the control-plane API needs only the protocol", func(dep string) bool { return dep != "internal/jobs" })
 		case strings.HasPrefix(pkg, "internal/emulator") || slices.Contains([]string{"internal/mqttclient", "internal/render"}, pkg):

@@ -25,6 +25,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/iotjobs/iotjobs/internal/policy"
 )
 
 // MemoryDataPath as Config.DataPath keeps nothing across runs.
@@ -62,6 +63,10 @@ type Config struct {
 	// MaxConnections bounds the embedded broker's open connections; 0 means
 	// no bound.
 	MaxConnections int
+	// Policies are files of AWS IoT policy documents that the embedded
+	// broker enforces on every connection; none means everything is
+	// allowed. Attach mode cannot enforce them.
+	Policies []string
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -108,6 +113,12 @@ func (c Config) Validate() error {
 	case c.MQTTSAddr != "" && (c.TLSCert == "" || c.TLSKey == ""):
 		return configErrorf("{MQTTSAddr} needs {TLSCert} and {TLSKey}")
 	}
+	if c.BrokerURL != "" && len(c.Policies) > 0 {
+		return configErrorf("{Policies} apply to the embedded broker: in attach mode the other broker decides who may publish, subscribe and receive")
+	}
+	if _, err := LoadPolicies(c.Policies); err != nil {
+		return configErrorf("{Policies}: %w", err)
+	}
 	if c.BrokerURL != "" {
 		if c.MQTTAddr != "" || c.MQTTSAddr != "" {
 			return configErrorf("{BrokerURL} cannot be combined with {MQTTAddr} or {MQTTSAddr}: attach mode has no broker of its own")
@@ -124,6 +135,23 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// LoadPolicies reads the policy documents of paths.
+func LoadPolicies(paths []string) (policy.Set, error) {
+	var set policy.Set
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := policy.Parse(path, data)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, doc)
+	}
+	return set, nil
 }
 
 // Emulator is a running Jobs service: the engine behind an MQTT front (the
@@ -225,8 +253,14 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("open the store %s: %w", cfg.DataPath, err)
 	}
 
+	policies, err := LoadPolicies(cfg.Policies)
+	if err != nil {
+		cleanup()
+		e.engine.Close()
+		return nil, configErrorf("{Policies}: %w", err)
+	}
 	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
-	frontOpts := front.Options{
+	frontOpts := front.Options{Policies: policies,
 		Handler: requestLog{next: e.faults.Handler(e.engine), log: log.With("component", "requests")}, Middleware: []front.Middleware{e.faults.Middleware()},
 		Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections,
 	}

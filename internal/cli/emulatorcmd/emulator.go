@@ -77,7 +77,8 @@ text unless -o json is given: its lines are what scripts wait for.`,
   $ iotjobs emulator --data :memory: --minute 1s --http ""
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
   $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085
-  $ iotjobs emulator -o json | jq -r .mqtt`,
+  $ iotjobs emulator -o json | jq -r .mqtt
+  $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem --policy device-policy.json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
@@ -98,11 +99,12 @@ text unless -o json is given: its lines are what scripts wait for.`,
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
+	f.StringArrayVar(&opts.cfg.Policies, "policy", nil, "enforce the AWS IoT policy document in `FILE` on every connection, as AWS IoT Core does (repeatable: the policies attached to one certificate); see docs/policies.md")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
 	f.StringVarP(&opts.output, "output", "o", string(render.Pretty), "`FORMAT`: pretty (lines) or json (one object, and JSON log lines)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.AddNoColorFlag(cmd, ios)
-	for _, name := range []string{"tls-cert", "tls-key", "client-ca", "data"} {
+	for _, name := range []string{"tls-cert", "tls-key", "client-ca", "data", "policy"} {
 		_ = cmd.MarkFlagFilename(name)
 	}
 	cmd.AddCommand(newEmulatorControlCmds(ios)...)
@@ -153,6 +155,7 @@ var flags = map[string]string{
 	"MQTTAddr": "--mqtt", "MQTTSAddr": "--mqtts", "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
 	"ClientCA": "--client-ca", "HTTPAddr": "--http", "DataPath": "--data", "BrokerURL": "--broker",
 	"Minute": "--minute", "ConnectTimeout": "--connect-timeout", "MaxConnections": "--max-connections",
+	"Policies": "--policy",
 }
 
 // damageHint says what to do about a damaged store, or a full disk.
@@ -231,12 +234,13 @@ func runEmulator(ctx context.Context, opts *emulatorOptions) error {
 
 // readyJSON is what the emulator serves, as -o json prints it.
 type readyJSON struct {
-	Broker string `json:"broker,omitempty"`
-	MQTT   string `json:"mqtt,omitempty"`
-	MQTTS  string `json:"mqtts,omitempty"`
-	HTTP   string `json:"http,omitempty"`
-	Data   string `json:"data"`
-	Minute string `json:"minute"`
+	Broker   string   `json:"broker,omitempty"`
+	MQTT     string   `json:"mqtt,omitempty"`
+	MQTTS    string   `json:"mqtts,omitempty"`
+	HTTP     string   `json:"http,omitempty"`
+	Data     string   `json:"data"`
+	Minute   string   `json:"minute"`
+	Policies []string `json:"policies,omitempty"`
 }
 
 // printAddresses writes one "name  URL" line per served address (or one
@@ -252,12 +256,17 @@ func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator
 	r := readyJSON{
 		Broker: cfg.BrokerURL, MQTT: prefixed("mqtt://", emu.MQTTAddr()), MQTTS: prefixed("mqtts://", emu.MQTTSAddr()),
 		HTTP: prefixed("http://", emu.HTTPAddr()), Data: cfg.DataPath, Minute: cmp.Or(cfg.Minute, time.Minute).String(),
+		Policies: cfg.Policies,
 	}
 	if format == render.JSON {
 		return cmdutil.WriteJSONLine(ios.Out, r)
 	}
 	w := tabwriter.NewWriter(ios.Out, 0, 0, 2, ' ', 0)
-	for _, line := range [][2]string{{"broker", r.Broker}, {"mqtt", r.MQTT}, {"mqtts", r.MQTTS}, {"http", r.HTTP}, {"data", r.Data}, {"minute", r.Minute}} {
+	lines := [][2]string{{"broker", r.Broker}, {"mqtt", r.MQTT}, {"mqtts", r.MQTTS}, {"http", r.HTTP}, {"data", r.Data}, {"minute", r.Minute}}
+	for _, p := range r.Policies {
+		lines = append(lines, [2]string{"policy", p})
+	}
+	for _, line := range lines {
 		if line[1] != "" {
 			fmt.Fprintf(w, "%s\t%s\n", line[0], line[1])
 		}

@@ -196,3 +196,38 @@ func TestEmulatorJSONOutput(t *testing.T) {
 	}
 	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "-o", "yaml", "--data", ":memory:"), 2)
 }
+
+// TestEmulatorPolicyFlag: --policy files are read before anything starts:
+// a bad one is a usage error that names the file, the statement and the
+// position; attach mode refuses them; a good one is in the banner.
+func TestEmulatorPolicyFlag(t *testing.T) {
+	testutil.IsolateFromUserSettings(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	testutil.WriteFile(t, bad, "{\"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"iot:*\",}]}")
+	r := iotjobs.Run(t, nil, "emulator", "--policy", bad, "--data", ":memory:", "--mqtt", "127.0.0.1:0", "--http", "")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, "--policy: "+bad+": line 2, column ") {
+		t.Errorf("a policy with a trailing comma:\n%s", r)
+	}
+	notAction := filepath.Join(dir, "notaction.json")
+	testutil.WriteFile(t, notAction, `{"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}, {"Effect": "Deny", "NotAction": "iot:Connect", "Resource": "*"}]}`)
+	r = iotjobs.Run(t, nil, "emulator", "--policy", notAction, "--data", ":memory:", "--mqtt", "127.0.0.1:0", "--http", "")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, notAction+": statement 2: NotAction and NotResource are not supported") {
+		t.Errorf("NotAction:\n%s", r)
+	}
+	good := filepath.Join(dir, "good.json")
+	testutil.WriteFile(t, good, `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "iot:*", "Resource": "*"}}`)
+	r = iotjobs.Run(t, nil, "emulator", "--policy", good, "--broker", "mqtt://127.0.0.1:1", "--data", ":memory:", "--http", "")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, "--policy apply to the embedded broker") {
+		t.Errorf("--policy in attach mode:\n%s", r)
+	}
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "--policy", good, "--mqtt", "127.0.0.1:0", "--http", "", "--data", ":memory:")
+	for !strings.HasPrefix(p.Line(t, 10*time.Second), "policy") {
+	}
+	p.WaitStderr(t, `msg="enforcing IoT policies" component=policy documents=1 statements=1 region=us-east-1 account=123456789012`, 10*time.Second)
+	p.Signal(t, syscall.SIGTERM)
+	testutil.WantExit(t, p.Wait(t), 0)
+}

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/mochilistener"
+	"github.com/iotjobs/iotjobs/internal/policy"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -41,7 +44,20 @@ type Broker struct {
 // takes ownership of them. Every publication of a client is routed as
 // usual, and the engine's reply to a request goes to that client alone.
 func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
-	svc := newService(opts, deliverToClient)
+	var pol *policies
+	if len(opts.Policies) > 0 {
+		region, account, ok := opts.Policies.Account()
+		if !ok {
+			region, account = iotapi.Region, iotapi.AccountID
+		}
+		pol = &policies{set: opts.Policies, region: region, account: account, log: optsLogger(opts).With("component", "policy")}
+		statements := 0
+		for _, doc := range opts.Policies {
+			statements += len(doc.Statements)
+		}
+		pol.log.Info("enforcing IoT policies", "documents", len(opts.Policies), "statements", statements, "region", region, "account", account)
+	}
+	svc := newService(opts, pol.deliver(deliverToClient))
 	log := svc.log.With("component", "broker")
 	caps := mqtt.NewDefaultServerCapabilities()
 	// AWS IoT supports QoS 0 and 1 only; mochi downgrades anything higher.
@@ -66,7 +82,7 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	b := &Broker{server: server, log: svc.log}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	ids := newClientIDs(server)
-	auth := &authHook{acl: []aclCheck{subscriptionLimit}}
+	auth := &authHook{policies: pol}
 	for _, hook := range []mqtt.Hook{&limitsHook{ids: ids}, auth, &serviceHook{service: svc, ctx: b.ctx}} {
 		if err := server.AddHook(hook, nil); err != nil {
 			b.cancel()
@@ -154,48 +170,78 @@ func (h *limitsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 // maxSubscriptions is AWS IoT's limit of subscriptions per connection.
 const maxSubscriptions = 50
 
-// aclCheck allows (true) or refuses a client's publish (write) or
-// subscription to topic.
-type aclCheck func(cl *mqtt.Client, topic string, write bool) bool
-
-// subscriptionLimit refuses a subscription past maxSubscriptions; the
-// client gets the failure code for that filter in its SUBACK.
-func subscriptionLimit(cl *mqtt.Client, topic string, write bool) bool {
-	if write {
-		return true
-	}
-	if _, ok := cl.State.Subscriptions.Get(topic); ok {
-		return true // a re-subscription
-	}
-	return cl.State.Subscriptions.Len() < maxSubscriptions
-}
-
 // authHook is the broker's one authorisation hook. mochi lets a request
-// through when any hook allows it, so every refusal must come from here:
-// a request is allowed when each of the checks allows it. CONNECT is always
-// let in: AWS IoT authenticates by client certificate, which the TLS
-// listener checks when a client CA is set. Policies add checks here.
+// through when any hook allows it, so every refusal must come from here.
+// It applies AWS IoT's limit of subscriptions per connection and, when
+// policies are loaded, the policies (see policies); without them every
+// CONNECT is let in: AWS IoT authenticates by client certificate, which the
+// TLS listener checks when a client CA is set.
 type authHook struct {
 	mqtt.HookBase
-	acl []aclCheck
+	policies *policies
+	subs     subscriptions
 }
 
 func (h *authHook) ID() string { return "iotjobs-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+	switch b {
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSubscribe, mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
-func (h *authHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+	return h.policies.allowed(cl, policy.Connect, "client", cl.ID)
+}
 
-func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	for _, allowed := range h.acl {
-		if !allowed(cl, topic, write) {
-			return false
+// OnSubscribe decides each filter of a SUBSCRIBE: a filter the policies
+// deny closes the connection and nothing is subscribed; past
+// maxSubscriptions a filter gets the failure code in the SUBACK.
+func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	decisions := make(map[string]bool, len(pk.Filters))
+	held := cl.State.Subscriptions.Len()
+	for _, sub := range pk.Filters {
+		if !h.policies.allowed(cl, policy.Subscribe, "topicfilter", sub.Filter) {
+			h.subs.forget(cl)
+			refuse(cl)
+			return emptied(pk)
+		}
+		if _, seen := decisions[sub.Filter]; seen {
+			continue
+		}
+		if _, ok := cl.State.Subscriptions.Get(sub.Filter); ok {
+			decisions[sub.Filter] = true // a re-subscription
+			continue
+		}
+		decisions[sub.Filter] = held < maxSubscriptions
+		if decisions[sub.Filter] {
+			held++
 		}
 	}
-	return true
+	h.subs.decide(cl, decisions)
+	return pk
 }
+
+// OnACLCheck is mochi's one question for a PUBLISH (write), each filter of
+// a SUBSCRIBE and each delivery (read): the SUBSCRIBE's filters were
+// decided in OnSubscribe, and a delivery is an iot:Receive.
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		if !h.policies.allowed(cl, policy.Publish, "topic", topic) {
+			refuse(cl)
+			return false
+		}
+		return true
+	}
+	if allowed, ok := h.subs.take(cl, topic); ok {
+		return allowed
+	}
+	return h.policies.allowed(cl, policy.Receive, "topic", topic)
+}
+
+func (h *authHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) { h.subs.forget(cl) }
 
 // serviceHook puts the engine behind the broker. It holds no protocol logic:
 // the engine decides what is a request and what the reply is.
@@ -247,6 +293,29 @@ type brokerLog struct{ slog.Handler }
 
 func (h brokerLog) Enabled(ctx context.Context, level slog.Level) bool {
 	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
+}
+
+// Handle drops what mochi says of a packet it could not answer because
+// the connection was closed under it (a policy denial closes it mid-packet:
+// the denial is logged already), and the packet dumps of its other
+// warnings, hundreds of characters of empty fields.
+func (h brokerLog) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	closed := false
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case a.Key == "pk":
+		case a.Key == "error" && strings.Contains(a.Value.String(), "connection not open"):
+			closed = true
+		default:
+			out.AddAttrs(a)
+		}
+		return true
+	})
+	if closed {
+		return nil
+	}
+	return h.Handler.Handle(ctx, out)
 }
 
 func (h brokerLog) WithAttrs(attrs []slog.Attr) slog.Handler {

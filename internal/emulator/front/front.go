@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/engine"
+	"github.com/iotjobs/iotjobs/internal/policy"
 )
 
 // Handler is what the front needs of the engine.
@@ -38,8 +39,19 @@ type Options struct {
 	// clients (see mochilistener.Options); zero means no bound.
 	ConnectTimeout time.Duration
 	MaxConnections int
+	// Policies, when any, are enforced on the embedded broker's clients,
+	// evaluated in the region and account they name (else the emulator's).
+	Policies policy.Set
 	// Logger; nil discards.
 	Logger *slog.Logger
+}
+
+// optsLogger is opts' logger, or one that discards.
+func optsLogger(opts Options) *slog.Logger {
+	if opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return opts.Logger
 }
 
 // service is what both fronts share: the handler behind the delivery chain.
@@ -50,10 +62,7 @@ type service struct {
 }
 
 func newService(opts Options, base Delivery) service {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := optsLogger(opts)
 	deliver := base
 	for i := len(opts.Middleware) - 1; i >= 0; i-- {
 		deliver = opts.Middleware[i](deliver)
