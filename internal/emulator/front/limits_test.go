@@ -204,3 +204,19 @@ func TestFiftySubscriptionsPerConnection(t *testing.T) {
 		t.Errorf("the 51st subscription got SUBACK code %#x, want 0x80", code)
 	}
 }
+
+// TestFiftySubscriptionsStillReceive: a client that holds the 50 with a
+// wildcard among them still receives what the wildcard matches (the cap
+// counts subscriptions, and a delivery is not one).
+func TestFiftySubscriptionsStillReceive(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "thing-1")
+	dev.Subscribe("$aws/things/thing-1/jobs/+")
+	for i := range 49 {
+		dev.Subscribe(fmt.Sprintf("subs/%d", i))
+	}
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	if m := dev.Next(); m.Topic != "$aws/things/thing-1/jobs/notify" && m.Topic != "$aws/things/thing-1/jobs/notify-next" {
+		t.Fatalf("got %s", m.Topic)
+	}
+}
