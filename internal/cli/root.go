@@ -15,6 +15,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cli/configcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
 	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
+	"github.com/iotjobs/iotjobs/internal/cli/policycmd"
 	"github.com/iotjobs/iotjobs/internal/cli/versioncmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
@@ -70,6 +71,7 @@ func topLevel() []topLevelCmd {
 		}},
 		{"emulator", emulatorcmd.NewEmulatorCmd},
 		{"config", configcmd.NewConfigCmd},
+		{"policy", policycmd.NewPolicyCmd},
 	}
 }
 

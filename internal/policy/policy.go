@@ -69,6 +69,9 @@ type Statement struct {
 	Conditions []Condition
 	// doc names the document, for explanations.
 	doc string
+	// literal: the document is not Version 2012-10-17, and ${...} in it
+	// is text, not a variable.
+	literal bool
 }
 
 // Condition is one test of a Condition block: Operator(Key, Values), true
@@ -137,8 +140,22 @@ var operators = map[string]func(value, want string) bool{
 // negated operators hold when no value matches, not when one does.
 var negated = map[string]bool{"StringNotEquals": true, "StringNotLike": true}
 
-// conditionKeys are the keys a condition may test.
-var conditionKeys = map[string]bool{VarClientID: true, VarThingName: true, VarIsAttached: true}
+// canonicalKey is the spelling of a known key or policy variable, whose
+// names AWS compares without regard to case; "" for an unknown one.
+func canonicalKey(name string) string {
+	for _, k := range []string{VarClientID, VarThingName, VarIsAttached} {
+		if strings.EqualFold(name, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// escapes are the policy variables that stand for a character a policy
+// would otherwise read as a wildcard or a variable: ${*}, ${?} and ${$}.
+// Substituted, they become the placeholder bytes that Match compares with
+// the character itself.
+var escapes = map[string]string{"*": "\x01", "?": "\x02", "$": "$"}
 
 // Parse reads one policy document; name says where it came from. Errors
 // name the statement and what is wrong with it, and JSON errors their
@@ -157,6 +174,9 @@ func Parse(name string, data []byte) (*Document, error) {
 		return nil, fmt.Errorf("%s: Version %q: AWS IoT takes 2012-10-17", name, raw.Version)
 	}
 	doc := &Document{Name: name, Version: raw.Version}
+	// As in IAM, whose conventions AWS IoT policies follow, variables are
+	// variables only under Version 2012-10-17; otherwise ${...} is text.
+	literal := raw.Version != "2012-10-17"
 	var statements []json.RawMessage
 	if len(bytes.TrimSpace(raw.Statement)) > 0 && bytes.TrimSpace(raw.Statement)[0] == '{' {
 		statements = []json.RawMessage{raw.Statement}
@@ -164,17 +184,17 @@ func Parse(name string, data []byte) (*Document, error) {
 		return nil, fmt.Errorf("%s: Statement must be a statement or a non-empty list of them", name)
 	}
 	for i, rs := range statements {
-		s, err := parseStatement(rs)
+		s, err := parseStatement(rs, literal)
 		if err != nil {
 			return nil, fmt.Errorf("%s: statement %d: %w", name, i+1, err)
 		}
-		s.Index, s.doc = i+1, name
+		s.Index, s.doc, s.literal = i+1, name, literal
 		doc.Statements = append(doc.Statements, s)
 	}
 	return doc, nil
 }
 
-func parseStatement(data json.RawMessage) (Statement, error) {
+func parseStatement(data json.RawMessage, literal bool) (Statement, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var raw rawStatement
@@ -195,13 +215,18 @@ func parseStatement(data json.RawMessage) (Statement, error) {
 	}
 	s := Statement{Sid: raw.Sid, Effect: Effect(raw.Effect), Actions: raw.Action, Resources: raw.Resource}
 	for _, a := range s.Actions {
-		if !strings.HasPrefix(strings.ToLower(a), "iot:") {
-			return Statement{}, fmt.Errorf("Action %q: an AWS IoT policy names iot: actions", a)
+		// iotjobsdata: actions are the Jobs data plane's HTTPS API: AWS's
+		// own Jobs policy names them, and they never match an MQTT action.
+		if lower := strings.ToLower(a); !strings.HasPrefix(lower, "iot:") && !strings.HasPrefix(lower, "iotjobsdata:") {
+			return Statement{}, fmt.Errorf("Action %q: an AWS IoT policy names iot: (or iotjobsdata:) actions", a)
 		}
 	}
 	for _, r := range s.Resources {
+		if literal {
+			break // ${...} is text there
+		}
 		if err := checkVariables(r); err != nil {
-			return Statement{}, fmt.Errorf("Resource %q: %w", r, err)
+			return Statement{}, fmt.Errorf("Resource %q: %w (under Version 2012-10-17, which a policy with variables needs)", r, err)
 		}
 	}
 	for op, tests := range raw.Condition {
@@ -209,10 +234,11 @@ func parseStatement(data json.RawMessage) (Statement, error) {
 			return Statement{}, fmt.Errorf("Condition operator %q is not supported by this evaluator (it knows %s)", op, strings.Join(operatorNames(), ", "))
 		}
 		for key, values := range tests {
-			if !conditionKeys[key] {
+			canonical := canonicalKey(key)
+			if canonical == "" {
 				return Statement{}, fmt.Errorf("Condition key %q is not supported by this evaluator (it knows %s, %s and %s)", key, VarClientID, VarThingName, VarIsAttached)
 			}
-			s.Conditions = append(s.Conditions, Condition{Operator: op, Key: key, Values: values})
+			s.Conditions = append(s.Conditions, Condition{Operator: op, Key: canonical, Values: values})
 		}
 	}
 	return s, nil
@@ -233,7 +259,7 @@ func checkVariables(s string) error {
 		if j < 0 {
 			return errors.New("a ${ without its }")
 		}
-		if v := s[i+2 : i+j]; !conditionKeys[v] {
+		if v := s[i+2 : i+j]; canonicalKey(v) == "" && escapes[v] == "" {
 			return fmt.Errorf("the policy variable ${%s} is not supported by this evaluator (it knows ${%s}, ${%s} and ${%s})", v, VarClientID, VarThingName, VarIsAttached)
 		}
 		s = s[i+j+1:]
@@ -348,7 +374,10 @@ func (s *Statement) matches(vars map[string]string, req Request) bool {
 	}
 	resource := false
 	for _, r := range s.Resources {
-		pattern, ok := substitute(r, vars)
+		pattern, ok := r, true
+		if !s.literal {
+			pattern, ok = substitute(r, vars)
+		}
 		if ok && Match(pattern, req.Resource) {
 			resource = true
 			break
@@ -358,31 +387,38 @@ func (s *Statement) matches(vars map[string]string, req Request) bool {
 		return false
 	}
 	for _, c := range s.Conditions {
-		if !c.holds(vars) {
+		if !c.holds(vars, s.literal) {
 			return false
 		}
 	}
 	return true
 }
 
-// holds tests the condition; a key without a value fails it (the
-// variable cannot be resolved), as a missing key does on AWS.
-func (c Condition) holds(vars map[string]string) bool {
+// holds tests the condition. A key without a value (a variable that
+// cannot be resolved) fails a condition that wants a match and satisfies
+// one that wants none (StringNotEquals, StringNotLike), as AWS documents.
+func (c Condition) holds(vars map[string]string, literal bool) bool {
 	value, ok := vars[c.Key]
 	if !ok {
-		return false
+		return negated[c.Operator]
 	}
 	test := operators[c.Operator]
+	resolve := func(w string) (string, bool) {
+		if literal {
+			return w, true
+		}
+		return substitute(w, vars)
+	}
 	if negated[c.Operator] {
 		for _, w := range c.Values {
-			if pattern, ok := substitute(w, vars); ok && !test(value, pattern) {
+			if pattern, ok := resolve(w); ok && !test(value, pattern) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, w := range c.Values {
-		pattern, ok := substitute(w, vars)
+		pattern, ok := resolve(w)
 		if ok && test(value, pattern) {
 			return true
 		}
@@ -407,7 +443,11 @@ func substitute(s string, vars map[string]string) (string, bool) {
 		if j < 0 {
 			return "", false
 		}
-		v, ok := vars[s[i+2:i+j]]
+		name := s[i+2 : i+j]
+		v, ok := escapes[name]
+		if !ok {
+			v, ok = vars[canonicalKey(name)]
+		}
 		if !ok {
 			return "", false
 		}
@@ -427,7 +467,7 @@ func Match(pattern, s string) bool {
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || literalOf(pattern[p]) == s[i]):
 			p++
 			i++
 		case p < len(pattern) && pattern[p] == '*':
@@ -463,6 +503,18 @@ func (set Set) Account() (region, account string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// literalOf is the character a placeholder byte of a substituted ${*} or
+// ${?} stands for, 0 for any other byte.
+func literalOf(b byte) byte {
+	switch b {
+	case 1:
+		return '*'
+	case 2:
+		return '?'
+	}
+	return 0
 }
 
 // ARN is the resource ARN of kind ("client", "topic", "topicfilter") and
