@@ -39,6 +39,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "interrupted")
 	} else {
 		fmt.Fprintln(stderr, "iotjobs: "+err.Error())
+		if hint := cmdutil.PolicyCheckHint(executed, err); hint != "" {
+			fmt.Fprintln(stderr, "  "+hint)
+		}
 	}
 	return code
 }

@@ -111,7 +111,7 @@ func backoff(attempt int) time.Duration {
 func (o *ConnOptions) noteRetry(next, attempts int, why string, wait time.Duration, err error) {
 	switch {
 	case err != nil:
-		fmt.Fprintf(o.IO.ErrOut, "%s; another connection with client id %q (a watch, or the device itself) may have taken it over, as AWS IoT keeps one per id. Retrying in %s (attempt %d of %d)\n",
+		fmt.Fprintf(o.IO.ErrOut, "%s: another connection with client id %q (a watch, or the device itself) may have taken it over, as AWS IoT keeps one per id, or a policy denied the request. Retrying in %s (attempt %d of %d)\n",
 			why, o.ClientID, humanDuration(wait), next, attempts)
 	case o.Verbose:
 		fmt.Fprintf(o.IO.ErrOut, "* %s; retrying in %s (attempt %d of %d)\n", why, humanDuration(wait), next, attempts)
@@ -185,7 +185,8 @@ func (o *ConnOptions) rejectionHint(topic jobs.Topic, request []byte, resp jobs.
 	case jobs.CodeTerminalStateReached:
 		return "the execution has finished; see the thing's pending jobs with: " + o.Suggest("get-pending")
 	case jobs.CodeRequestThrottled:
-		return "the service is throttling this account's requests; wait a moment and try again"
+		return "AWS IoT allows an account 200 Jobs reads (get-pending, describe) and 200 writes (start-next, update) per second by default; " +
+			"wait a moment and try again (--retries does, with backoff), or pace a fan-out with --rate"
 	case jobs.CodeInternalError:
 		return "the service failed; try again"
 	}

@@ -1,6 +1,12 @@
 package cmdutil
 
-import "strings"
+import (
+	"errors"
+	"strings"
+
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/spf13/cobra"
+)
 
 // Suggest spells a command that runs as printed: iotjobs and args, then
 // -t THING and the connection flags given on this command line (the
@@ -42,4 +48,23 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// PolicyCheckHint is, for a connection the server closed right after
+// what cmd sent (how AWS IoT answers what a policy denies), the command
+// that checks a policy against cmd; "" otherwise.
+func PolicyCheckHint(cmd *cobra.Command, err error) string {
+	var ce *mqttclient.ConnectionError
+	if cmd == nil || !errors.As(err, &ce) || !ce.PolicySuspect {
+		return ""
+	}
+	thing := "THING"
+	if f := cmd.Flags().Lookup("thing"); f != nil && f.Value.String() != "" {
+		thing, _, _ = strings.Cut(f.Value.String(), ",")
+	}
+	words := []string{"policy", "-t", thing, "--for", cmd.Name()}
+	if f := cmd.Flags().Lookup("client-id"); f != nil && f.Changed {
+		words = append(words, "--client-id", f.Value.String())
+	}
+	return "check the certificate's policy with: iotjobs " + ShellJoin(append(words, "--check")...) + " POLICY.json"
 }

@@ -103,8 +103,7 @@ type Conn struct {
 	permanent  []string        // filters of Subscribe, renewed after a reconnect
 	down       chan struct{}   // closed when the current connection is lost
 	downErr    error
-	lastSent   string    // what we sent last, to explain a hang-up
-	lastSentAt time.Time // when
+	recent     []sentPacket // what we sent last, to explain a hang-up
 
 	// Reconnect pacing (AutoReconnect): see onConnectionLost.
 	connectedAt time.Time
@@ -436,9 +435,38 @@ func (c *Conn) connection() <-chan struct{} {
 	return c.down
 }
 
-func (c *Conn) sent(what string) {
+// sentPacket is a SUBSCRIBE or PUBLISH we sent, and its filters or topic.
+type sentPacket struct {
+	kind  string // "SUBSCRIBE" or "PUBLISH"
+	names []string
+	at    time.Time
+}
+
+func (p sentPacket) String() string { return p.kind + " to " + strings.Join(p.names, ", ") }
+
+// permissions are what AWS IoT checks of p: iot:Subscribe on each filter,
+// or iot:Publish on the topic.
+func (p sentPacket) permissions() []string {
+	var list []string
+	for _, name := range p.names {
+		if p.kind == "SUBSCRIBE" {
+			list = append(list, "iot:Subscribe on topicfilter/"+name)
+		} else {
+			list = append(list, "iot:Publish on topic/"+name)
+		}
+	}
+	return list
+}
+
+// recentSends is how many of the last packets sent are kept.
+const recentSends = 4
+
+func (c *Conn) sent(kind string, names ...string) {
 	c.mu.Lock()
-	c.lastSent, c.lastSentAt = what, time.Now()
+	c.recent = append(c.recent, sentPacket{kind: kind, names: names, at: time.Now()})
+	if len(c.recent) > recentSends {
+		c.recent = c.recent[1:]
+	}
 	c.mu.Unlock()
 }
 
@@ -500,7 +528,7 @@ func (c *Conn) startSubscribe(filters []string) paho.Token {
 	for _, f := range filters {
 		req[f] = qosAtLeastOnce
 	}
-	c.sent(what)
+	c.sent("SUBSCRIBE", filters...)
 	return c.client.SubscribeMultiple(req, nil)
 }
 
@@ -535,7 +563,7 @@ func (c *Conn) Publish(ctx context.Context, topic string, payload []byte) error 
 
 func (c *Conn) publish(topic string, payload []byte) paho.Token {
 	c.cfg.Trace("> PUBLISH %s %s", topic, payload)
-	c.sent("PUBLISH to " + topic)
+	c.sent("PUBLISH", topic)
 	return c.client.Publish(topic, qosAtLeastOnce, false, payload)
 }
 
@@ -647,7 +675,7 @@ func pending(replies <-chan Reply) (Reply, bool) {
 // sent, and on the older of two clients sharing a client id.
 func (c *Conn) lostError(op string, tokenErr error) error {
 	c.mu.Lock()
-	why, last, since := c.downErr, c.lastSent, time.Since(c.lastSentAt)
+	why, recent := c.downErr, slices.Clone(c.recent)
 	limited := c.limited
 	c.mu.Unlock()
 	if limited != nil && limited.failure() != nil {
@@ -660,16 +688,37 @@ func (c *Conn) lostError(op string, tokenErr error) error {
 	if why == nil {
 		why = errors.New("connection closed")
 	}
-	if since > hangUpWindow {
-		return &ConnectionError{Op: op, Lost: true, Err: fmt.Errorf("the connection was lost %s after our %s (%v)", since.Round(time.Millisecond), last, why)}
+	// The packets sent within the window before the last one: SUBSCRIBE
+	// and PUBLISH leave back to back, and either may be the one denied.
+	var suspects []sentPacket
+	if len(recent) > 0 && time.Since(recent[len(recent)-1].at) <= hangUpWindow {
+		last := recent[len(recent)-1].at
+		for _, p := range recent {
+			if last.Sub(p.at) <= hangUpWindow {
+				suspects = append(suspects, p)
+			}
+		}
+	}
+	if len(suspects) == 0 {
+		if len(recent) == 0 {
+			return &ConnectionError{Op: op, Lost: true, Err: fmt.Errorf("the connection was lost (%v)", why)}
+		}
+		p := recent[len(recent)-1]
+		return &ConnectionError{Op: op, Lost: true, Err: fmt.Errorf("the connection was lost %s after our %s (%v)", time.Since(p.at).Round(time.Millisecond), p, why)}
+	}
+	var sent, permissions []string
+	for _, p := range suspects {
+		sent = append(sent, p.String())
+		permissions = append(permissions, p.permissions()...)
 	}
 	return &ConnectionError{
-		Op:   op,
-		Lost: true,
-		Err:  fmt.Errorf("the server closed the connection right after our %s (%v)", last, why),
-		Hint: "on AWS IoT this is how a policy denies an action: check that the policy attached to the certificate allows " +
-			"iot:Publish on the request topic and iot:Subscribe/iot:Receive on its /accepted and /rejected topics; " +
-			fmt.Sprintf("it also happens when another client connects with the same client id %q", c.cfg.ClientID),
+		Op:            op,
+		Lost:          true,
+		PolicySuspect: true,
+		Err:           fmt.Errorf("the server closed the connection right after our %s (%v)", strings.Join(sent, " and "), why),
+		Hint: "on AWS IoT this is how a policy denies an action: the policy attached to the certificate must allow " +
+			strings.Join(permissions, ", ") +
+			fmt.Sprintf("; it also happens when another client connects with the same client id %q", c.cfg.ClientID),
 	}
 }
 

@@ -133,7 +133,11 @@ func TestRequestHangUpAfterPublishExplainsPolicy(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want a ConnectionError", err)
 	}
-	for _, want := range []string{"closed the connection right after our PUBLISH to $aws/things/test-thing/jobs/get", "policy", "iot:Publish", "same client id"} {
+	if !ce.PolicySuspect {
+		t.Errorf("a hang-up right after our packets is not marked as a policy suspect: %v", err)
+	}
+	for _, want := range []string{"closed the connection right after our SUBSCRIBE to $aws/things/test-thing/jobs/get/accepted, $aws/things/test-thing/jobs/get/rejected and PUBLISH to $aws/things/test-thing/jobs/get",
+		"policy", "iot:Publish on topic/$aws/things/test-thing/jobs/get", "iot:Subscribe on topicfilter/$aws/things/test-thing/jobs/get/rejected", "same client id"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -25,6 +25,9 @@ type ConnectionError struct {
 	Hint string
 	// Lost: the connection was up and dropped, rather than never made.
 	Lost bool
+	// PolicySuspect: the server hung up right after we sent something,
+	// which is how AWS IoT answers what a policy denies.
+	PolicySuspect bool
 }
 
 func (e *ConnectionError) Error() string {

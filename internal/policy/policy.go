@@ -203,11 +203,11 @@ func parseStatement(data json.RawMessage, literal bool) (Statement, error) {
 	}
 	switch {
 	case raw.NotAction != nil, raw.NotResource != nil:
-		return Statement{}, errors.New("NotAction and NotResource are not supported by this evaluator; list the actions and resources instead")
+		return Statement{}, errors.New("the NotAction and NotResource elements are not supported by this evaluator; list the actions and resources instead")
 	case raw.Principal != nil:
 		return Statement{}, errors.New("an AWS IoT policy has no Principal: it is attached to one")
 	case raw.Effect != string(Allow) && raw.Effect != string(Deny):
-		return Statement{}, fmt.Errorf("Effect %q: want Allow or Deny", raw.Effect)
+		return Statement{}, fmt.Errorf("the Effect %q: want Allow or Deny", raw.Effect)
 	case len(raw.Action) == 0:
 		return Statement{}, errors.New("no Action")
 	case len(raw.Resource) == 0:
@@ -218,7 +218,7 @@ func parseStatement(data json.RawMessage, literal bool) (Statement, error) {
 		// iotjobsdata: actions are the Jobs data plane's HTTPS API: AWS's
 		// own Jobs policy names them, and they never match an MQTT action.
 		if lower := strings.ToLower(a); !strings.HasPrefix(lower, "iot:") && !strings.HasPrefix(lower, "iotjobsdata:") {
-			return Statement{}, fmt.Errorf("Action %q: an AWS IoT policy names iot: (or iotjobsdata:) actions", a)
+			return Statement{}, fmt.Errorf("the Action %q: an AWS IoT policy names iot: (or iotjobsdata:) actions", a)
 		}
 	}
 	for _, r := range s.Resources {
@@ -226,7 +226,7 @@ func parseStatement(data json.RawMessage, literal bool) (Statement, error) {
 			break // ${...} is text there
 		}
 		if err := checkVariables(r); err != nil {
-			return Statement{}, fmt.Errorf("Resource %q: %w (under Version 2012-10-17, which a policy with variables needs)", r, err)
+			return Statement{}, fmt.Errorf("the Resource %q: %w (under Version 2012-10-17, which a policy with variables needs)", r, err)
 		}
 	}
 	for op, tests := range raw.Condition {

@@ -130,7 +130,9 @@ func TestServerHangsUpAfterPublish(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{HangUpOn: func(topic string) bool { return strings.HasSuffix(topic, "/update") }})
 	r := iotjobs.Run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "-e", "mqtt://"+b.Addr)
 	testutil.WantExit(t, r, 3)
-	for _, want := range []string{"closed the connection right after our PUBLISH to $aws/things/thing-1/jobs/job-1/update", "policy", "iot:Publish"} {
+	for _, want := range []string{"closed the connection right after our SUBSCRIBE to $aws/things/thing-1/jobs/job-1/update/accepted, $aws/things/thing-1/jobs/job-1/update/rejected and PUBLISH to $aws/things/thing-1/jobs/job-1/update",
+		"iot:Publish on topic/$aws/things/thing-1/jobs/job-1/update", "iot:Subscribe on topicfilter/$aws/things/thing-1/jobs/job-1/update/accepted",
+		"\n  check the certificate's policy with: iotjobs policy -t thing-1 --for update --check POLICY.json\n"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr does not mention %q:\n%s", want, r.Stderr)
 		}

@@ -214,7 +214,7 @@ func TestEmulatorPolicyFlag(t *testing.T) {
 	testutil.WriteFile(t, notAction, `{"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}, {"Effect": "Deny", "NotAction": "iot:Connect", "Resource": "*"}]}`)
 	r = iotjobs.Run(t, nil, "emulator", "--policy", notAction, "--data", ":memory:", "--mqtt", "127.0.0.1:0", "--http", "")
 	testutil.WantExit(t, r, 2)
-	if !strings.Contains(r.Stderr, notAction+": statement 2: NotAction and NotResource are not supported") {
+	if !strings.Contains(r.Stderr, notAction+": statement 2: the NotAction and NotResource elements are not supported") {
 		t.Errorf("NotAction:\n%s", r)
 	}
 	good := filepath.Join(dir, "good.json")

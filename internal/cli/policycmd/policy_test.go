@@ -35,6 +35,13 @@ func TestGeneratedPolicyAllowsExactlyTheCommands(t *testing.T) {
 	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"update", "job-1", "--status", "IN_PROGRESS"}, conn...)...), 0)
 	r := iotjobs.Run(t, nil, append([]string{"start-next"}, conn...)...)
 	testutil.WantExit(t, r, 3)
+	// The message names what may have been denied, and the next step.
+	for _, want := range []string{"iot:Subscribe on topicfilter/$aws/things/thing-1/jobs/start-next/accepted", "iot:Publish on topic/$aws/things/thing-1/jobs/start-next",
+		"\n  check the certificate's policy with: iotjobs policy -t thing-1 --for start-next --check POLICY.json\n"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("start-next denied: no %q in\n%s", want, r.Stderr)
+		}
+	}
 	r = iotjobs.Run(t, nil, append([]string{"describe", "job-1"}, conn...)...)
 	testutil.WantExit(t, r, 3)
 	// Another thing's request is not covered either.
