@@ -63,6 +63,9 @@ type Config struct {
 	// MaxConnections bounds the embedded broker's open connections; 0 means
 	// no bound.
 	MaxConnections int
+	// Lenient turns off the embedded broker's AWS IoT rules (see
+	// front.Options.Lenient).
+	Lenient bool
 	// Policies are files of AWS IoT policy documents that the embedded
 	// broker enforces on every connection; none means everything is
 	// allowed. Attach mode cannot enforce them.
@@ -112,6 +115,9 @@ func (c Config) Validate() error {
 		return configErrorf("{TLSCert}, {TLSKey} and {ClientCA} apply to the MQTTS listener: give {MQTTSAddr} ADDR too")
 	case c.MQTTSAddr != "" && (c.TLSCert == "" || c.TLSKey == ""):
 		return configErrorf("{MQTTSAddr} needs {TLSCert} and {TLSKey}")
+	}
+	if c.BrokerURL != "" && c.Lenient {
+		return configErrorf("{Lenient} applies to the embedded broker: in attach mode the other broker's rules apply")
 	}
 	if c.BrokerURL != "" && len(c.Policies) > 0 {
 		return configErrorf("{Policies} apply to the embedded broker: in attach mode the other broker decides who may publish, subscribe and receive")
@@ -260,7 +266,7 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		return nil, configErrorf("{Policies}: %w", err)
 	}
 	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
-	frontOpts := front.Options{Policies: policies,
+	frontOpts := front.Options{Policies: policies, Lenient: cfg.Lenient,
 		Handler: requestLog{next: e.faults.Handler(e.engine), log: log.With("component", "requests")}, Middleware: []front.Middleware{e.faults.Middleware()},
 		Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections,
 	}

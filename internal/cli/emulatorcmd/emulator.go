@@ -99,6 +99,7 @@ text unless -o json is given: its lines are what scripts wait for.`,
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
+	f.BoolVar(&opts.cfg.Lenient, "lenient", false, "turn off AWS IoT's broker rules (reserved Jobs topics, RETAIN on $aws/, 128 KB payloads, 256-byte and 7-slash topics, 8 filters per SUBSCRIBE, 50 subscriptions, QoS 2, keep-alive 30..1200 s), to use the embedded broker as a general one")
 	f.StringArrayVar(&opts.cfg.Policies, "policy", nil, "enforce the AWS IoT policy document in `FILE` on every connection, as AWS IoT Core does (repeatable: the policies attached to one certificate); see docs/policies.md")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
 	f.StringVarP(&opts.output, "output", "o", string(render.Pretty), "`FORMAT`: pretty (lines) or json (one object, and JSON log lines)")
@@ -155,7 +156,7 @@ var flags = map[string]string{
 	"MQTTAddr": "--mqtt", "MQTTSAddr": "--mqtts", "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
 	"ClientCA": "--client-ca", "HTTPAddr": "--http", "DataPath": "--data", "BrokerURL": "--broker",
 	"Minute": "--minute", "ConnectTimeout": "--connect-timeout", "MaxConnections": "--max-connections",
-	"Policies": "--policy",
+	"Policies": "--policy", "Lenient": "--lenient",
 }
 
 // damageHint says what to do about a damaged store, or a full disk.

@@ -82,8 +82,12 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	b := &Broker{server: server, log: svc.log}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	ids := newClientIDs(server)
-	auth := &authHook{policies: pol}
-	for _, hook := range []mqtt.Hook{&limitsHook{ids: ids}, auth, &serviceHook{service: svc, ctx: b.ctx}} {
+	auth := &authHook{policies: pol, lenient: opts.Lenient}
+	hooks := []mqtt.Hook{&limitsHook{ids: ids, lenient: opts.Lenient}, auth, &serviceHook{service: svc, ctx: b.ctx}}
+	if !opts.Lenient {
+		hooks = append([]mqtt.Hook{&rulesHook{log: svc.log.With("component", "rules")}}, hooks...)
+	}
+	for _, hook := range hooks {
 		if err := server.AddHook(hook, nil); err != nil {
 			b.cancel()
 			return nil, err
@@ -148,6 +152,8 @@ const (
 type limitsHook struct {
 	mqtt.HookBase
 	ids *clientIDs
+	// lenient: the keep-alive is left as the client asked.
+	lenient bool
 }
 
 func (h *limitsHook) ID() string { return "iotjobs-limits" }
@@ -159,6 +165,9 @@ func (h *limitsHook) Provides(b byte) bool { return b == mqtt.OnConnect }
 // deadline (1.5 keep-alives) from it.
 func (h *limitsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 	h.ids.claim(cl)
+	if h.lenient {
+		return nil
+	}
 	ka := cl.State.Keepalive
 	if ka == 0 || ka > maxKeepAlive {
 		ka = maxKeepAlive
@@ -180,6 +189,8 @@ type authHook struct {
 	mqtt.HookBase
 	policies *policies
 	subs     subscriptions
+	// lenient: no bound on the subscriptions of a connection.
+	lenient bool
 }
 
 func (h *authHook) ID() string { return "iotjobs-auth" }
@@ -215,7 +226,7 @@ func (h *authHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packe
 			decisions[sub.Filter] = true // a re-subscription
 			continue
 		}
-		decisions[sub.Filter] = held < maxSubscriptions
+		decisions[sub.Filter] = h.lenient || held < maxSubscriptions
 		if decisions[sub.Filter] {
 			held++
 		}

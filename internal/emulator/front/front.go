@@ -39,6 +39,10 @@ type Options struct {
 	// clients (see mochilistener.Options); zero means no bound.
 	ConnectTimeout time.Duration
 	MaxConnections int
+	// Lenient turns off AWS IoT's broker rules (reserved topics, topic
+	// and payload sizes, filters per SUBSCRIBE, QoS 2, keep-alive clamp,
+	// 50 subscriptions per connection) for a general-purpose broker.
+	Lenient bool
 	// Policies, when any, are enforced on the embedded broker's clients,
 	// evaluated in the region and account they name (else the emulator's).
 	Policies policy.Set

@@ -220,3 +220,19 @@ func TestFiftySubscriptionsStillReceive(t *testing.T) {
 		t.Fatalf("got %s", m.Topic)
 	}
 }
+
+// TestLenientHasNoSubscriptionCap: --lenient lifts the 50.
+func TestLenientHasNoSubscriptionCap(t *testing.T) {
+	emu, _ := startRulesEmulator(t, true)
+	dev := testutil.ConnectDevice(t, emu.Endpoint, "subscriber")
+	for i := range 51 {
+		dev.Subscribe(fmt.Sprintf("subs/%d", i))
+	}
+	token := dev.Client.Subscribe("subs/51", 1, nil)
+	if !token.WaitTimeout(testutil.DeviceWait) {
+		t.Fatal("no SUBACK")
+	}
+	if code := token.(*paho.SubscribeToken).Result()["subs/51"]; code != 1 {
+		t.Errorf("the 52nd subscription got SUBACK code %#x, want 1", code)
+	}
+}
