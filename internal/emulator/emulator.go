@@ -24,6 +24,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/emulator/faults"
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
+	"github.com/iotjobs/iotjobs/internal/emulator/throttle"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/policy"
 )
@@ -63,6 +64,10 @@ type Config struct {
 	// MaxConnections bounds the embedded broker's open connections; 0 means
 	// no bound.
 	MaxConnections int
+	// Throttle applies AWS IoT's rates: the Jobs requests per account
+	// (RequestThrottled beyond them) and, in the embedded broker, the
+	// publishes per connection and connects per client id. Zero: none.
+	Throttle throttle.Limits
 	// Lenient turns off the embedded broker's AWS IoT rules (see
 	// front.Options.Lenient).
 	Lenient bool
@@ -267,8 +272,16 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	}
 	connectTimeout := cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
 	frontOpts := front.Options{Policies: policies, Lenient: cfg.Lenient,
-		Handler: requestLog{next: e.faults.Handler(e.engine), log: log.With("component", "requests")}, Middleware: []front.Middleware{e.faults.Middleware()},
+		Handler:            requestLog{next: throttle.Handler(e.faults.Handler(e.engine), cfg.Throttle, log.With("component", "throttle")), log: log.With("component", "requests")},
+		Middleware:         []front.Middleware{e.faults.Middleware()},
+		PublishesPerSecond: cfg.Throttle.Publishes, ConnectsPerSecond: cfg.Throttle.Connects,
 		Logger: log, ConnectTimeout: connectTimeout, MaxConnections: cfg.MaxConnections,
+	}
+	if cfg.Throttle.On() {
+		log.Info("throttling as AWS IoT does", "limits", cfg.Throttle.String())
+		if cfg.BrokerURL != "" && (cfg.Throttle.Publishes > 0 || cfg.Throttle.Connects > 0) {
+			log.Warn("in attach mode only the Jobs requests are throttled: the other broker takes the publishes and connects")
+		}
 	}
 	if cfg.BrokerURL != "" {
 		e.front, err = front.Attach(ctx, cfg.BrokerURL, frontOpts)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator"
+	"github.com/iotjobs/iotjobs/internal/emulator/throttle"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
 	"github.com/iotjobs/iotjobs/internal/testutil"
@@ -70,4 +72,21 @@ func TestNoPingPongWithAWatch(t *testing.T) {
 	if r := watch.Wait(t); r.ExitCode != 0 || !strings.Contains(r.Stderr, "another client connected with the client id") {
 		t.Errorf("the watch:\n%s", r)
 	}
+}
+
+// TestThrottledByTheEmulator: against an emulator with --throttle, a read
+// over the rate is RequestThrottled (exit 17), the message says the limit
+// and the hint AWS's defaults; with --retries the backoff gets it through.
+func TestThrottledByTheEmulator(t *testing.T) {
+	// One read every two seconds, a burst of one.
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.5} }))
+	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
+	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "0"}, conn...)...), 0)
+	r := iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "0"}, conn...)...)
+	testutil.WantExit(t, r, 17)
+	if !strings.Contains(r.Stdout+r.Stderr, "the account's Jobs reads are limited to 0.5 per second") ||
+		!strings.Contains(r.Stderr, "AWS IoT allows an account 200 Jobs reads (get-pending, describe) and 200 writes (start-next, update) per second by default") {
+		t.Errorf("throttled:\n%s", r)
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "4"}, conn...)...), 0)
 }

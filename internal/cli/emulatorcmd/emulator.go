@@ -20,6 +20,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/config"
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
+	"github.com/iotjobs/iotjobs/internal/emulator/throttle"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/render"
@@ -37,6 +38,8 @@ type emulatorOptions struct {
 	defaultStore bool
 	// verbose logs each device request and reply (debug level).
 	verbose bool
+	// throttle is --throttle, parsed into cfg.Throttle.
+	throttle string
 	// output is -o: json prints the addresses as one JSON object and logs
 	// JSON lines.
 	output string
@@ -78,6 +81,7 @@ text unless -o json is given: its lines are what scripts wait for.`,
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
   $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085
   $ iotjobs emulator -o json | jq -r .mqtt
+  $ iotjobs emulator --throttle aws,reads=5
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem --policy device-policy.json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -99,6 +103,7 @@ text unless -o json is given: its lines are what scripts wait for.`,
 	f.DurationVar(&opts.cfg.Minute, "minute", time.Minute, "let one emulated minute (step and in-progress timers) last `DURATION` (0 means 1m)")
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
+	f.StringVar(&opts.throttle, "throttle", "", "apply AWS IoT's rates: aws for its defaults (Jobs reads=200 and writes=200 per second per account, answered RequestThrottled; publishes=100 per second per connection, the excess discarded; connects=1 per second per client id), or `LIMITS` such as aws,reads=10 or writes=5 (default: none)")
 	f.BoolVar(&opts.cfg.Lenient, "lenient", false, "turn off AWS IoT's broker rules (reserved Jobs topics, RETAIN on $aws/, 128 KB payloads, 256-byte and 7-slash topics, 8 filters per SUBSCRIBE, 50 subscriptions, QoS 2, keep-alive 30..1200 s), to use the embedded broker as a general one")
 	f.StringArrayVar(&opts.cfg.Policies, "policy", nil, "enforce the AWS IoT policy document in `FILE` on every connection, as AWS IoT Core does (repeatable: the policies attached to one certificate); see docs/policies.md")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
@@ -120,6 +125,9 @@ func (o *emulatorOptions) complete(cmd *cobra.Command) error {
 	var err error
 	if o.format, err = render.ParseFormat(o.output); err != nil {
 		return cmdutil.Usagef("invalid --output %q: use pretty or json, e.g. -o json", o.output)
+	}
+	if o.cfg.Throttle, err = throttle.Parse(o.throttle); err != nil {
+		return cmdutil.Usagef("invalid --throttle %v", err)
 	}
 	// --mqtt has a default; in attach mode only an explicit one is an error
 	// (left to Validate).
@@ -242,6 +250,7 @@ type readyJSON struct {
 	Data     string   `json:"data"`
 	Minute   string   `json:"minute"`
 	Policies []string `json:"policies,omitempty"`
+	Throttle string   `json:"throttle,omitempty"`
 }
 
 // printAddresses writes one "name  URL" line per served address (or one
@@ -257,7 +266,7 @@ func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator
 	r := readyJSON{
 		Broker: cfg.BrokerURL, MQTT: prefixed("mqtt://", emu.MQTTAddr()), MQTTS: prefixed("mqtts://", emu.MQTTSAddr()),
 		HTTP: prefixed("http://", emu.HTTPAddr()), Data: cfg.DataPath, Minute: cmp.Or(cfg.Minute, time.Minute).String(),
-		Policies: cfg.Policies,
+		Policies: cfg.Policies, Throttle: cfg.Throttle.String(),
 	}
 	if format == render.JSON {
 		return cmdutil.WriteJSONLine(ios.Out, r)
@@ -267,6 +276,7 @@ func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator
 	for _, p := range r.Policies {
 		lines = append(lines, [2]string{"policy", p})
 	}
+	lines = append(lines, [2]string{"throttle", r.Throttle})
 	for _, line := range lines {
 		if line[1] != "" {
 			fmt.Fprintf(w, "%s\t%s\n", line[0], line[1])

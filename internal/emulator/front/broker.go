@@ -87,6 +87,9 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	if !opts.Lenient {
 		hooks = append([]mqtt.Hook{&rulesHook{log: svc.log.With("component", "rules")}}, hooks...)
 	}
+	if opts.PublishesPerSecond > 0 || opts.ConnectsPerSecond > 0 {
+		hooks = append([]mqtt.Hook{newThrottleHook(opts.PublishesPerSecond, opts.ConnectsPerSecond, svc.log.With("component", "throttle"))}, hooks...)
+	}
 	for _, hook := range hooks {
 		if err := server.AddHook(hook, nil); err != nil {
 			b.cancel()

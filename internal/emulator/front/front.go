@@ -43,6 +43,9 @@ type Options struct {
 	// and payload sizes, filters per SUBSCRIBE, QoS 2, keep-alive clamp,
 	// 50 subscriptions per connection) for a general-purpose broker.
 	Lenient bool
+	// PublishesPerSecond (per connection) and ConnectsPerSecond (per
+	// client id) throttle the embedded broker's clients; 0 is no limit.
+	PublishesPerSecond, ConnectsPerSecond float64
 	// Policies, when any, are enforced on the embedded broker's clients,
 	// evaluated in the region and account they name (else the emulator's).
 	Policies policy.Set
