@@ -1,7 +1,6 @@
 package mochilistener_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
@@ -13,25 +12,8 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 
 	"github.com/iotjobs/iotjobs/internal/mochilistener"
+	"github.com/iotjobs/iotjobs/internal/testutil"
 )
-
-// syncBuffer is a log destination safe for the listener's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // connect opens a raw MQTT 3.1.1 connection and waits for its CONNACK.
 func connect(t *testing.T, addr, clientID string) net.Conn {
@@ -54,7 +36,7 @@ func connect(t *testing.T, addr, clientID string) net.Conn {
 	return conn
 }
 
-func start(t *testing.T, log *syncBuffer) (*mqtt.Server, string) {
+func start(t *testing.T, log *testutil.LockedBuffer) (*mqtt.Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +58,7 @@ func start(t *testing.T, log *syncBuffer) (*mqtt.Server, string) {
 // TestCloseEndsEveryConnection: Close returns with clients still connected,
 // and the connections it ends itself are not logged as abnormal.
 func TestCloseEndsEveryConnection(t *testing.T) {
-	var log syncBuffer
+	var log testutil.LockedBuffer
 	server, addr := start(t, &log)
 	conns := []net.Conn{connect(t, addr, "a"), connect(t, addr, "b")}
 
@@ -104,7 +86,7 @@ func TestCloseEndsEveryConnection(t *testing.T) {
 // TestAbnormalEndIsLogged: a client that drops without DISCONNECT while
 // the broker runs is worth a log line.
 func TestAbnormalEndIsLogged(t *testing.T) {
-	var log syncBuffer
+	var log testutil.LockedBuffer
 	server, addr := start(t, &log)
 	t.Cleanup(func() { server.Close() })
 	connect(t, addr, "a").Close()
@@ -127,7 +109,7 @@ func TestCloseWhileClientsLeave(t *testing.T) {
 		rounds = 10
 	}
 	for range rounds {
-		server, addr := start(t, new(syncBuffer))
+		server, addr := start(t, new(testutil.LockedBuffer))
 		var conns []net.Conn
 		for i := range 16 {
 			conns = append(conns, connect(t, addr, "c"+string(rune('a'+i))))

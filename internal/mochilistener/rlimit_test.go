@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
 // TestAcceptSurvivesRunningOutOfFiles: with a small RLIMIT_NOFILE, clients
@@ -21,7 +23,7 @@ func TestAcceptSurvivesRunningOutOfFiles(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
 		t.Skip("no RLIMIT_NOFILE:", err)
 	}
-	var log syncBuffer
+	var log testutil.LockedBuffer
 	server, addr := start(t, &log)
 	t.Cleanup(func() { server.Close() })
 

@@ -23,7 +23,7 @@ type Mosquitto struct {
 	t       testing.TB
 	path    string
 	conf    string
-	logs    *lockedBuffer
+	logs    *LockedBuffer
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
@@ -47,7 +47,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 
 	addr := FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	m := &Mosquitto{Addr: addr, URL: "mqtt://" + addr, t: t, path: path, logs: &lockedBuffer{},
+	m := &Mosquitto{Addr: addr, URL: "mqtt://" + addr, t: t, path: path, logs: &LockedBuffer{},
 		conf: filepath.Join(t.TempDir(), "mosquitto.conf")}
 	// set_tcp_nodelay: Mosquitto's default leaves Nagle on, which holds a
 	// small publication ~40 ms behind an unacknowledged one (measured by
@@ -155,26 +155,27 @@ func SilentListener(t testing.TB) string {
 	return silent.Addr().String()
 }
 
-// lockedBuffer collects a child process's output, which os/exec copies from
-// its own goroutine while the test may read it.
-type lockedBuffer struct {
+// LockedBuffer is a buffer safe for concurrent writes and reads: a child
+// process's output, which os/exec copies from its own goroutine, or a log
+// written from a server's goroutines, while the test reads it.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) Len() int {
+func (b *LockedBuffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Len()
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -19,8 +19,8 @@ type Process struct {
 	cancel context.CancelFunc
 	start  time.Time
 	lines  chan string // stdout, one line at a time; closed at EOF
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *LockedBuffer
+	stderr *LockedBuffer
 	exited chan struct{}
 	result Result
 }
@@ -31,7 +31,7 @@ func StartBinary(t testing.TB, bin string, env []string, args ...string) *Proces
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	p := &Process{cmd: binaryCommand(ctx, t, bin, env, args), cancel: cancel, lines: make(chan string, 4096),
-		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+		stdout: &LockedBuffer{}, stderr: &LockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {

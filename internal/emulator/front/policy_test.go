@@ -1,12 +1,10 @@
 package front_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,22 +31,7 @@ const jobsPolicy = `{
 }`
 
 // logBuffer collects an emulator's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testutil.LockedBuffer }
 
 // waitFor waits until the log holds s.
 func (b *logBuffer) waitFor(t *testing.T, s string) {
