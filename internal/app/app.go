@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,9 +36,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// Ctrl-C and SIGTERM are how a stream (watch) is meant to end.
 		return cmdutil.ExitOK
 	}
-	if code == cmdutil.ExitInterrupted {
+	var silent cmdutil.SilentExit
+	switch {
+	case errors.As(err, &silent):
+	case code == cmdutil.ExitInterrupted:
 		fmt.Fprintln(stderr, "interrupted")
-	} else {
+	default:
 		fmt.Fprintln(stderr, "iotjobs: "+err.Error())
 		if hint := cmdutil.PolicyCheckHint(executed, err); hint != "" {
 			fmt.Fprintln(stderr, "  "+hint)

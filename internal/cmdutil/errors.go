@@ -18,6 +18,13 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// SilentExit ends a command that has said all there is to say, with the
+// exit status Code: a shell script whose first failed line was reported
+// when it failed.
+type SilentExit struct{ Code int }
+
+func (e SilentExit) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
 // RejectedError is a request the service answered on .../rejected. The
 // rejected payload has already been printed on stdout; the message is the
 // human summary for stderr.

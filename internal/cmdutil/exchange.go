@@ -71,8 +71,23 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 	return reply.Payload, nil
 }
 
-// requestOnce connects, sends the request and waits for its reply.
+// sessionKey carries, in a context, the connection of an interactive
+// session (iotjobs shell) that requests use instead of their own.
+type sessionKey struct{}
+
+// WithSession makes the requests run with ctx use conn, which stays open
+// after them: the shell runs each line's command, unchanged, on its one
+// connection.
+func WithSession(ctx context.Context, conn *mqttclient.Conn) context.Context {
+	return context.WithValue(ctx, sessionKey{}, conn)
+}
+
+// requestOnce connects (unless a session lends its connection), sends the
+// request and waits for its reply.
 func (o *ConnOptions) requestOnce(ctx context.Context, topic jobs.Topic, payload []byte) (mqttclient.Reply, error) {
+	if conn, ok := ctx.Value(sessionKey{}).(*mqttclient.Conn); ok {
+		return conn.Request(ctx, topic, payload, o.ClientToken)
+	}
 	conn, err := mqttclient.Dial(ctx, o.ClientConfig())
 	if err != nil {
 		return mqttclient.Reply{}, err

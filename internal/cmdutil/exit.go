@@ -69,10 +69,13 @@ func ExitCode(err error) int {
 		exception ServiceException
 		conn      *mqttclient.ConnectionError
 		timeout   *mqttclient.TimeoutError
+		silent    SilentExit
 	)
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &silent):
+		return silent.Code
 	case errors.As(err, &usage), IsFlagError(err):
 		return ExitUsage
 	case errors.As(err, &rejected):

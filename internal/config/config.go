@@ -121,6 +121,16 @@ func Path() (string, error) {
 	return filepath.Join(dir, "iotjobs", "config.toml"), nil
 }
 
+// HistoryPath is the shell's line history:
+// $XDG_STATE_HOME/iotjobs/shell_history.
+func HistoryPath() (string, error) {
+	dir, err := baseDir("XDG_STATE_HOME", filepath.Join(".local", "state"))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "iotjobs", "shell_history"), nil
+}
+
 // StorePath is the emulator's default store: $XDG_STATE_HOME/iotjobs/emulator.db,
 // or ~/.local/state/iotjobs/emulator.db when XDG_STATE_HOME is unset or not
 // an absolute path.

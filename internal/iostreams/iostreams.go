@@ -17,6 +17,7 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
+	stdinTTY  bool
 	stdoutTTY bool
 	stderrTTY bool
 	colorOK   bool // colour allowed by the environment (NO_COLOR, TERM)
@@ -28,6 +29,7 @@ type IOStreams struct {
 // colour decision taken from the environment.
 func System(in io.Reader, out, errOut io.Writer) *IOStreams {
 	ios := &IOStreams{In: in, Out: out, ErrOut: errOut}
+	ios.stdinTTY = isTerminal(in)
 	ios.stdoutTTY = isTerminal(out)
 	ios.stderrTTY = isTerminal(errOut)
 	force := os.Getenv("CLICOLOR_FORCE")
@@ -74,6 +76,9 @@ func (s *IOStreams) SetTTY(stdout, stderr bool) {
 // apply keeps fatih/color's global switch in line with the decision for
 // stderr, where human status is written.
 func (s *IOStreams) apply() { color.NoColor = !s.ColorOnStderr() }
+
+// IsStdinTTY reports whether stdin is a terminal.
+func (s *IOStreams) IsStdinTTY() bool { return s.stdinTTY }
 
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }

@@ -1,0 +1,390 @@
+// Package shellcmd is `iotjobs shell`: an interactive session as the thing
+// on one connection. Each line runs the same command as the one-shot CLI,
+// through the same cobra tree, lent the session's connection; the
+// notifications print as they come.
+package shellcmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/chzyer/readline"
+	"github.com/google/shlex"
+	"github.com/spf13/cobra"
+
+	"github.com/iotjobs/iotjobs/internal/cmdutil"
+	"github.com/iotjobs/iotjobs/internal/config"
+	"github.com/iotjobs/iotjobs/internal/iostreams"
+	"github.com/iotjobs/iotjobs/internal/jobs"
+	"github.com/iotjobs/iotjobs/internal/mqttclient"
+	"github.com/iotjobs/iotjobs/internal/render"
+)
+
+// RunFunc runs one command line (without the program name) with ios, as
+// the root command would.
+type RunFunc func(ctx context.Context, ios *iostreams.IOStreams, args []string) error
+
+// lineCommands are the commands a line may run.
+var lineCommands = []string{"get-pending", "start-next", "describe", "update"}
+
+type shellOptions struct {
+	conn cmdutil.ConnOptions
+	run  RunFunc
+
+	// watching: notifications are printed (watch on|off).
+	watching atomic.Bool
+	// mu orders what the session writes on stdout: replies and
+	// notifications come from different goroutines.
+	mu sync.Mutex
+	// jobIDs are the job ids the session has seen, for completion.
+	jobIDs sync.Map
+}
+
+// NewShellCmd is `iotjobs shell`; run runs each line's command.
+func NewShellCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
+	opts := &shellOptions{conn: cmdutil.ConnOptions{IO: ios}, run: run}
+	cmd := &cobra.Command{
+		Use:   "shell",
+		Short: "An interactive session as the thing, on one connection",
+		Long: `Connect once as the thing, subscribe to notify and notify-next, and read
+commands: get-pending, start-next, describe and update, with the same flags
+as on the command line (the connection flags come from the session), each
+run on the session's connection. Quote as in a shell: '$next' and $next
+both name the next pending execution. Notifications print as they arrive;
+"watch off" stops printing them and "watch on" starts again; "help" lists
+the commands, "exit" or Ctrl-D ends the session. Ctrl-C cancels the line or
+the request in flight, never the session.
+
+On a terminal the prompt shows the thing and the connection's state, lines
+are edited with history (in $XDG_STATE_HOME/iotjobs/shell_history) and Tab
+completes commands, flags, statuses and the job ids seen in the session.
+
+When stdin is not a terminal, the shell reads one command per line (blank
+lines and # comments skipped) and prints JSON lines: for each command
+{"command":"...","exitCode":N,"reply":{...}} (reply as the service sent it;
+"error" when there was none), and each notification while watching as
+iotjobs watch prints it, {"topic":"...","payload":{...}}. Its exit status is
+that of the first command that failed, or 0. So a here-document drives a
+whole scenario on one connection.
+
+wait and watch are not run inside the shell (yet): notifications print
+anyway, and wait belongs in another terminal.`,
+		Example: `  $ iotjobs shell -t my-thing
+  thing-1 (connected)> start-next
+  thing-1 (connected)> update job-1 --status SUCCEEDED
+  $ iotjobs shell -t my-thing <<'EOF'
+  get-pending
+  start-next --step-timeout 10
+  update job-1 --status SUCCEEDED --expected-version 2
+  EOF`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.conn.Complete(cmd); err != nil {
+				return err
+			}
+			return runShell(cmd.Context(), opts)
+		},
+	}
+	opts.conn.AddConnFlags(cmd)
+	cmd.Flags().Lookup("timeout").Usage = "bound on the connect, and on each command, a `DURATION` (env " + cmdutil.EnvTimeout + ")"
+	opts.watching.Store(true)
+	return cmd
+}
+
+func runShell(parent context.Context, o *shellOptions) error {
+	// Ctrl-C cancels a line, not the session: the session's context is
+	// cut from the process's, and the signals are taken here.
+	ctx := context.WithoutCancel(parent)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	dialCtx, cancel := context.WithTimeout(ctx, o.conn.Timeout)
+	o.conn.WarnImpersonation()
+	w, err := mqttclient.DialWatch(dialCtx, o.conn.ClientConfig(),
+		[]string{jobs.NotifyTopic(o.conn.Thing).String(), jobs.NotifyNextTopic(o.conn.Thing).String()})
+	cancel()
+	if err != nil {
+		return o.conn.ExplainTimeout(err)
+	}
+	defer w.Close()
+	s := &session{o: o, w: w, ctx: cmdutil.WithSession(ctx, w.Conn), signals: signals}
+	if o.conn.IO.IsStdinTTY() && o.conn.IO.IsStdoutTTY() {
+		return s.interactive()
+	}
+	return s.script()
+}
+
+// session is one shell session.
+type session struct {
+	o       *shellOptions
+	w       *mqttclient.Watch
+	ctx     context.Context
+	signals chan os.Signal
+	// notes prints the notifications: pretty above the line being edited
+	// on a terminal, JSON lines in script mode.
+	notes *render.Printer
+	state atomic.Value // string: the connection's state, for the prompt
+	rl    *readline.Instance
+}
+
+// events prints the notifications and follows the connection's state
+// until the session ends.
+func (s *session) events(ctx context.Context) {
+	for {
+		e, err := s.w.Next(ctx)
+		if err != nil {
+			return
+		}
+		switch e.Kind {
+		case mqttclient.Message:
+			s.noteJobIDs(e.Payload)
+			if !s.o.watching.Load() {
+				continue
+			}
+			s.o.mu.Lock()
+			_ = s.notes.Notification(render.Notification{Topic: e.Topic, Payload: e.Payload, At: e.At})
+			s.o.mu.Unlock()
+		case mqttclient.Lost:
+			s.setState("disconnected")
+			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s disconnected (%v); reconnecting\n", jobs.HumanTime(e.At), e.Err)
+		case mqttclient.Retrying:
+			s.setState(fmt.Sprintf("reconnecting, attempt %d", e.Attempt))
+		case mqttclient.Reconnected:
+			s.setState("connected")
+			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s reconnected\n", jobs.HumanTime(e.At))
+		}
+	}
+}
+
+// noteJobIDs remembers the job ids a payload names, for completion.
+func (s *session) noteJobIDs(payload []byte) {
+	var m struct {
+		Jobs      map[string][]jobs.JobExecutionSummary `json:"jobs"`
+		Execution *jobs.JobExecution                    `json:"execution"`
+	}
+	if json.Unmarshal(payload, &m) != nil {
+		return
+	}
+	for _, list := range m.Jobs {
+		for _, x := range list {
+			s.o.jobIDs.Store(x.JobID, true)
+		}
+	}
+	if m.Execution != nil {
+		s.o.jobIDs.Store(m.Execution.JobID, true)
+	}
+}
+
+func (s *session) setState(state string) {
+	s.state.Store(state)
+	if s.rl != nil {
+		s.rl.SetPrompt(s.prompt())
+		s.rl.Refresh()
+	}
+}
+
+func (s *session) prompt() string {
+	state, _ := s.state.Load().(string)
+	return fmt.Sprintf("%s (%s)> ", s.o.conn.Thing, state)
+}
+
+// interactive reads lines with a line editor until exit or Ctrl-D.
+func (s *session) interactive() error {
+	s.state.Store("connected")
+	history, _ := config.HistoryPath()
+	if history != "" {
+		_ = os.MkdirAll(strings.TrimSuffix(history, "/shell_history"), 0o700)
+	}
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt: s.prompt(), HistoryFile: history, AutoComplete: s.completer(),
+		InterruptPrompt: "^C", EOFPrompt: "exit", Stdin: io.NopCloser(s.o.conn.IO.In),
+		Stdout: s.o.conn.IO.Out, Stderr: s.o.conn.IO.ErrOut,
+	})
+	if err != nil {
+		return err
+	}
+	defer rl.Close()
+	s.rl = rl
+	above := iostreams.System(nil, rl.Stdout(), s.o.conn.IO.ErrOut)
+	above.SetTTY(true, s.o.conn.IO.IsStderrTTY())
+	s.notes = render.New(above, render.Pretty)
+	go s.events(s.ctx)
+	for {
+		line, err := rl.Readline()
+		switch {
+		case errors.Is(err, readline.ErrInterrupt):
+			continue // Ctrl-C at the prompt: the line is dropped
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+		if done := s.do(line, s.o.conn.IO, false); done {
+			return nil
+		}
+	}
+}
+
+// script reads one command per line and prints JSON lines; its error is
+// that of the first command that failed.
+func (s *session) script() error {
+	s.notes = render.New(s.o.conn.IO, render.JSON)
+	go s.events(s.ctx)
+	first := 0 // the exit status of the first command that failed
+	scanner := bufio.NewScanner(s.o.conn.IO.In)
+	for scanner.Scan() {
+		line := strings.TrimSpace(scanner.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var out bytes.Buffer
+		ios := iostreams.System(nil, &out, s.o.conn.IO.ErrOut)
+		err := s.run(line, ios, true)
+		if errors.Is(err, errExit) {
+			break
+		}
+		result := map[string]any{"command": line, "exitCode": cmdutil.ExitCode(err)}
+		if reply := bytes.TrimSpace(out.Bytes()); json.Valid(reply) && len(reply) > 0 {
+			result["reply"] = json.RawMessage(reply)
+		} else if err != nil {
+			result["error"] = strings.SplitN(err.Error(), "\n", 2)[0]
+		}
+		s.o.mu.Lock()
+		_ = cmdutil.WriteJSONLine(s.o.conn.IO.Out, result)
+		s.o.mu.Unlock()
+		if err != nil {
+			fmt.Fprintln(s.o.conn.IO.ErrOut, "iotjobs: "+err.Error())
+			if first == 0 {
+				first = cmdutil.ExitCode(err)
+			}
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return err
+	}
+	if first != 0 {
+		return cmdutil.SilentExit{Code: first}
+	}
+	return nil
+}
+
+// errExit is the exit command.
+var errExit = errors.New("exit")
+
+// do runs a line typed at the prompt and prints what went wrong; done
+// reports that the session ends.
+func (s *session) do(line string, ios *iostreams.IOStreams, jsonLines bool) (done bool) {
+	err := s.run(line, ios, jsonLines)
+	switch {
+	case errors.Is(err, errExit):
+		return true
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(ios.ErrOut, "canceled")
+	case err != nil:
+		fmt.Fprintln(ios.ErrOut, "iotjobs: "+err.Error())
+	}
+	return false
+}
+
+// run runs one line: a built-in, or a command on the session's
+// connection with the session's connection flags.
+func (s *session) run(line string, ios *iostreams.IOStreams, jsonLines bool) error {
+	words, err := shlex.Split(line)
+	if err != nil {
+		return cmdutil.Usagef("cannot read the line: %v", err)
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	switch words[0] {
+	case "exit", "quit":
+		return errExit
+	case "help":
+		fmt.Fprintf(ios.ErrOut, "commands: %s (each with --help), watch on|off, help, exit\n", strings.Join(lineCommands, ", "))
+		return nil
+	case "watch":
+		if len(words) != 2 || (words[1] != "on" && words[1] != "off") {
+			return cmdutil.Usagef("watch on|off: print the notifications or not")
+		}
+		s.o.watching.Store(words[1] == "on")
+		return nil
+	}
+	if !slices.Contains(lineCommands, words[0]) {
+		return cmdutil.Usagef("%q is not a command of the shell: use %s, watch on|off, help or exit", words[0], strings.Join(lineCommands, ", "))
+	}
+	args := append(words, s.connArgs(words)...)
+	if jsonLines {
+		args = append(args, "-o", "json")
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case sig := <-s.signals:
+			if sig == syscall.SIGTERM {
+				os.Exit(cmdutil.ExitInterrupted)
+			}
+			cancel() // Ctrl-C: this line only
+		case <-done:
+		}
+	}()
+	return s.o.run(ctx, ios, args)
+}
+
+// connArgs are the session's connection flags for a line's command: the
+// thing unless the line names one, the endpoint, the client id and the
+// output format.
+func (s *session) connArgs(words []string) []string {
+	o := &s.o.conn
+	var args []string
+	if !slices.ContainsFunc(words, func(w string) bool { return w == "-t" || w == "--thing" || strings.HasPrefix(w, "--thing=") }) {
+		args = append(args, "-t", o.Thing)
+	}
+	args = append(args, "-e", o.Endpoint, "--client-id", o.ClientID)
+	if o.Output != "" && !slices.Contains(words, "-o") && !slices.Contains(words, "--output") {
+		args = append(args, "-o", o.Output)
+	}
+	return args
+}
+
+// completer completes commands, their flags, statuses and the job ids the
+// session has seen.
+func (s *session) completer() readline.AutoCompleter {
+	jobIDs := func(string) []string {
+		var ids []string
+		s.o.jobIDs.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+		slices.Sort(ids)
+		return ids
+	}
+	statuses := []readline.PrefixCompleterInterface{}
+	for _, st := range jobs.DeviceStatuses {
+		statuses = append(statuses, readline.PcItem(string(st)))
+	}
+	return readline.NewPrefixCompleter(
+		readline.PcItem("get-pending"),
+		readline.PcItem("start-next", readline.PcItem("--status-detail"), readline.PcItem("--step-timeout")),
+		readline.PcItem("describe", readline.PcItem("'$next'"), readline.PcItemDynamic(jobIDs,
+			readline.PcItem("--execution-number"), readline.PcItem("--include-job-document=false"))),
+		readline.PcItem("update", readline.PcItemDynamic(jobIDs,
+			readline.PcItem("--status", statuses...), readline.PcItem("--expected-version"), readline.PcItem("--status-detail"),
+			readline.PcItem("--step-timeout"), readline.PcItem("--include-job-execution-state"))),
+		readline.PcItem("watch", readline.PcItem("on"), readline.PcItem("off")),
+		readline.PcItem("help"),
+		readline.PcItem("exit"),
+	)
+}

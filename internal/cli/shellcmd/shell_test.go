@@ -1,0 +1,192 @@
+package shellcmd_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// TestScriptWalksAJob: a here-document drives a whole job walk on one
+// connection; each command gives a JSON line tagged with the command, the
+// notifications come as watch prints them, and the exit status is that of
+// the first command that failed.
+func TestScriptWalksAJob(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{"op":"x"}`)
+	script := `get-pending
+# a comment, and a blank line
+
+start-next --step-timeout 10
+describe $next
+update job-1 --status succeeded --expected-version 2
+describe nosuch
+bogus
+get-pending
+`
+	cmd := exec.Command(iotjobs.Path, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader(script)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	}
+	if code != 14 {
+		t.Fatalf("exit %d (%v), want 14, that of describe nosuch\n%s\n%s", code, err, stdout.String(), stderr.String())
+	}
+	var commands []string
+	codes := map[string]float64{}
+	replies := map[string]string{}
+	notifications := 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if c, ok := m["command"].(string); ok {
+			commands = append(commands, c)
+			codes[c] = m["exitCode"].(float64)
+			reply, _ := json.Marshal(m["reply"])
+			replies[c] = string(reply)
+			continue
+		}
+		if strings.HasPrefix(m["topic"].(string), "$aws/things/thing-1/jobs/notify") {
+			notifications++
+		}
+	}
+	want := []string{"get-pending", "start-next --step-timeout 10", "describe $next", "update job-1 --status succeeded --expected-version 2", "describe nosuch", "bogus", "get-pending"}
+	if strings.Join(commands, "|") != strings.Join(want, "|") {
+		t.Fatalf("commands %q, want %q", commands, want)
+	}
+	if codes["start-next --step-timeout 10"] != 0 || !strings.Contains(replies["start-next --step-timeout 10"], `"status":"IN_PROGRESS"`) ||
+		!strings.Contains(replies["describe $next"], `"jobId":"job-1"`) || codes["describe nosuch"] != 14 || codes["bogus"] != 2 ||
+		!strings.Contains(replies["get-pending"], `"queuedJobs":[]`) {
+		t.Errorf("replies %v, codes %v", replies, codes)
+	}
+	if notifications < 2 { // notify and notify-next of the SUCCEEDED update
+		t.Errorf("%d notifications:\n%s", notifications, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), `iotjobs: "bogus" is not a command of the shell`) {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// terminal is the shell running under a pseudo-terminal, its screen
+// collected.
+type terminal struct {
+	t      *testing.T
+	pty    *os.File
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	screen strings.Builder
+}
+
+func startTerminal(t *testing.T, args ...string) *terminal {
+	cmd := exec.Command(iotjobs.Path, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir(), "TERM=xterm", "NO_COLOR=1"}
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{t: t, pty: f, cmd: cmd}
+	go func() {
+		r := bufio.NewReader(f)
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			term.mu.Lock()
+			term.screen.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		f.Close()
+	})
+	return term
+}
+
+var escapes = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// text is what the terminal showed, without its escape sequences.
+func (term *terminal) text() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return escapes.ReplaceAllString(term.screen.String(), "")
+}
+
+// waitFor waits until the screen shows s n times in all.
+func (term *terminal) waitFor(s string, n int) {
+	term.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(term.text(), s) < n {
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the terminal does not show %q %d times:\n%s", s, n, term.text())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (term *terminal) typeIn(s string) {
+	term.t.Helper()
+	if _, err := io.WriteString(term.pty, s); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// TestInteractiveSession: at a real terminal the prompt names the thing
+// and the connection, a command runs and prints its reply, a job created
+// meanwhile prints its notification, Tab completes a command and a job id
+// seen, and exit ends the session with status 0.
+func TestInteractiveSession(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	term.waitFor("thing-1 (connected)> ", 1)
+
+	term.typeIn("get-pending\r")
+	term.waitFor(`"queuedJobs": []`, 1)
+	term.waitFor("thing-1 (connected)> ", 2)
+
+	testutil.CreateJob(t, emu, "job-7", "thing-1", `{}`)
+	term.waitFor("notify-next", 1)
+	term.waitFor("job-7", 1)
+
+	term.typeIn("star\t") // completes start-next
+	term.waitFor("start-next", 1)
+	term.typeIn("\r")
+	term.waitFor(`"status": "IN_PROGRESS"`, 1)
+
+	term.typeIn("update jo\t--status SUCC\t\r") // the job id seen, the status
+	term.waitFor("update job-7 --status SUCCEEDED", 1)
+	term.waitFor(`"clientToken"`, 3)
+	term.waitFor("notify-next  (nothing pending)", 1)
+
+	term.typeIn("exit\r")
+	done := make(chan error, 1)
+	go func() { done <- term.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, term.text())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the shell did not end:\n%s", term.text())
+	}
+}
