@@ -71,22 +71,33 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 	return reply.Payload, nil
 }
 
-// sessionKey carries, in a context, the connection of an interactive
-// session (iotjobs shell) that requests use instead of their own.
+// session is what an interactive session (iotjobs shell) lends the
+// requests run with its context: its connection, used instead of their
+// own, and an observer of every reply.
+type session struct {
+	conn    *mqttclient.Conn
+	observe func(topic jobs.Topic, reply mqttclient.Reply)
+}
+
 type sessionKey struct{}
 
 // WithSession makes the requests run with ctx use conn, which stays open
-// after them: the shell runs each line's command, unchanged, on its one
-// connection.
-func WithSession(ctx context.Context, conn *mqttclient.Conn) context.Context {
-	return context.WithValue(ctx, sessionKey{}, conn)
+// after them, and hand each reply to observe (which may be nil): the shell
+// runs each line's command, unchanged, on its one connection, and learns
+// what the service said.
+func WithSession(ctx context.Context, conn *mqttclient.Conn, observe func(jobs.Topic, mqttclient.Reply)) context.Context {
+	return context.WithValue(ctx, sessionKey{}, session{conn: conn, observe: observe})
 }
 
 // requestOnce connects (unless a session lends its connection), sends the
 // request and waits for its reply.
 func (o *ConnOptions) requestOnce(ctx context.Context, topic jobs.Topic, payload []byte) (mqttclient.Reply, error) {
-	if conn, ok := ctx.Value(sessionKey{}).(*mqttclient.Conn); ok {
-		return conn.Request(ctx, topic, payload, o.ClientToken)
+	if s, ok := ctx.Value(sessionKey{}).(session); ok {
+		reply, err := s.conn.Request(ctx, topic, payload, o.ClientToken)
+		if err == nil && s.observe != nil {
+			s.observe(topic, reply)
+		}
+		return reply, err
 	}
 	conn, err := mqttclient.Dial(ctx, o.ClientConfig())
 	if err != nil {

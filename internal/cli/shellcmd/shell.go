@@ -19,9 +19,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/chzyer/readline"
 	"github.com/google/shlex"
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
@@ -48,8 +50,6 @@ type shellOptions struct {
 	// mu orders what the session writes on stdout: replies and
 	// notifications come from different goroutines.
 	mu sync.Mutex
-	// jobIDs are the job ids the session has seen, for completion.
-	jobIDs sync.Map
 }
 
 // NewShellCmd is `iotjobs shell`; run runs each line's command.
@@ -61,11 +61,17 @@ func NewShellCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
 		Long: `Connect once as the thing, subscribe to notify and notify-next, and read
 commands: get-pending, start-next, describe and update, with the same flags
 as on the command line (the connection flags come from the session), each
-run on the session's connection. Quote as in a shell: '$next' and $next
+run on the session's connection. The session remembers what it saw: update
+without a job id acts on the execution IN_PROGRESS, --expected-version last
+is the version last seen of that job, and an update asks for the execution
+state so that the session learns the new version. Quote as in a shell: '$next' and $next
 both name the next pending execution. Notifications print as they arrive;
 "watch off" stops printing them and "watch on" starts again; "help" lists
 the commands, "exit" or Ctrl-D ends the session. Ctrl-C cancels the line or
 the request in flight, never the session.
+
+The connection comes back by itself after a drop, and a get-pending then
+resynchronises the session (printed as watch prints its resync line).
 
 On a terminal the prompt shows the thing and the connection's state, lines
 are edited with history (in $XDG_STATE_HOME/iotjobs/shell_history) and Tab
@@ -83,7 +89,7 @@ wait and watch are not run inside the shell (yet): notifications print
 anyway, and wait belongs in another terminal.`,
 		Example: `  $ iotjobs shell -t my-thing
   thing-1 (connected)> start-next
-  thing-1 (connected)> update job-1 --status SUCCEEDED
+  thing-1 (connected)> update --status SUCCEEDED --expected-version last
   $ iotjobs shell -t my-thing <<'EOF'
   get-pending
   start-next --step-timeout 10
@@ -120,7 +126,8 @@ func runShell(parent context.Context, o *shellOptions) error {
 		return o.conn.ExplainTimeout(err)
 	}
 	defer w.Close()
-	s := &session{o: o, w: w, ctx: cmdutil.WithSession(ctx, w.Conn), signals: signals}
+	s := &session{o: o, w: w, signals: signals, mem: newMemory()}
+	s.ctx = cmdutil.WithSession(ctx, w.Conn, func(topic jobs.Topic, reply mqttclient.Reply) { s.mem.seen(topic, reply.Payload) })
 	if o.conn.IO.IsStdinTTY() && o.conn.IO.IsStdoutTTY() {
 		return s.interactive()
 	}
@@ -138,6 +145,7 @@ type session struct {
 	notes *render.Printer
 	state atomic.Value // string: the connection's state, for the prompt
 	rl    *readline.Instance
+	mem   *memory
 }
 
 // events prints the notifications and follows the connection's state
@@ -150,7 +158,9 @@ func (s *session) events(ctx context.Context) {
 		}
 		switch e.Kind {
 		case mqttclient.Message:
-			s.noteJobIDs(e.Payload)
+			if topic, err := jobs.ParseTopic(e.Topic); err == nil {
+				s.mem.seen(topic, e.Payload)
+			}
 			if !s.o.watching.Load() {
 				continue
 			}
@@ -164,28 +174,29 @@ func (s *session) events(ctx context.Context) {
 			s.setState(fmt.Sprintf("reconnecting, attempt %d", e.Attempt))
 		case mqttclient.Reconnected:
 			s.setState("connected")
-			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s reconnected\n", jobs.HumanTime(e.At))
+			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s reconnected; resyncing with get-pending\n", jobs.HumanTime(e.At))
+			go s.resync()
 		}
 	}
 }
 
-// noteJobIDs remembers the job ids a payload names, for completion.
-func (s *session) noteJobIDs(payload []byte) {
-	var m struct {
-		Jobs      map[string][]jobs.JobExecutionSummary `json:"jobs"`
-		Execution *jobs.JobExecution                    `json:"execution"`
-	}
-	if json.Unmarshal(payload, &m) != nil {
+// resync asks for the pending executions after a reconnect, as watch
+// does: notifications sent while the connection was down are lost.
+func (s *session) resync() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.o.conn.Timeout)
+	defer cancel()
+	token := uuid.NewString()
+	topic := jobs.GetPendingTopic(s.o.conn.Thing)
+	payload, _ := json.Marshal(jobs.GetPendingRequest{ClientToken: token})
+	reply, err := s.w.Request(ctx, topic, payload, token)
+	if err != nil {
+		fmt.Fprintf(s.o.conn.IO.ErrOut, "resync after the reconnect failed: %v\n", err)
 		return
 	}
-	for _, list := range m.Jobs {
-		for _, x := range list {
-			s.o.jobIDs.Store(x.JobID, true)
-		}
-	}
-	if m.Execution != nil {
-		s.o.jobIDs.Store(m.Execution.JobID, true)
-	}
+	s.mem.seen(topic, reply.Payload)
+	s.o.mu.Lock()
+	defer s.o.mu.Unlock()
+	_ = s.notes.Notification(render.Notification{Topic: reply.Topic, Payload: reply.Payload, At: time.Now(), Resync: true})
 }
 
 func (s *session) setState(state string) {
@@ -325,6 +336,9 @@ func (s *session) run(line string, ios *iostreams.IOStreams, jsonLines bool) err
 	if !slices.Contains(lineCommands, words[0]) {
 		return cmdutil.Usagef("%q is not a command of the shell: use %s, watch on|off, help or exit", words[0], strings.Join(lineCommands, ", "))
 	}
+	if words, err = s.mem.complete(words); err != nil {
+		return err
+	}
 	args := append(words, s.connArgs(words)...)
 	if jsonLines {
 		args = append(args, "-o", "json")
@@ -365,12 +379,7 @@ func (s *session) connArgs(words []string) []string {
 // completer completes commands, their flags, statuses and the job ids the
 // session has seen.
 func (s *session) completer() readline.AutoCompleter {
-	jobIDs := func(string) []string {
-		var ids []string
-		s.o.jobIDs.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
-		slices.Sort(ids)
-		return ids
-	}
+	jobIDs := func(string) []string { return s.mem.jobIDs() }
 	statuses := []readline.PrefixCompleterInterface{}
 	for _, st := range jobs.DeviceStatuses {
 		statuses = append(statuses, readline.PcItem(string(st)))

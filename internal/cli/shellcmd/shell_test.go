@@ -3,6 +3,7 @@ package shellcmd_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -188,5 +189,66 @@ func TestInteractiveSession(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the shell did not end:\n%s", term.text())
+	}
+}
+
+// TestScriptRemembers: update without a job id acts on the execution in
+// progress, --expected-version last is the version last seen, and with
+// nothing in progress the line is refused before anything is sent.
+func TestScriptRemembers(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	cmd := exec.Command(iotjobs.Path, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader("start-next\nupdate --status IN_PROGRESS --status-detail step=2 --expected-version last\nupdate --status SUCCEEDED --expected-version=last\nupdate --status SUCCEEDED\n")
+	out, _ := cmd.Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var got []string
+	for _, l := range lines {
+		var m struct {
+			Command  string
+			ExitCode int
+			Reply    struct {
+				ExecutionState struct {
+					Status        string
+					VersionNumber int
+				}
+			}
+		}
+		if json.Unmarshal([]byte(l), &m) == nil && m.Command != "" {
+			got = append(got, fmt.Sprintf("%d %s %d", m.ExitCode, m.Reply.ExecutionState.Status, m.Reply.ExecutionState.VersionNumber))
+		}
+	}
+	want := []string{"0  0", "0 IN_PROGRESS 3", "0 SUCCEEDED 4", "2  0"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q\n%s", got, want, out)
+	}
+	if cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("exit %d, want 2 (the refused last line)", cmd.ProcessState.ExitCode())
+	}
+}
+
+// TestInteractiveRedrawAndReconnect: a notification arriving while a line
+// is half typed prints above it and the line is kept; when the emulator
+// restarts under the session the prompt says so, the session reconnects
+// and resyncs with get-pending.
+func TestInteractiveRedrawAndReconnect(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
+	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	term.waitFor("thing-1 (connected)> ", 1)
+	term.typeIn("get-pen")
+	term.waitFor("get-pen", 1)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	term.waitFor("notify-next", 1)
+	term.typeIn("ding\r")
+	term.waitFor(`"jobId": "job-1"`, 1)
+
+	emu.Restart(t)
+	term.waitFor("reconnected; resyncing with get-pending", 1)
+	term.waitFor("thing-1 (connected)> ", 4)
+	term.waitFor("resync", 2)
+	term.typeIn("exit\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, term.text())
 	}
 }
