@@ -252,3 +252,23 @@ func TestInteractiveRedrawAndReconnect(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, term.text())
 	}
 }
+
+// TestCtrlCCancelsTheRequestNotTheSession: Ctrl-C while a request waits
+// for its reply cancels that request; the session goes on.
+func TestCtrlCCancelsTheRequestNotTheSession(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "fault", "delay-replies", "--delay", "30s", "--count", "1", "--emulator", emu.HTTPURL), 0)
+	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	term.waitFor("thing-1 (connected)> ", 1)
+	term.typeIn("get-pending\r")
+	time.Sleep(300 * time.Millisecond) // the request is on its way
+	term.typeIn("\x03")
+	term.waitFor("canceled", 1)
+	term.waitFor("thing-1 (connected)> ", 2)
+	term.typeIn("get-pending\r")
+	term.waitFor(`"queuedJobs": []`, 1)
+	term.typeIn("\x04") // Ctrl-D ends it
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, term.text())
+	}
+}
