@@ -75,25 +75,41 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 // requests run with its context: its connection, used instead of their
 // own, and an observer of every reply.
 type session struct {
-	conn    *mqttclient.Conn
+	thing   string
+	watch   *mqttclient.Watch
 	observe func(topic jobs.Topic, reply mqttclient.Reply)
 }
 
 type sessionKey struct{}
 
-// WithSession makes the requests run with ctx use conn, which stays open
-// after them, and hand each reply to observe (which may be nil): the shell
-// runs each line's command, unchanged, on its one connection, and learns
-// what the service said.
-func WithSession(ctx context.Context, conn *mqttclient.Conn, observe func(jobs.Topic, mqttclient.Reply)) context.Context {
-	return context.WithValue(ctx, sessionKey{}, session{conn: conn, observe: observe})
+// WithSession makes the commands run with ctx use the session's
+// connection (w, which watches thing's notifications and stays open after
+// them) and hand each reply to observe (which may be nil): the shell runs
+// each line's command, unchanged, on its one connection, and learns what
+// the service said.
+func WithSession(ctx context.Context, thing string, w *mqttclient.Watch, observe func(jobs.Topic, mqttclient.Reply)) context.Context {
+	return context.WithValue(ctx, sessionKey{}, session{thing: thing, watch: w, observe: observe})
+}
+
+// SessionStream is, inside a session, a reader of the session's
+// notifications for a long-lived command (wait) about thing: ok is false
+// outside a session; err says why a session cannot serve it.
+func SessionStream(ctx context.Context, thing string) (w *mqttclient.Watch, ok bool, err error) {
+	s, ok := ctx.Value(sessionKey{}).(session)
+	if !ok {
+		return nil, false, nil
+	}
+	if thing != s.thing {
+		return nil, true, Usagef("the session watches %s's notifications: run this in another terminal for %s", s.thing, thing)
+	}
+	return s.watch.Tap(), true, nil
 }
 
 // requestOnce connects (unless a session lends its connection), sends the
 // request and waits for its reply.
 func (o *ConnOptions) requestOnce(ctx context.Context, topic jobs.Topic, payload []byte) (mqttclient.Reply, error) {
 	if s, ok := ctx.Value(sessionKey{}).(session); ok {
-		reply, err := s.conn.Request(ctx, topic, payload, o.ClientToken)
+		reply, err := s.watch.Request(ctx, topic, payload, o.ClientToken)
 		if err == nil && s.observe != nil {
 			s.observe(topic, reply)
 		}

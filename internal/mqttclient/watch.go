@@ -54,6 +54,10 @@ type Watch struct {
 	mu    sync.Mutex
 	queue []Event
 	wake  chan struct{} // one token: the queue may be non-empty
+	// taps are the other readers of these events (Tap); source is the
+	// Watch a tap reads from, nil for the one that owns the connection.
+	taps   map[*Watch]struct{}
+	source *Watch
 }
 
 // DialWatch connects with AutoReconnect and subscribes to filters in one
@@ -86,14 +90,48 @@ func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error
 }
 
 func (w *Watch) push(e Event) {
-	e.At = time.Now()
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
 	w.mu.Lock()
 	w.queue = append(w.queue, e)
+	taps := make([]*Watch, 0, len(w.taps))
+	for t := range w.taps {
+		taps = append(taps, t)
+	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default: // a token is already there
 	}
+	for _, t := range taps {
+		t.push(e)
+	}
+}
+
+// Tap is a second reader of w's events, from now on, on w's connection:
+// a command run inside a session (iotjobs shell) follows the session's
+// notifications with it. Closing a tap ends the tap, not the connection.
+func (w *Watch) Tap() *Watch {
+	t := &Watch{Conn: w.Conn, wake: make(chan struct{}, 1), source: w}
+	w.mu.Lock()
+	if w.taps == nil {
+		w.taps = map[*Watch]struct{}{}
+	}
+	w.taps[t] = struct{}{}
+	w.mu.Unlock()
+	return t
+}
+
+// Close ends a tap, or disconnects the Watch that owns the connection.
+func (w *Watch) Close() {
+	if w.source == nil {
+		w.Conn.Close()
+		return
+	}
+	w.source.mu.Lock()
+	delete(w.source.taps, w)
+	w.source.mu.Unlock()
 }
 
 // Next returns the oldest event not yet returned, waiting for one if need

@@ -78,3 +78,43 @@ func TestWatchNextStopsOnContext(t *testing.T) {
 		t.Fatalf("Next on a cancelled context: %v", err)
 	}
 }
+
+// TestWatchTap: a tap reads the events that come after it, as the Watch
+// does; closing it ends the tap only, and the Watch reads on.
+func TestWatchTap(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	ep := endpoint(t, broker.Addr, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: ep, ClientID: "watcher"}, []string{"a/+"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pub := dial(t, mqttclient.Config{Endpoint: ep, ClientID: "pub"})
+	publish := func(topic string) {
+		if err := pub.Publish(ctx, topic, []byte(topic)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func(w *mqttclient.Watch, want string) {
+		t.Helper()
+		if e, err := w.Next(ctx); err != nil || e.Topic != want {
+			t.Fatalf("event %+v, %v, want %s", e, err, want)
+		}
+	}
+	publish("a/1")
+	next(w, "a/1")
+	tap := w.Tap()
+	publish("a/2")
+	next(w, "a/2")
+	next(tap, "a/2")
+	tap.Close()
+	publish("a/3")
+	next(w, "a/3") // the connection is still there
+	short, stop := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer stop()
+	if e, err := tap.Next(short); err == nil {
+		t.Errorf("a closed tap got %+v", e)
+	}
+}

@@ -43,7 +43,17 @@ type stream struct {
 
 // dialStream connects with auto-reconnect and subscribes to filters; ctx
 // bounds the connect and the SUBSCRIBE.
+//
+// Inside a session (iotjobs shell), the session's connection serves: the
+// stream reads its notifications, which are the thing's notify and
+// notify-next.
 func dialStream(ctx context.Context, o *cmdutil.ConnOptions, filters []string) (*stream, error) {
+	if w, ok, err := cmdutil.SessionStream(ctx, o.Thing); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &stream{Watch: w, conn: o}, nil
+	}
 	o.WarnImpersonation()
 	w, err := mqttclient.DialWatch(ctx, o.ClientConfig(), filters)
 	if err != nil {

@@ -39,7 +39,7 @@ import (
 type RunFunc func(ctx context.Context, ios *iostreams.IOStreams, args []string) error
 
 // lineCommands are the commands a line may run.
-var lineCommands = []string{"get-pending", "start-next", "describe", "update"}
+var lineCommands = []string{"get-pending", "start-next", "describe", "update", "wait"}
 
 type shellOptions struct {
 	conn cmdutil.ConnOptions
@@ -59,7 +59,7 @@ func NewShellCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
 		Use:   "shell",
 		Short: "An interactive session as the thing, on one connection",
 		Long: `Connect once as the thing, subscribe to notify and notify-next, and read
-commands: get-pending, start-next, describe and update, with the same flags
+commands: get-pending, start-next, describe, update and wait, with the same flags
 as on the command line (the connection flags come from the session), each
 run on the session's connection. The session remembers what it saw: update
 without a job id acts on the execution IN_PROGRESS, --expected-version last
@@ -85,8 +85,7 @@ iotjobs watch prints it, {"topic":"...","payload":{...}}. Its exit status is
 that of the first command that failed, or 0. So a here-document drives a
 whole scenario on one connection.
 
-wait and watch are not run inside the shell (yet): notifications print
-anyway, and wait belongs in another terminal.`,
+wait follows the session's notifications, for the session's thing.`,
 		Example: `  $ iotjobs shell -t my-thing
   thing-1 (connected)> start-next
   thing-1 (connected)> update --status SUCCEEDED --expected-version last
@@ -127,7 +126,7 @@ func runShell(parent context.Context, o *shellOptions) error {
 	}
 	defer w.Close()
 	s := &session{o: o, w: w, signals: signals, mem: newMemory()}
-	s.ctx = cmdutil.WithSession(ctx, w.Conn, func(topic jobs.Topic, reply mqttclient.Reply) { s.mem.seen(topic, reply.Payload) })
+	s.ctx = cmdutil.WithSession(ctx, o.conn.Thing, w, func(topic jobs.Topic, reply mqttclient.Reply) { s.mem.seen(topic, reply.Payload) })
 	if o.conn.IO.IsStdinTTY() && o.conn.IO.IsStdoutTTY() {
 		return s.interactive()
 	}
@@ -392,6 +391,8 @@ func (s *session) completer() readline.AutoCompleter {
 		readline.PcItem("update", readline.PcItemDynamic(jobIDs,
 			readline.PcItem("--status", statuses...), readline.PcItem("--expected-version"), readline.PcItem("--status-detail"),
 			readline.PcItem("--step-timeout"), readline.PcItem("--include-job-execution-state"))),
+		readline.PcItem("wait", readline.PcItemDynamic(jobIDs, readline.PcItem("--until", append(statuses, readline.PcItem("terminal"))...),
+			readline.PcItem("--timeout"))),
 		readline.PcItem("watch", readline.PcItem("on"), readline.PcItem("off")),
 		readline.PcItem("help"),
 		readline.PcItem("exit"),

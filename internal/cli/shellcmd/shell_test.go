@@ -272,3 +272,45 @@ func TestCtrlCCancelsTheRequestNotTheSession(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, term.text())
 	}
 }
+
+// TestScriptWait: wait inside the session follows the session's
+// notifications on its one connection, and refuses another thing.
+func TestScriptWait(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	cmd := exec.Command(iotjobs.Path, "shell", "-t", "thing-1", "-e", emu.Endpoint, "-v")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr testutil.LockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "start-next\nwait job-1 --until SUCCEEDED --timeout 20s\n")
+	// Once the wait has described the execution, the device finishes it.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(stderr.String(), "< $aws/things/thing-1/jobs/job-1/get/accepted") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the wait did not describe:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	testutil.WantExit(t, iotjobs.Run(t, nil, "update", "job-1", "--status", "SUCCEEDED", "-t", "thing-1", "--client-id", "device", "-e", emu.Endpoint), 0)
+	io.WriteString(stdin, "wait job-1 --until SUCCEEDED -t thing-2\n")
+	stdin.Close()
+	err = cmd.Wait()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2 (the wait for thing-2)\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, `{"command":"wait job-1 --until SUCCEEDED --timeout 20s","exitCode":0,"reply":{"execution":{"jobId":"job-1","status":"SUCCEEDED"`) ||
+		!strings.Contains(out, `"error":"the session watches thing-1's notifications: run this in another terminal for thing-2"`) {
+		t.Errorf("stdout:\n%s", out)
+	}
+	if strings.Count(stderr.String(), "* connecting to") != 1 {
+		t.Errorf("more than one connection:\n%s", stderr.String())
+	}
+}
