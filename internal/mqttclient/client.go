@@ -489,13 +489,22 @@ func (c *Conn) Subscribe(ctx context.Context, filters []string, handler func(top
 	return nil
 }
 
+// MaxFiltersPerSubscribe is AWS IoT's limit of filters in one SUBSCRIBE;
+// a client that sends more is disconnected. Longer lists go in several.
+const MaxFiltersPerSubscribe = 8
+
 func (c *Conn) subscribe(ctx context.Context, filters []string) error {
-	down := c.connection()
-	token := c.startSubscribe(filters)
-	if err := c.await(ctx, token, down, "subscribe"); err != nil {
-		return err
+	for chunk := range slices.Chunk(filters, MaxFiltersPerSubscribe) {
+		down := c.connection()
+		token := c.startSubscribe(chunk)
+		if err := c.await(ctx, token, down, "subscribe"); err != nil {
+			return err
+		}
+		if err := c.noteSubscribed(chunk, token); err != nil {
+			return err
+		}
 	}
-	return c.noteSubscribed(filters, token)
+	return nil
 }
 
 // SubscribeReplies subscribes to filters (wildcards, typically) that cover

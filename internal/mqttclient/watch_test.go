@@ -2,6 +2,7 @@ package mqttclient_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -116,5 +117,30 @@ func TestWatchTap(t *testing.T) {
 	defer stop()
 	if e, err := tap.Next(short); err == nil {
 		t.Errorf("a closed tap got %+v", e)
+	}
+}
+
+// TestSubscribeChunksByEight: AWS IoT closes a connection whose SUBSCRIBE
+// carries more than 8 filters (the emulator does too); ten filters go in
+// two SUBSCRIBEs.
+func TestSubscribeChunksByEight(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var filters []string
+	for i := range 10 {
+		filters = append(filters, "f/"+strconv.Itoa(i))
+	}
+	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: endpoint(t, emu.MQTTAddr(), false), ClientID: "many"}, filters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pub := dial(t, mqttclient.Config{Endpoint: endpoint(t, emu.MQTTAddr(), false), ClientID: "pub"})
+	if err := pub.Publish(ctx, "f/9", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := w.Next(ctx); err != nil || e.Topic != "f/9" {
+		t.Fatalf("event %+v, %v", e, err)
 	}
 }

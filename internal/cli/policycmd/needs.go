@@ -17,7 +17,7 @@ type need struct {
 
 // commands are the device commands a policy can be made for, in the order
 // help lists them.
-var commands = []string{"get-pending", "start-next", "describe", "update", "watch", "wait"}
+var commands = []string{"get-pending", "start-next", "describe", "update", "watch", "wait", "shell"}
 
 // fanOutCommands are those that ask many things at once.
 var fanOutCommands = map[string]bool{"get-pending": true, "describe": true, "wait": true}
@@ -45,7 +45,11 @@ func needs(cmd string, t target) ([]need, error) {
 		list = append(list, need{policy.Publish, "topic", topic.String(), "publish the " + what + " request"})
 		for _, reply := range []jobs.Topic{topic.Accepted(), topic.Rejected()} {
 			if !t.many {
-				list = append(list, need{policy.Subscribe, "topicfilter", reply.String(), "subscribe to the " + what + " reply"})
+				filter := reply
+				if cmd == "shell" && filter.JobID != "" {
+					filter.JobID = "+" // the session subscribes once for every job
+				}
+				list = append(list, need{policy.Subscribe, "topicfilter", filter.String(), "subscribe to the " + what + " reply"})
 			}
 			list = append(list, need{policy.Receive, "topic", reply.String(), "receive the " + what + " reply"})
 		}
@@ -73,6 +77,12 @@ func needs(cmd string, t target) ([]need, error) {
 	case "watch":
 		notifications()
 		request(jobs.GetPendingTopic(t.thing), "get-pending (resync after a reconnect)")
+	case "shell":
+		notifications()
+		request(jobs.GetPendingTopic(t.thing), "get-pending")
+		request(jobs.StartNextTopic(t.thing), "start-next")
+		request(jobs.DescribeTopic(t.thing, t.jobID), "describe")
+		request(jobs.UpdateTopic(t.thing, t.jobID), "update")
 	case "wait":
 		notifications()
 		request(jobs.DescribeTopic(t.thing, t.jobID), "describe")

@@ -2,6 +2,8 @@ package policycmd_test
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +142,21 @@ func TestPolicyBadInput(t *testing.T) {
 		if r.ExitCode != 2 || !strings.Contains(r.Stderr, tt.want) || r.Stdout != "" {
 			t.Errorf("%v: want exit 2 and %q:\n%s", tt.args, tt.want, r)
 		}
+	}
+}
+
+// TestShellPolicy: the policy made for shell lets a whole session run
+// under the emulator's enforcement: its wildcard reply subscriptions, the
+// requests and the notifications.
+func TestShellPolicy(t *testing.T) {
+	path := generate(t, "-t", "thing-1", "--for", "shell")
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Policies = []string{path} }))
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	cmd := exec.Command(iotjobs.Path, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader("get-pending\nstart-next\ndescribe job-1\nupdate --status SUCCEEDED --expected-version last\nget-pending\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Count(string(out), `"exitCode":0`) != 5 {
+		t.Errorf("a session under its own policy: %v\n%s", err, out)
 	}
 }
