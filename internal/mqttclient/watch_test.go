@@ -10,19 +10,27 @@ import (
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
+// watchOn dials a Watch of filters on the broker at addr, closed when the
+// test ends; ctx bounds the test.
+func watchOn(t *testing.T, addr string, filters ...string) (*mqttclient.Watch, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: endpoint(t, addr, false), ClientID: "watcher"}, filters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w, ctx
+}
+
 // TestWatchSurvivesBrokerRestart: messages arrive in order, a broker
 // restart shows as Lost then Reconnected, and after Reconnected the filters
 // are subscribed again without the caller doing anything.
 func TestWatchSurvivesBrokerRestart(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
 	ep := endpoint(t, broker.Addr, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: ep, ClientID: "watcher"}, []string{"a/+"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, ctx := watchOn(t, broker.Addr, "a/+")
 
 	pub := dial(t, mqttclient.Config{Endpoint: ep, ClientID: "pub"})
 	for _, topic := range []string{"a/1", "b/1", "a/2"} {
@@ -65,14 +73,7 @@ func TestWatchSurvivesBrokerRestart(t *testing.T) {
 // TestWatchNextStopsOnContext: Next returns once its context is done.
 func TestWatchNextStopsOnContext(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
-	ep := endpoint(t, broker.Addr, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: ep, ClientID: "watcher"}, []string{"a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, ctx := watchOn(t, broker.Addr, "a")
 	stopped, stop := context.WithCancel(ctx)
 	stop()
 	if _, err := w.Next(stopped); err != context.Canceled {
@@ -85,13 +86,7 @@ func TestWatchNextStopsOnContext(t *testing.T) {
 func TestWatchTap(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
 	ep := endpoint(t, broker.Addr, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: ep, ClientID: "watcher"}, []string{"a/+"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, ctx := watchOn(t, broker.Addr, "a/+")
 	pub := dial(t, mqttclient.Config{Endpoint: ep, ClientID: "pub"})
 	publish := func(topic string) {
 		if err := pub.Publish(ctx, topic, []byte(topic)); err != nil {
@@ -125,17 +120,11 @@ func TestWatchTap(t *testing.T) {
 // two SUBSCRIBEs.
 func TestSubscribeChunksByEight(t *testing.T) {
 	emu := testutil.StartEmulator(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	var filters []string
 	for i := range 10 {
 		filters = append(filters, "f/"+strconv.Itoa(i))
 	}
-	w, err := mqttclient.DialWatch(ctx, mqttclient.Config{Endpoint: endpoint(t, emu.MQTTAddr(), false), ClientID: "many"}, filters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, ctx := watchOn(t, emu.MQTTAddr(), filters...)
 	pub := dial(t, mqttclient.Config{Endpoint: endpoint(t, emu.MQTTAddr(), false), ClientID: "pub"})
 	if err := pub.Publish(ctx, "f/9", []byte("x")); err != nil {
 		t.Fatal(err)
