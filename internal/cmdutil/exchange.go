@@ -174,6 +174,10 @@ func (o *ConnOptions) ExplainTimeout(err error) error {
 	if errors.As(err, &te) {
 		te.After = o.Timeout
 	}
+	var ce *mqttclient.ConnectionError
+	if errors.As(err, &ce) && ce.Within > 0 {
+		ce.Within = o.Timeout
+	}
 	return err
 }
 

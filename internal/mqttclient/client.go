@@ -189,7 +189,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		if deadline, ok := ctx.Deadline(); ok {
 			waited = deadline.Sub(start) // the bound, not the moment it was noticed
 		}
-		return nil, &ConnectionError{Op: "connect", Err: fmt.Errorf("%s did not complete the connection within %s", cfg.Endpoint.Address(), waited.Round(time.Millisecond)),
+		return nil, &ConnectionError{Op: "connect", Err: fmt.Errorf("%s did not complete the connection", cfg.Endpoint.Address()), Within: waited,
 			Hint: "check the endpoint and that nothing (a firewall, a TLS-only port) swallows the connection; raise --timeout on a slow network"}
 	}
 	c.mu.Lock()

@@ -28,10 +28,16 @@ type ConnectionError struct {
 	// PolicySuspect: the server hung up right after we sent something,
 	// which is how AWS IoT answers what a policy denies.
 	PolicySuspect bool
+	// Within is, for a connect that did not complete in time, the bound
+	// it had; a command states the one the user gave instead.
+	Within time.Duration
 }
 
 func (e *ConnectionError) Error() string {
 	msg := e.Op + ": " + e.Err.Error()
+	if e.Within > 0 {
+		msg += " within " + e.Within.Round(time.Millisecond).String()
+	}
 	if e.Hint != "" {
 		msg += "\n  hint: " + e.Hint
 	}
