@@ -16,6 +16,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/cli/devicecmd"
 	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/policycmd"
+	"github.com/iotjobs/iotjobs/internal/cli/runcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/shellcmd"
 	"github.com/iotjobs/iotjobs/internal/cli/versioncmd"
 	"github.com/iotjobs/iotjobs/internal/cmdutil"
@@ -72,6 +73,7 @@ func topLevel() []topLevelCmd {
 		}},
 		{"emulator", emulatorcmd.NewEmulatorCmd},
 		{"config", configcmd.NewConfigCmd},
+		{"run", runcmd.NewRunCmd},
 		{"policy", policycmd.NewPolicyCmd},
 		{"shell", func(ios *iostreams.IOStreams) *cobra.Command {
 			return shellcmd.NewShellCmd(ios, func(ctx context.Context, lineIOS *iostreams.IOStreams, args []string) error {

@@ -150,7 +150,7 @@ func TestTopLevelNames(t *testing.T) {
 			t.Errorf("%s --help differs from the whole tree's:\n%s\nwant\n%s", c.Name(), got, want)
 		}
 	}
-	if names != 12 {
+	if names != 13 {
 		t.Errorf("%d top-level commands", names)
 	}
 	for _, args := range [][]string{nil, {"help", "get-pending"}, {"__complete", "get-pending", ""}, {"nosuch"}, {"--version"}} {

@@ -99,6 +99,18 @@ func NotifyTopic(thing string) Topic { return Topic{Thing: thing, Op: OpNotify} 
 // NotifyNextTopic is the NextJobExecutionChanged stream of the thing.
 func NotifyNextTopic(thing string) Topic { return Topic{Thing: thing, Op: OpNotifyNext} }
 
+// ReplyFilters are the reply topics of every request of thing, with the
+// job ids as the MQTT wildcard +: eight filters, one SUBSCRIBE's worth on
+// AWS IoT, where a subscription per job would reach its 50 per
+// connection after 25 jobs.
+func ReplyFilters(thing string) []string {
+	var filters []string
+	for _, t := range []Topic{GetPendingTopic(thing), StartNextTopic(thing), DescribeTopic(thing, "+"), UpdateTopic(thing, "+")} {
+		filters = append(filters, t.Accepted().String(), t.Rejected().String())
+	}
+	return filters
+}
+
 // Accepted is the topic the service answers t on when it accepts it.
 func (t Topic) Accepted() Topic { t.Reply = ReplyAccepted; return t }
 

@@ -125,7 +125,7 @@ func runShell(parent context.Context, o *shellOptions) error {
 		// job ids: a subscription per job would reach AWS IoT's 50 per
 		// connection after 25 jobs. The replies go to the requests; the
 		// handler has nothing to do.
-		if err = w.Subscribe(dialCtx, replyFilters(o.conn.Thing), func(string, []byte) {}); err != nil {
+		if err = w.Subscribe(dialCtx, jobs.ReplyFilters(o.conn.Thing), func(string, []byte) {}); err != nil {
 			w.Close()
 		}
 	}
@@ -140,16 +140,6 @@ func runShell(parent context.Context, o *shellOptions) error {
 		return s.interactive()
 	}
 	return s.script()
-}
-
-// replyFilters are the reply topics of every request of thing, the job
-// ids as a wildcard: eight filters, one SUBSCRIBE's worth on AWS IoT.
-func replyFilters(thing string) []string {
-	var filters []string
-	for _, t := range []jobs.Topic{jobs.GetPendingTopic(thing), jobs.StartNextTopic(thing), jobs.DescribeTopic(thing, "+"), jobs.UpdateTopic(thing, "+")} {
-		filters = append(filters, t.Accepted().String(), t.Rejected().String())
-	}
-	return filters
 }
 
 // session is one shell session.

@@ -1,0 +1,153 @@
+package runcmd_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iotjobs/iotjobs/internal/testutil"
+)
+
+// handler writes a handler script and returns its path.
+func handler(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "handler.sh")
+	testutil.WriteFile(t, path, "#!/bin/sh\n"+body)
+	if err := exec.Command("chmod", "755", path).Run(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// execution is what the control plane says of thing's execution of job.
+func execution(t *testing.T, emu *testutil.Emulator, job, thing string) (status string, details map[string]string) {
+	t.Helper()
+	r := iotjobs.Run(t, nil, "emulator", "describe-execution", job, "-t", thing, "--emulator", emu.HTTPURL, "-o", "json")
+	testutil.WantExit(t, r, 0)
+	var m struct {
+		Execution struct {
+			Status        string
+			StatusDetails struct{ DetailsMap map[string]string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Execution.Status, m.Execution.StatusDetails.DetailsMap
+}
+
+// TestRunSucceedsAndFails: a handler that exits 0 makes the execution
+// SUCCEEDED, another FAILED, each with its exit code, duration, output
+// tail (stdout and stderr, in the order they were read, lines joined by
+// ⏎) and progress in statusDetails; the job document is on its stdin and
+// the ids in its environment.
+func TestRunSucceedsAndFails(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "good", "thing-1", `{"op":"install"}`)
+	testutil.CreateJob(t, emu, "bad", "thing-1", `{"op":"break"}`)
+	h := handler(t, `doc=$(cat)
+echo "job $IOTJOBS_JOB_ID of $IOTJOBS_THING, execution $IOTJOBS_EXECUTION_NUMBER: $doc"
+echo "::progress step=download pct=50"
+echo "::progress step=install"
+echo "to stderr" >&2
+[ "$IOTJOBS_JOB_ID" = bad ] && exit 3
+exit 0
+`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", h, "--max-jobs", "2")
+	testutil.WantExit(t, r, 0)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"jobId":"good","executionNumber":1,"status":"SUCCEEDED","exitCode":0`) ||
+		!strings.Contains(lines[1], `"jobId":"bad","executionNumber":1,"status":"FAILED","exitCode":3`) {
+		t.Fatalf("results:\n%s", r)
+	}
+	status, details := execution(t, emu, "good", "thing-1")
+	if status != "SUCCEEDED" || details["exitCode"] != "0" || details["step"] != "install" || details["pct"] != "50" ||
+		!strings.Contains(details["output"], `job good of thing-1, execution 1: {"op":"install"}`) ||
+		!strings.Contains(details["output"], "⏎") || !strings.Contains(details["output"], "to stderr") || details["durationMs"] == "" {
+		t.Errorf("good: %s %v", status, details)
+	}
+	if status, details := execution(t, emu, "bad", "thing-1"); status != "FAILED" || details["exitCode"] != "3" {
+		t.Errorf("bad: %s %v", status, details)
+	}
+	if !strings.Contains(r.Stderr, "to stderr") || strings.Contains(r.Stderr, "::progress") {
+		t.Errorf("the handler's output on stderr, progress lines taken:\n%s", r.Stderr)
+	}
+}
+
+// TestRunOnceWaitsForAJob: --once with nothing pending waits for
+// notify-next, runs the job that comes and exits with its outcome.
+func TestRunOnceWaitsForAJob(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "exit 1", "--once", "-v")
+	p.WaitStderr(t, "* watching $aws/things/thing-1/jobs/notify-next", 10*time.Second)
+	p.WaitStderr(t, "< $aws/things/thing-1/jobs/start-next/accepted", 10*time.Second)
+	testutil.CreateJob(t, emu, "late", "thing-1", `{}`)
+	r := p.Wait(t)
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"late"`) || !strings.Contains(r.Stdout, `"status":"FAILED","exitCode":1`) {
+		t.Errorf("result:\n%s", r)
+	}
+}
+
+// TestRunResumesAfterACrash: a runner killed with SIGKILL leaves the
+// execution IN_PROGRESS, and the next run resumes it.
+func TestRunResumesAfterACrash(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 2", "-v")
+	p.WaitStderr(t, "< $aws/things/thing-1/jobs/start-next/accepted", 10*time.Second)
+	p.Signal(t, syscall.SIGKILL)
+	p.Wait(t)
+	if status, _ := execution(t, emu, "job-1", "thing-1"); status != "IN_PROGRESS" {
+		t.Fatalf("after the crash: %s", status)
+	}
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "true", "--once")
+	testutil.WantExit(t, r, 0)
+	if status, _ := execution(t, emu, "job-1", "thing-1"); status != "SUCCEEDED" {
+		t.Errorf("resumed: %s\n%s", status, r)
+	}
+}
+
+// TestRunStopsGracefully: SIGTERM takes no new job; the running handler
+// has --grace, then is terminated, and its outcome is reported.
+func TestRunStopsGracefully(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "slow", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "next", "thing-1", `{}`)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 30", "--grace", "200ms", "-v")
+	p.WaitStderr(t, "< $aws/things/thing-1/jobs/start-next/accepted", 10*time.Second)
+	p.Signal(t, syscall.SIGTERM)
+	r := p.Wait(t)
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"jobId":"slow","executionNumber":1,"status":"FAILED","signal":"terminated"`) ||
+		!strings.Contains(r.Stderr, "stopping: no new job; the handler of job slow has 200ms to finish") {
+		t.Errorf("stop:\n%s", r)
+	}
+	if status, details := execution(t, emu, "slow", "thing-1"); status != "FAILED" || details["signal"] != "terminated" {
+		t.Errorf("slow: %s %v", status, details)
+	}
+	if status, _ := execution(t, emu, "next", "thing-1"); status != "QUEUED" {
+		t.Errorf("a new job was taken after SIGTERM: %s", status)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-t", "thing-1"}, "run needs the handler: --exec 'COMMAND'"},
+		{[]string{"run", "-t", "thing-1", "--exec", "true", "--max-jobs", "-1"}, "invalid --max-jobs -1"},
+		{[]string{"run", "-t", "thing-1", "--exec", "true", "--step-timeout", "99999"}, "invalid --step-timeout 99999"},
+		{[]string{"run", "--exec", "true"}, "no thing given"},
+	} {
+		r := iotjobs.Run(t, nil, append(tt.args, "-e", "mqtt://127.0.0.1:1")...)
+		if r.ExitCode != 2 || !strings.Contains(r.Stderr, tt.want) {
+			t.Errorf("%v: want exit 2 and %q:\n%s", tt.args, tt.want, r)
+		}
+	}
+}
