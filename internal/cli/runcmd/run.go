@@ -4,6 +4,7 @@ package runcmd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,8 +73,13 @@ service allows. Its other output is passed on to stderr.
 halfway through, for as long as the handler runs; every update carries
 expectedVersion.
 
+When the execution ends under the handler (canceled, or timed out by its
+step timer: a notify-next that no longer shows it), the handler is stopped
+(SIGTERM, then SIGKILL 5 s later), run says what happened and sends no
+update, which the service would refuse.
+
 --once handles one job (waiting for one if none is pending) and exits with
-its outcome: 0 for SUCCEEDED, 1 for FAILED. --max-jobs N stops after N.
+its outcome: 0 for SUCCEEDED, 1 otherwise. --max-jobs N stops after N.
 Ctrl-C or SIGTERM takes no new job: a running handler has --grace to
 finish, then gets SIGTERM and, 5 s later, SIGKILL; its outcome is reported
 before the runner exits. If the runner itself dies, the execution stays
@@ -316,13 +322,36 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		defer ticker.Stop()
 		renew = ticker.C
 	}
+	// The execution may end under the handler (canceled, timed out): a
+	// notify-next that no longer shows it as the head says so.
+	watchCtx, stopWatching := context.WithCancel(r.work)
+	defer stopWatching()
+	gone := make(chan struct{}, 1)
+	go r.watchHead(watchCtx, je.JobID, gone)
+	// endedUnder: the execution ended under the handler, in status ended
+	// ("" when the service would not say).
+	var ended jobs.Status
+	endedUnder := false
 	var waitErr error
 	stopping := ctx.Done()
 	var kill <-chan time.Time
+	terminate := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		go func() {
+			time.Sleep(5 * time.Second)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}()
+	}
 	for done := false; !done; {
 		select {
 		case waitErr = <-exited:
 			done = true
+		case <-gone:
+			if st, over := r.endedStatus(je.JobID); over && !endedUnder {
+				ended, endedUnder = st, true
+				fmt.Fprintf(o.conn.IO.ErrOut, "job %s is %s: its handler is stopped (SIGTERM, then SIGKILL in 5s)\n", je.JobID, cmp.Or(string(st), "over"))
+				terminate()
+			}
 		case <-renew:
 			if err := r.update(x, jobs.StatusInProgress, &o.StepTimeout); err != nil {
 				fmt.Fprintf(o.conn.IO.ErrOut, "renewing the step timer of job %s failed: %v\n", je.JobID, err)
@@ -334,13 +363,10 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		case <-kill:
 			kill = nil
 			fmt.Fprintf(o.conn.IO.ErrOut, "the handler of job %s did not finish within %s: SIGTERM, then SIGKILL in 5s\n", je.JobID, o.Grace)
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-			go func() {
-				time.Sleep(5 * time.Second)
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			}()
+			terminate()
 		}
 	}
+	stopWatching()
 	res.DurationMs = time.Since(start).Milliseconds()
 	res.Status = jobs.StatusSucceeded
 	x.mu.Lock()
@@ -373,11 +399,63 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		}
 	}
 	x.mu.Unlock()
+	if endedUnder {
+		// It ended without us: no update is taken any more.
+		res.Status, res.Error = ended, "the execution ended while its handler ran"
+		return res, r.print(res)
+	}
 	if err := r.update(x, res.Status, nil); err != nil {
 		res.Error = "the final update failed: " + strings.SplitN(err.Error(), "\n", 2)[0]
 		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: %v\n", je.JobID, err)
 	}
 	return res, r.print(res)
+}
+
+// watchHead signals gone when a notify-next no longer names jobID as the
+// head of the queue: the execution may have ended (canceled, timed out).
+func (r *runner) watchHead(ctx context.Context, jobID string, gone chan<- struct{}) {
+	for {
+		e, err := r.w.Next(ctx)
+		if err != nil {
+			return
+		}
+		if e.Kind != mqttclient.Message {
+			continue
+		}
+		var m jobs.NotifyNextMessage
+		if json.Unmarshal(e.Payload, &m) == nil && (m.Execution == nil || m.Execution.JobID != jobID) {
+			select {
+			case gone <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// endedStatus asks whether the execution of jobID has ended and in what
+// status: describe answers TerminalStateReached for an ended one, and an
+// update asking for QUEUED, which no device may set, is refused with the
+// execution's state (as iotjobs wait learns it). over is false while it
+// is still pending.
+func (r *runner) endedStatus(jobID string) (status jobs.Status, over bool) {
+	ctx, cancel := context.WithTimeout(r.work, r.o.conn.Timeout)
+	defer cancel()
+	ask := func(topic jobs.Topic, req any, token string) (mqttclient.Reply, error) {
+		payload, _ := json.Marshal(req)
+		return r.w.Request(ctx, topic, payload, token)
+	}
+	token := uuid.NewString()
+	reply, err := ask(jobs.DescribeTopic(r.o.conn.Thing, jobID), jobs.DescribeRequest{ClientToken: token}, token)
+	var rej jobs.ErrorResponse
+	if err != nil || reply.Accepted || json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
+		return "", false
+	}
+	token = uuid.NewString()
+	reply, err = ask(jobs.UpdateTopic(r.o.conn.Thing, jobID), jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
+	if err == nil && !reply.Accepted && json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil {
+		return rej.ExecutionState.Status, true
+	}
+	return "", true
 }
 
 // readOutput passes the handler's output on to stderr, keeps its tail,

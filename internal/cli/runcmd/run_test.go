@@ -151,3 +151,31 @@ func TestRunBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRunStopsWhenTheExecutionEnds: an execution canceled, or timed out by
+// its step timer, while its handler runs: the handler is stopped, run says
+// what happened, and sends no update the service would refuse.
+func TestRunStopsWhenTheExecutionEnds(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(300*time.Millisecond))
+	testutil.CreateJob(t, emu, "canceled", "thing-1", `{}`)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 30", "--once", "-v")
+	p.WaitStderr(t, "< $aws/things/thing-1/jobs/start-next/accepted", 10*time.Second)
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "cancel-execution", "canceled", "-t", "thing-1", "--force", "--emulator", emu.HTTPURL), 0)
+	r := p.Wait(t)
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"canceled","executionNumber":1,"status":"CANCELED","signal":"terminated"`) ||
+		!strings.Contains(r.Stderr, "job canceled is CANCELED: its handler is stopped") {
+		t.Errorf("canceled:\n%s", r)
+	}
+
+	// A step timeout of one emulated minute (300 ms here).
+	testutil.CreateJob(t, emu, "slow", "thing-1", `{}`)
+	r = iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 30", "--once", "--step-timeout", "1")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"slow","executionNumber":1,"status":"TIMED_OUT"`) {
+		t.Errorf("timed out:\n%s", r)
+	}
+	if status, _ := execution(t, emu, "slow", "thing-1"); status != "TIMED_OUT" {
+		t.Errorf("slow: %s", status)
+	}
+}
