@@ -238,3 +238,26 @@ func (o *ConnOptions) rejectionHint(topic jobs.Topic, request []byte, resp jobs.
 	}
 	return ""
 }
+
+// DialSession opens the one connection of a long-lived command that makes
+// requests of its own (shell, run): auto-reconnecting, watching filters,
+// and subscribed once to every reply topic of the thing, the job ids as a
+// wildcard (jobs.ReplyFilters), so that it never needs a subscription per
+// job (AWS IoT allows 50 per connection). The connect and the
+// subscriptions are bounded by --timeout.
+func (o *ConnOptions) DialSession(ctx context.Context, filters []string) (*mqttclient.Watch, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	o.WarnImpersonation()
+	w, err := mqttclient.DialWatch(ctx, o.ClientConfig(), filters)
+	if err != nil {
+		return nil, o.ExplainTimeout(err)
+	}
+	// The replies go to the requests awaiting them: the handler has
+	// nothing to do.
+	if err := w.Subscribe(ctx, jobs.ReplyFilters(o.Thing), func(string, []byte) {}); err != nil {
+		w.Close()
+		return nil, o.ExplainTimeout(err)
+	}
+	return w, nil
+}

@@ -141,17 +141,9 @@ type runner struct {
 
 func runRun(ctx context.Context, o *runOptions) error {
 	work := context.WithoutCancel(ctx)
-	dialCtx, cancel := context.WithTimeout(ctx, o.conn.Timeout)
-	o.conn.WarnImpersonation()
-	w, err := mqttclient.DialWatch(dialCtx, o.conn.ClientConfig(), []string{jobs.NotifyNextTopic(o.conn.Thing).String()})
-	if err == nil {
-		if err = w.Subscribe(dialCtx, jobs.ReplyFilters(o.conn.Thing), func(string, []byte) {}); err != nil {
-			w.Close()
-		}
-	}
-	cancel()
+	w, err := o.conn.DialSession(ctx, []string{jobs.NotifyNextTopic(o.conn.Thing).String()})
 	if err != nil {
-		return o.conn.ExplainTimeout(err)
+		return err
 	}
 	defer w.Close()
 	r := &runner{o: o, w: w, work: work, out: render.New(o.conn.IO, o.conn.Format())}

@@ -116,22 +116,9 @@ func runShell(parent context.Context, o *shellOptions) error {
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
 
-	dialCtx, cancel := context.WithTimeout(ctx, o.conn.Timeout)
-	o.conn.WarnImpersonation()
-	w, err := mqttclient.DialWatch(dialCtx, o.conn.ClientConfig(),
-		[]string{jobs.NotifyTopic(o.conn.Thing).String(), jobs.NotifyNextTopic(o.conn.Thing).String()})
-	if err == nil {
-		// Every reply topic of the thing at once, with wildcards for the
-		// job ids: a subscription per job would reach AWS IoT's 50 per
-		// connection after 25 jobs. The replies go to the requests; the
-		// handler has nothing to do.
-		if err = w.Subscribe(dialCtx, jobs.ReplyFilters(o.conn.Thing), func(string, []byte) {}); err != nil {
-			w.Close()
-		}
-	}
-	cancel()
+	w, err := o.conn.DialSession(ctx, []string{jobs.NotifyTopic(o.conn.Thing).String(), jobs.NotifyNextTopic(o.conn.Thing).String()})
 	if err != nil {
-		return o.conn.ExplainTimeout(err)
+		return err
 	}
 	defer w.Close()
 	s := &session{o: o, w: w, signals: signals, mem: newMemory()}
