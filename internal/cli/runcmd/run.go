@@ -34,6 +34,9 @@ type runOptions struct {
 	conn cmdutil.ConnOptions
 
 	Exec        string
+	HandlerDir  string
+	Allow       []string
+	DryRun      bool
 	Once        bool
 	MaxJobs     int
 	StepTimeout int64
@@ -85,10 +88,24 @@ finish, then gets SIGTERM and, 5 s later, SIGKILL; its outcome is reported
 before the runner exits. If the runner itself dies, the execution stays
 IN_PROGRESS and the next run resumes it.
 
+With --handler-dir DIR, AWS IoT Device Client job documents ("version":
+"1.0", steps, finalStep) run as the Device Client runs them: each step in
+order, stopping at a failure unless its ignoreStepFailure is "true", and
+finalStep only when every step succeeded. A runHandler step runs the
+handler named in DIR (or in its input.path) with runAsUser and its args as
+arguments (runAsUser is passed on, not switched to); a handler, or its
+directory, writable by group or others is refused. A runCommand step runs
+its comma-separated command only when the program is on --allow. A step
+with allowStdErr fails on more stderr lines than that. statusDetails then
+carry the Device Client's keys: reason, stderr, stdout (with
+includeStdOut), exitCode and durationMs. Other documents go to --exec, if
+given. --dry-run prints what the next job would run, and runs nothing.
+
 Each finished execution prints one line: piped, JSON
 {"thing":..,"jobId":..,"executionNumber":N,"status":"SUCCEEDED|FAILED","exitCode":N,"durationMs":N};
 on a terminal, a sentence.`,
 		Example: `  $ iotjobs run -t my-thing --exec ./install.sh --once
+  $ iotjobs run -t my-thing --handler-dir ~/.aws-iot-device-client/jobs --allow reboot --dry-run
   $ iotjobs run -t my-thing --exec 'jq -r .url | xargs curl -fsO' --step-timeout 10
   $ iotjobs run -t my-thing --exec ./handler.sh --max-jobs 5 | jq -r .status`,
 		Args: cmdutil.NoArgs,
@@ -100,7 +117,11 @@ on a terminal, a sentence.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Exec, "exec", "", "the handler `COMMAND`, run with /bin/sh -c for each job (required)")
+	f.StringVar(&opts.Exec, "exec", "", "the handler `COMMAND`, run with /bin/sh -c for each job (this or --handler-dir)")
+	f.StringVar(&opts.HandlerDir, "handler-dir", "", "run AWS IoT Device Client job documents (\"version\": \"1.0\") with the handlers in `DIR`")
+	f.StringSliceVar(&opts.Allow, "allow", nil, "the `PROGRAM`s a Device Client runCommand step may run (repeatable; none by default)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print what would run for the next job, and run nothing")
+	_ = cmd.MarkFlagDirname("handler-dir")
 	f.BoolVar(&opts.Once, "once", false, "handle one job and exit with its outcome")
 	f.IntVar(&opts.MaxJobs, "max-jobs", 0, "stop after `N` jobs (0: no limit)")
 	f.Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) of each execution's step timer, renewed while the handler runs (0: none)")
@@ -114,9 +135,14 @@ func (o *runOptions) complete(cmd *cobra.Command) error {
 	if err := o.conn.Complete(cmd); err != nil {
 		return err
 	}
+	if o.HandlerDir != "" {
+		if info, err := os.Stat(o.HandlerDir); err != nil || !info.IsDir() {
+			return cmdutil.Usagef("invalid --handler-dir %s: not a directory", o.HandlerDir)
+		}
+	}
 	switch {
-	case strings.TrimSpace(o.Exec) == "":
-		return cmdutil.Usagef("run needs the handler: --exec 'COMMAND', e.g. --exec ./install.sh")
+	case strings.TrimSpace(o.Exec) == "" && o.HandlerDir == "":
+		return cmdutil.Usagef("run needs the handler: --exec 'COMMAND' (e.g. --exec ./install.sh), or --handler-dir DIR for Device Client job documents")
 	case o.MaxJobs < 0:
 		return cmdutil.Usagef("invalid --max-jobs %d: must be 0 (no limit) or more", o.MaxJobs)
 	case o.Grace < 0:
@@ -147,6 +173,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	defer w.Close()
 	r := &runner{o: o, w: w, work: work, out: render.New(o.conn.IO, o.conn.Format())}
+	if o.DryRun {
+		return r.dryRun()
+	}
 	for done := 0; o.MaxJobs == 0 || done < o.MaxJobs; {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -171,6 +200,40 @@ func runRun(ctx context.Context, o *runOptions) error {
 				return cmdutil.SilentExit{Code: cmdutil.ExitFailure}
 			}
 			return nil
+		}
+	}
+	return nil
+}
+
+// dryRun prints what the next job would run, without starting it:
+// describe $next changes nothing.
+func (r *runner) dryRun() error {
+	req := jobs.DescribeRequest{ClientToken: uuid.NewString()}
+	var resp jobs.ExecutionResponse
+	if err := r.request(jobs.DescribeTopic(r.o.conn.Thing, jobs.NextJobID), req, req.ClientToken, &resp); err != nil {
+		return err
+	}
+	out := r.o.conn.IO.Out
+	if resp.Execution == nil {
+		_, err := fmt.Fprintf(out, "nothing pending for %s\n", r.o.conn.Thing)
+		return err
+	}
+	doc := []byte(resp.Execution.JobDocument)
+	steps, final, _ := r.plan(doc)
+	fmt.Fprintf(out, "job %s (execution %d, %s) would run:\n", resp.Execution.JobID, resp.Execution.ExecutionNumber, resp.Execution.Status)
+	if final != nil {
+		steps = append(steps, *final)
+	}
+	for _, s := range steps {
+		switch {
+		case s.refused != "":
+			fmt.Fprintf(out, "  %s: refused: %s\n", s.name, s.refused)
+		default:
+			note := ""
+			if s.ignoreFailure {
+				note = " (its failure ignored)"
+			}
+			fmt.Fprintf(out, "  %s: %s%s\n", s.name, cmdutil.ShellJoin(s.argv...), note)
 		}
 	}
 	return nil
@@ -270,130 +333,159 @@ func (r *runner) update(x *execution, status jobs.Status, stepTimeout *int64) er
 	return nil
 }
 
-// handle runs the handler for the execution and reports its outcome.
+// step is one process a job runs: the --exec handler, or one step of a
+// Device Client document.
+type step struct {
+	name          string
+	argv          []string
+	ignoreFailure bool
+	allowStdErr   *int // stderr lines allowed; nil: any
+	// refused says why the step may not run (a command not allowed, an
+	// unsafe handler); it then fails without running.
+	refused string
+}
+
+// stepOutcome is how a step ended.
+type stepOutcome struct {
+	exitCode               *int
+	signal                 string
+	err                    error // the process could not be run, or waited for
+	output, stdout, stderr *tailBuffer
+	stderrLines            int
+}
+
+// failure says why the step failed, "" when it succeeded.
+func (out stepOutcome) failure(s step) string {
+	switch {
+	case s.refused != "":
+		return s.refused
+	case out.err != nil:
+		return out.err.Error()
+	case out.signal != "":
+		return "killed by " + out.signal
+	case out.exitCode != nil && *out.exitCode != 0:
+		return fmt.Sprintf("exited with status %d", *out.exitCode)
+	case s.allowStdErr != nil && out.stderrLines > *s.allowStdErr:
+		return fmt.Sprintf("printed %d lines on stderr, more than the %d allowed", out.stderrLines, *s.allowStdErr)
+	}
+	return ""
+}
+
+// jobRun is what spans a job's steps: the execution, the watch on its
+// end, the step timer, the stop on Ctrl-C.
+type jobRun struct {
+	je         *jobs.JobExecution
+	x          *execution
+	gone       chan struct{}
+	renew      <-chan time.Time
+	stopping   <-chan struct{}
+	kill       <-chan time.Time
+	stopped    bool        // Ctrl-C or SIGTERM came: no new step
+	endedUnder bool        // the execution ended under the handler...
+	ended      jobs.Status // ...in this status ("" when not said)
+}
+
+// handle runs the job's steps and reports the outcome.
 func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, error) {
 	o := r.o
-	x := &execution{jobID: je.JobID, version: je.VersionNumber, details: map[string]string{}}
 	res := result{Thing: o.conn.Thing, JobID: je.JobID, ExecutionNumber: je.ExecutionNumber}
 	doc := []byte(je.JobDocument)
 	if len(doc) == 0 {
 		doc = []byte("{}")
 	}
-	cmd := exec.Command("/bin/sh", "-c", o.Exec)
-	cmd.Stdin = strings.NewReader(string(doc) + "\n")
-	cmd.Env = append(os.Environ(),
-		"IOTJOBS_JOB_ID="+je.JobID, "IOTJOBS_THING="+o.conn.Thing,
-		"IOTJOBS_EXECUTION_NUMBER="+strconv.FormatInt(je.ExecutionNumber, 10),
-		"IOTJOBS_VERSION_NUMBER="+strconv.FormatInt(je.VersionNumber, 10))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // signals reach its children
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return res, err
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return res, fmt.Errorf("start the handler: %w", err)
-	}
-	if o.conn.IO.IsStderrTTY() {
-		fmt.Fprintf(o.conn.IO.ErrOut, "running job %s (execution %d, version %d)\n", je.JobID, je.ExecutionNumber, je.VersionNumber)
-	}
-	tail := &tailBuffer{}
-	var readers sync.WaitGroup
-	readers.Go(func() { r.readOutput(stdout, tail, x, true) })
-	readers.Go(func() { r.readOutput(stderr, tail, x, false) })
-	exited := make(chan error, 1)
-	go func() { readers.Wait(); exited <- cmd.Wait() }()
-
-	renew := make(<-chan time.Time)
+	steps, final, dc := r.plan(doc)
+	jr := &jobRun{je: je, x: &execution{jobID: je.JobID, version: je.VersionNumber, details: map[string]string{}},
+		gone: make(chan struct{}, 1), stopping: ctx.Done()}
 	if o.StepTimeout > 0 {
 		ticker := time.NewTicker(time.Duration(o.StepTimeout) * time.Minute / 2)
 		defer ticker.Stop()
-		renew = ticker.C
+		jr.renew = ticker.C
 	}
 	// The execution may end under the handler (canceled, timed out): a
 	// notify-next that no longer shows it as the head says so.
 	watchCtx, stopWatching := context.WithCancel(r.work)
 	defer stopWatching()
-	gone := make(chan struct{}, 1)
-	go r.watchHead(watchCtx, je.JobID, gone)
-	// endedUnder: the execution ended under the handler, in status ended
-	// ("" when the service would not say).
-	var ended jobs.Status
-	endedUnder := false
-	var waitErr error
-	stopping := ctx.Done()
-	var kill <-chan time.Time
-	terminate := func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		go func() {
-			time.Sleep(5 * time.Second)
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}()
+	go r.watchHead(watchCtx, je.JobID, jr.gone)
+	if o.conn.IO.IsStderrTTY() {
+		fmt.Fprintf(o.conn.IO.ErrOut, "running job %s (execution %d, version %d)\n", je.JobID, je.ExecutionNumber, je.VersionNumber)
 	}
-	for done := false; !done; {
-		select {
-		case waitErr = <-exited:
-			done = true
-		case <-gone:
-			if st, over := r.endedStatus(je.JobID); over && !endedUnder {
-				ended, endedUnder = st, true
-				fmt.Fprintf(o.conn.IO.ErrOut, "job %s is %s: its handler is stopped (SIGTERM, then SIGKILL in 5s)\n", je.JobID, cmp.Or(string(st), "over"))
-				terminate()
+
+	start := time.Now()
+	var last stepOutcome
+	reason := ""
+	run := func(s step) bool { // reports whether the job may go on
+		if jr.endedUnder || jr.stopped {
+			if reason == "" && jr.stopped {
+				reason = "stopped before step " + s.name
 			}
-		case <-renew:
-			if err := r.update(x, jobs.StatusInProgress, &o.StepTimeout); err != nil {
-				fmt.Fprintf(o.conn.IO.ErrOut, "renewing the step timer of job %s failed: %v\n", je.JobID, err)
-			}
-		case <-stopping:
-			stopping = nil
-			fmt.Fprintf(o.conn.IO.ErrOut, "stopping: no new job; the handler of job %s has %s to finish\n", je.JobID, o.Grace)
-			kill = time.After(o.Grace)
-		case <-kill:
-			kill = nil
-			fmt.Fprintf(o.conn.IO.ErrOut, "the handler of job %s did not finish within %s: SIGTERM, then SIGKILL in 5s\n", je.JobID, o.Grace)
-			terminate()
+			return false
 		}
+		last = r.runStep(jr, s, doc)
+		if why := last.failure(s); why != "" {
+			if s.ignoreFailure {
+				fmt.Fprintf(o.conn.IO.ErrOut, "job %s: step %s failed (%s); its failure is ignored\n", je.JobID, s.name, why)
+				return true
+			}
+			reason = why
+			if dc {
+				reason = "step " + s.name + ": " + why
+			}
+			return false
+		}
+		return true
+	}
+	ok := true
+	for _, s := range steps {
+		if ok = run(s); !ok {
+			break
+		}
+	}
+	if ok && final != nil {
+		ok = run(*final)
 	}
 	stopWatching()
+
 	res.DurationMs = time.Since(start).Milliseconds()
+	res.ExitCode, res.Signal = last.exitCode, last.signal
 	res.Status = jobs.StatusSucceeded
-	x.mu.Lock()
-	var exitErr *exec.ExitError
-	switch {
-	case waitErr == nil:
-		code := 0
-		res.ExitCode = &code
-	case errors.As(waitErr, &exitErr) && exitErr.ExitCode() >= 0:
-		code := exitErr.ExitCode()
-		res.ExitCode, res.Status = &code, jobs.StatusFailed
-	case errors.As(waitErr, &exitErr):
+	if !ok || reason != "" {
 		res.Status = jobs.StatusFailed
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.Signal = ws.Signal().String()
-		}
-	default:
-		res.Status, res.Error = jobs.StatusFailed, waitErr.Error()
 	}
-	outcome := map[string]string{"durationMs": strconv.FormatInt(res.DurationMs, 10), "output": tail.String()}
+	if last.err != nil {
+		res.Error = last.err.Error()
+	}
+	outcome := map[string]string{"durationMs": strconv.FormatInt(res.DurationMs, 10)}
 	if res.ExitCode != nil {
 		outcome["exitCode"] = strconv.Itoa(*res.ExitCode)
 	}
 	if res.Signal != "" {
 		outcome["signal"] = res.Signal
 	}
-	for k, v := range outcome {
-		if _, ok := x.details[k]; v != "" && (ok || len(x.details) < maxDetails) {
-			x.details[k] = truncate(v)
+	if last.output != nil {
+		if dc {
+			// The keys the AWS IoT Device Client reports.
+			outcome["reason"] = reason
+			outcome["stderr"] = last.stderr.String()
+			if includeStdOut(doc) {
+				outcome["stdout"] = last.stdout.String()
+			}
+		} else {
+			outcome["output"] = last.output.String()
+		}
+	} else if reason != "" {
+		outcome["reason"] = reason
+	}
+	x := jr.x
+	x.mu.Lock()
+	for _, k := range []string{"reason", "exitCode", "signal", "durationMs", "stderr", "stdout", "output"} {
+		if _, held := x.details[k]; outcome[k] != "" && (held || len(x.details) < maxDetails) {
+			x.details[k] = truncate(outcome[k])
 		}
 	}
 	x.mu.Unlock()
-	if endedUnder {
+	if jr.endedUnder {
 		// It ended without us: no update is taken any more.
-		res.Status, res.Error = ended, "the execution ended while its handler ran"
+		res.Status, res.Error = jr.ended, "the execution ended while its handler ran"
 		return res, r.print(res)
 	}
 	if err := r.update(x, res.Status, nil); err != nil {
@@ -401,6 +493,96 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: %v\n", je.JobID, err)
 	}
 	return res, r.print(res)
+}
+
+// runStep runs one step's process to its end, watching meanwhile for the
+// execution's end, the step timer and a stop.
+func (r *runner) runStep(jr *jobRun, s step, doc []byte) stepOutcome {
+	o, je := r.o, jr.je
+	out := stepOutcome{output: &tailBuffer{}, stdout: &tailBuffer{}, stderr: &tailBuffer{}}
+	if s.refused != "" {
+		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: step %s refused: %s\n", je.JobID, s.name, s.refused)
+		return out
+	}
+	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd.Stdin = strings.NewReader(string(doc) + "\n")
+	cmd.Env = append(os.Environ(),
+		"IOTJOBS_JOB_ID="+je.JobID, "IOTJOBS_THING="+o.conn.Thing,
+		"IOTJOBS_EXECUTION_NUMBER="+strconv.FormatInt(je.ExecutionNumber, 10),
+		"IOTJOBS_VERSION_NUMBER="+strconv.FormatInt(je.VersionNumber, 10))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // signals reach its children
+	stdout, err := cmd.StdoutPipe()
+	if err == nil {
+		var stderr io.ReadCloser
+		if stderr, err = cmd.StderrPipe(); err == nil {
+			err = cmd.Start()
+			if err == nil {
+				var readers sync.WaitGroup
+				readers.Go(func() { r.readOutput(stdout, jr.x, true, out.output, out.stdout) })
+				readers.Go(func() { out.stderrLines = r.readOutput(stderr, jr.x, false, out.output, out.stderr) })
+				exited := make(chan error, 1)
+				go func() { readers.Wait(); exited <- cmd.Wait() }()
+				err = r.supervise(jr, cmd, exited)
+			}
+		}
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		code := 0
+		out.exitCode = &code
+	case errors.As(err, &exitErr) && exitErr.ExitCode() >= 0:
+		code := exitErr.ExitCode()
+		out.exitCode = &code
+	case errors.As(err, &exitErr):
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			out.signal = ws.Signal().String()
+		}
+	default:
+		out.err = fmt.Errorf("run %s: %w", s.argv[0], err)
+	}
+	return out
+}
+
+// supervise waits for the step's process to exit, meanwhile renewing the
+// step timer, stopping the process when the execution ends under it, and
+// giving it --grace after Ctrl-C or SIGTERM.
+func (r *runner) supervise(jr *jobRun, cmd *exec.Cmd, exited <-chan error) error {
+	o, je := r.o, jr.je
+	terminate := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		go func() {
+			time.Sleep(5 * time.Second)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}()
+	}
+	if jr.stopped && jr.kill == nil {
+		terminate() // the grace ran out during an earlier step
+	}
+	for {
+		select {
+		case err := <-exited:
+			return err
+		case <-jr.gone:
+			if st, over := r.endedStatus(je.JobID); over && !jr.endedUnder {
+				jr.ended, jr.endedUnder = st, true
+				fmt.Fprintf(o.conn.IO.ErrOut, "job %s is %s: its handler is stopped (SIGTERM, then SIGKILL in 5s)\n", je.JobID, cmp.Or(string(st), "over"))
+				terminate()
+			}
+		case <-jr.renew:
+			if err := r.update(jr.x, jobs.StatusInProgress, &o.StepTimeout); err != nil {
+				fmt.Fprintf(o.conn.IO.ErrOut, "renewing the step timer of job %s failed: %v\n", je.JobID, err)
+			}
+		case <-jr.stopping:
+			jr.stopping, jr.stopped = nil, true
+			fmt.Fprintf(o.conn.IO.ErrOut, "stopping: no new job; the handler of job %s has %s to finish\n", je.JobID, o.Grace)
+			jr.kill = time.After(o.Grace)
+		case <-jr.kill:
+			jr.kill = nil
+			fmt.Fprintf(o.conn.IO.ErrOut, "the handler of job %s did not finish within %s: SIGTERM, then SIGKILL in 5s\n", je.JobID, o.Grace)
+			terminate()
+		}
+	}
 }
 
 // watchHead signals gone when a notify-next no longer names jobID as the
@@ -450,9 +632,10 @@ func (r *runner) endedStatus(jobID string) (status jobs.Status, over bool) {
 	return "", true
 }
 
-// readOutput passes the handler's output on to stderr, keeps its tail,
-// and turns progress lines (on stdout) into statusDetails.
-func (r *runner) readOutput(rd io.Reader, tail *tailBuffer, x *execution, progress bool) {
+// readOutput passes the handler's output on to stderr, keeps its tail in
+// tails, turns progress lines (on stdout) into statusDetails, and counts
+// the other lines.
+func (r *runner) readOutput(rd io.Reader, x *execution, progress bool, tails ...*tailBuffer) (lines int) {
 	scanner := bufio.NewScanner(rd)
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
 	for scanner.Scan() {
@@ -462,9 +645,13 @@ func (r *runner) readOutput(rd io.Reader, tail *tailBuffer, x *execution, progre
 				continue
 			}
 		}
-		tail.WriteString(line + "\n")
+		lines++
+		for _, t := range tails {
+			t.WriteString(line + "\n")
+		}
 		fmt.Fprintln(r.o.conn.IO.ErrOut, line)
 	}
+	return lines
 }
 
 // progress applies a progress line's key=value pairs and reports them; it

@@ -2,8 +2,10 @@ package runcmd_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -177,5 +179,104 @@ func TestRunStopsWhenTheExecutionEnds(t *testing.T) {
 	}
 	if status, _ := execution(t, emu, "slow", "thing-1"); status != "TIMED_OUT" {
 		t.Errorf("slow: %s", status)
+	}
+}
+
+// deviceClientDir writes handlers into a fresh directory (mode 700), each
+// with mode 700 unless named in loose (mode 770, group-writable).
+func deviceClientDir(t *testing.T, handlers map[string]string, loose ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "jobs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range handlers {
+		mode := os.FileMode(0o700)
+		if slices.Contains(loose, name) {
+			mode = 0o770
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestRunDeviceClientDocuments: schema 1.0 documents run step by step: a
+// failing step with ignoreStepFailure goes on and the final step runs; a
+// failing step without it stops the job before the final step; runCommand
+// needs --allow; a group-writable handler is refused; --dry-run shows the
+// plan and starts nothing.
+func TestRunDeviceClientDocuments(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "final-ran")
+	dir := deviceClientDir(t, map[string]string{
+		"greet.sh":   `echo "user=$1 args=$2,$3"`,
+		"fail.sh":    `echo "broken" >&2; exit 2`,
+		"cleanup.sh": `touch ` + marker,
+		"loose.sh":   `true`,
+	}, "loose.sh")
+	step := func(name, typ, input string, ignore bool) string {
+		ign := ""
+		if ignore {
+			ign = `, "ignoreStepFailure": "true"`
+		}
+		return `{"action": {"name": "` + name + `", "type": "` + typ + `", "runAsUser": "ops"` + ign + `, "input": ` + input + `}}`
+	}
+	doc := func(final bool, steps ...string) string {
+		d := `{"version": "1.0", "includeStdOut": true, "steps": [` + strings.Join(steps, ",") + `]`
+		if final {
+			d += `, "finalStep": ` + step("cleanup", "runHandler", `{"handler": "cleanup.sh"}`, false)
+		}
+		return d + "}"
+	}
+	greet := step("greet", "runHandler", `{"handler": "greet.sh", "args": ["a", "b"], "path": "default"}`, false)
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "ignored", "thing-1", doc(true, greet, step("fail", "runHandler", `{"handler": "fail.sh"}`, true)))
+	run := func(args ...string) testutil.Result {
+		return iotjobs.Run(t, nil, append([]string{"run", "-t", "thing-1", "-e", emu.Endpoint, "--handler-dir", dir, "--once"}, args...)...)
+	}
+
+	r := run("--dry-run")
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, "job ignored (execution 1, QUEUED) would run:\n  greet: "+filepath.Join(dir, "greet.sh")+" ops a b\n  fail: "+filepath.Join(dir, "fail.sh")+" ops (its failure ignored)\n  cleanup: ") {
+		t.Errorf("dry run:\n%s", r)
+	}
+	if status, _ := execution(t, emu, "ignored", "thing-1"); status != "QUEUED" {
+		t.Errorf("--dry-run started the job: %s", status)
+	}
+
+	testutil.WantExit(t, run(), 0)
+	status, details := execution(t, emu, "ignored", "thing-1")
+	if _, err := os.Stat(marker); status != "SUCCEEDED" || err != nil || details["exitCode"] != "0" {
+		t.Errorf("ignored failure: %s %v (final step ran: %v)", status, details, err == nil)
+	}
+
+	os.Remove(marker)
+	testutil.CreateJob(t, emu, "stops", "thing-1", doc(true, step("fail", "runHandler", `{"handler": "fail.sh"}`, false), greet))
+	testutil.WantExit(t, run(), 1)
+	status, details = execution(t, emu, "stops", "thing-1")
+	if _, err := os.Stat(marker); status != "FAILED" || err == nil || details["reason"] != "step fail: exited with status 2" || details["stderr"] != "broken" || details["exitCode"] != "2" {
+		t.Errorf("failed step: %s %v (final step ran: %v)", status, details, err == nil)
+	}
+
+	testutil.CreateJob(t, emu, "command", "thing-1", doc(false, step("say", "runCommand", `{"command": "echo,one\\, two"}`, false)))
+	testutil.WantExit(t, run(), 1)
+	if status, details := execution(t, emu, "command", "thing-1"); status != "FAILED" || details["reason"] != `step say: runCommand "echo" is not on the --allow list` {
+		t.Errorf("runCommand not allowed: %s %v", status, details)
+	}
+	testutil.CreateJob(t, emu, "command-2", "thing-1", doc(false, step("say", "runCommand", `{"command": "echo,one\\, two"}`, false)))
+	testutil.WantExit(t, run("--allow", "echo"), 0)
+	if status, details := execution(t, emu, "command-2", "thing-1"); status != "SUCCEEDED" || details["stdout"] != "one, two" {
+		t.Errorf("runCommand allowed: %s %v", status, details)
+	}
+
+	testutil.CreateJob(t, emu, "loose", "thing-1", doc(false, step("loose", "runHandler", `{"handler": "loose.sh"}`, false)))
+	testutil.WantExit(t, run(), 1)
+	if status, details := execution(t, emu, "loose", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "loose.sh is writable by group or others (mode -rwxrwx---): refused") {
+		t.Errorf("group-writable handler: %s %v", status, details)
 	}
 }
