@@ -1,7 +1,6 @@
 package devicecmd
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -98,7 +96,7 @@ func (f *fanOut) complete(cmd *cobra.Command, conn *cmdutil.ConnOptions, in io.R
 		return false, cmdutil.Usagef("invalid --rate %g: must be 0 (unpaced) or more", f.Rate)
 	}
 	if f.ThingsFile != "" {
-		names, err := readThings(f.ThingsFile, in)
+		names, err := cmdutil.ReadThings(f.ThingsFile, in)
 		if err != nil {
 			return false, err
 		}
@@ -123,32 +121,6 @@ func (f *fanOut) complete(cmd *cobra.Command, conn *cmdutil.ConnOptions, in io.R
 		}
 	}
 	return many, nil
-}
-
-// readThings reads a things file: a name per line, blank lines and #
-// comments ignored.
-func readThings(path string, stdin io.Reader) ([]string, error) {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, cmdutil.Usagef("read --things: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	var names []string
-	scanner := bufio.NewScanner(r)
-	for scanner.Scan() {
-		line, _, _ := strings.Cut(scanner.Text(), "#")
-		if line = strings.TrimSpace(line); line != "" {
-			names = append(names, line)
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		return nil, cmdutil.Usagef("read --things %s: %v", path, err)
-	}
-	return names, nil
 }
 
 // fanRequest builds the request of one thing: its topic and payload.

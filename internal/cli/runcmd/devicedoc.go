@@ -58,6 +58,9 @@ func includeStdOut(doc []byte) bool {
 // runner cannot run gives a refused step, which fails the job with why.
 func (r *runner) plan(doc []byte) (steps []step, final *step, dc bool) {
 	o := r.o
+	if o.sim != nil {
+		return []step{{name: "simulated", simulate: true}}, nil, false
+	}
 	if d, ok := parseDeviceClientDoc(doc); ok && o.HandlerDir != "" {
 		for i, s := range d.Steps {
 			steps = append(steps, r.deviceClientStep(i+1, s.Action))

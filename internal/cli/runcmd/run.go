@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,16 @@ type runOptions struct {
 	MaxJobs     int
 	StepTimeout int64
 	Grace       time.Duration
+	ThingsFile  string
+	Simulate    string
+
+	sim           *simulation
+	fleet         bool
+	clientIDGiven bool
+	// printMu orders the lines of a fleet's runners; onResult counts
+	// them.
+	printMu  *sync.Mutex
+	onResult func(jobs.Status)
 }
 
 // The statusDetails the runner reports, within the service's limits.
@@ -52,7 +63,7 @@ const (
 
 // NewRunCmd is `iotjobs run`.
 func NewRunCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &runOptions{conn: cmdutil.ConnOptions{IO: ios}}
+	opts := &runOptions{conn: cmdutil.ConnOptions{IO: ios, FanOut: true}, printMu: &sync.Mutex{}}
 	cmd := &cobra.Command{
 		Use:   "run --exec 'COMMAND'",
 		Short: "Execute jobs as the device: run a handler for each, report its outcome",
@@ -101,17 +112,31 @@ carry the Device Client's keys: reason, stderr, stdout (with
 includeStdOut), exitCode and durationMs. Other documents go to --exec, if
 given. --dry-run prints what the next job would run, and runs nothing.
 
+A simulated fleet: --things FILE (or -t a,b,...) runs every thing in this
+process, each on its own connection with the thing's name as client id
+(--client-id ID makes it ID-THING), and --simulate
+'ok=0.9,fail=0.08,hang=0.02,duration=2s..30s' stands in for a handler:
+each job ends ok (exit 0) or fail (exit 1) after a duration drawn in the
+range, or hangs until its execution ends (a step timeout, a cancel) or the
+run stops; the weights are relative. On a terminal a line keeps the count
+per status. Against the emulator with --minute, a rollout to a thousand
+devices is rehearsed in a minute.
+
 Each finished execution prints one line: piped, JSON
 {"thing":..,"jobId":..,"executionNumber":N,"status":"SUCCEEDED|FAILED","exitCode":N,"durationMs":N};
 on a terminal, a sentence.`,
 		Example: `  $ iotjobs run -t my-thing --exec ./install.sh --once
   $ iotjobs run -t my-thing --handler-dir ~/.aws-iot-device-client/jobs --allow reboot --dry-run
+  $ iotjobs run --things fleet.txt --simulate 'ok=0.9,fail=0.08,hang=0.02,duration=2s..30s' --once --step-timeout 5
   $ iotjobs run -t my-thing --exec 'jq -r .url | xargs curl -fsO' --step-timeout 10
   $ iotjobs run -t my-thing --exec ./handler.sh --max-jobs 5 | jq -r .status`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.complete(cmd); err != nil {
 				return err
+			}
+			if opts.fleet {
+				return runFleet(cmd.Context(), opts)
 			}
 			return runRun(cmd.Context(), opts)
 		},
@@ -121,6 +146,8 @@ on a terminal, a sentence.`,
 	f.StringVar(&opts.HandlerDir, "handler-dir", "", "run AWS IoT Device Client job documents (\"version\": \"1.0\") with the handlers in `DIR`")
 	f.StringSliceVar(&opts.Allow, "allow", nil, "the `PROGRAM`s a Device Client runCommand step may run (repeatable; none by default)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print what would run for the next job, and run nothing")
+	f.StringVar(&opts.ThingsFile, "things", "", "run every thing named in `FILE` (one per line, - for stdin) in this process, each on its own connection")
+	f.StringVar(&opts.Simulate, "simulate", "", "no handler: each job ends by chance, e.g. `ok=0.9,fail=0.08,hang=0.02,duration=2s..30s`")
 	_ = cmd.MarkFlagDirname("handler-dir")
 	f.BoolVar(&opts.Once, "once", false, "handle one job and exit with its outcome")
 	f.IntVar(&opts.MaxJobs, "max-jobs", 0, "stop after `N` jobs (0: no limit)")
@@ -135,14 +162,42 @@ func (o *runOptions) complete(cmd *cobra.Command) error {
 	if err := o.conn.Complete(cmd); err != nil {
 		return err
 	}
+	if o.ThingsFile != "" {
+		names, err := cmdutil.ReadThings(o.ThingsFile, o.conn.IO.In)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			if err := jobs.ValidateThingName(name); err != nil {
+				return &cmdutil.UsageError{Err: fmt.Errorf("%s: %w", o.ThingsFile, err)}
+			}
+			if !slices.Contains(o.conn.Things, name) {
+				o.conn.Things = append(o.conn.Things, name)
+			}
+		}
+	}
+	if len(o.conn.Things) == 0 {
+		return cmdutil.Usagef("no thing given: pass -t/--thing NAME[,NAME...], --things FILE, or set %s", cmdutil.EnvThing)
+	}
+	o.fleet = len(o.conn.Things) > 1 || o.ThingsFile != ""
+	o.clientIDGiven = cmd.Flags().Changed("client-id")
+	if o.fleet && o.DryRun {
+		return cmdutil.Usagef("--dry-run shows one thing's next job: give one thing")
+	}
+	if o.Simulate != "" {
+		var err error
+		if o.sim, err = parseSimulation(o.Simulate); err != nil {
+			return cmdutil.Usagef("invalid --simulate %v", err)
+		}
+	}
 	if o.HandlerDir != "" {
 		if info, err := os.Stat(o.HandlerDir); err != nil || !info.IsDir() {
 			return cmdutil.Usagef("invalid --handler-dir %s: not a directory", o.HandlerDir)
 		}
 	}
 	switch {
-	case strings.TrimSpace(o.Exec) == "" && o.HandlerDir == "":
-		return cmdutil.Usagef("run needs the handler: --exec 'COMMAND' (e.g. --exec ./install.sh), or --handler-dir DIR for Device Client job documents")
+	case strings.TrimSpace(o.Exec) == "" && o.HandlerDir == "" && o.sim == nil:
+		return cmdutil.Usagef("run needs the handler: --exec 'COMMAND' (e.g. --exec ./install.sh), --handler-dir DIR for Device Client job documents, or --simulate")
 	case o.MaxJobs < 0:
 		return cmdutil.Usagef("invalid --max-jobs %d: must be 0 (no limit) or more", o.MaxJobs)
 	case o.Grace < 0:
@@ -337,6 +392,7 @@ func (r *runner) update(x *execution, status jobs.Status, stepTimeout *int64) er
 // Device Client document.
 type step struct {
 	name          string
+	simulate      bool // --simulate: no process
 	argv          []string
 	ignoreFailure bool
 	allowStdErr   *int // stderr lines allowed; nil: any
@@ -503,6 +559,9 @@ func (r *runner) runStep(jr *jobRun, s step, doc []byte) stepOutcome {
 	if s.refused != "" {
 		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: step %s refused: %s\n", je.JobID, s.name, s.refused)
 		return out
+	}
+	if s.simulate {
+		return r.simulateStep(jr)
 	}
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	cmd.Stdin = strings.NewReader(string(doc) + "\n")
@@ -684,6 +743,11 @@ func (r *runner) progress(x *execution, pairs string) bool {
 }
 
 func (r *runner) print(res result) error {
+	r.o.printMu.Lock()
+	defer r.o.printMu.Unlock()
+	if r.o.onResult != nil {
+		r.o.onResult(res.Status)
+	}
 	if r.o.conn.Format() == render.JSON {
 		return cmdutil.WriteJSONLine(r.o.conn.IO.Out, res)
 	}

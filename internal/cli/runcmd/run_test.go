@@ -2,6 +2,7 @@ package runcmd_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
 
@@ -278,5 +280,67 @@ func TestRunDeviceClientDocuments(t *testing.T) {
 	testutil.WantExit(t, run(), 1)
 	if status, details := execution(t, emu, "loose", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "loose.sh is writable by group or others (mode -rwxrwx---): refused") {
 		t.Errorf("group-writable handler: %s %v", status, details)
+	}
+}
+
+// TestRunSimulatedFleet: 200 things in one process, each on its own
+// connection, simulated with a mix of outcomes; hanging ones time out by
+// their step timer (one emulated minute is 200 ms here). Every thing
+// reports once, the statuses follow the mix (loose bounds: it is drawn at
+// random), and the service agrees with each line.
+func TestRunSimulatedFleet(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(200*time.Millisecond))
+	var things []string
+	for i := range 200 {
+		things = append(things, fmt.Sprintf("sim-%03d", i))
+	}
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: "rollout", Targets: things, Document: `{}`}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "fleet.txt")
+	testutil.WriteFile(t, file, strings.Join(things, "\n")+"\n")
+	r := iotjobs.Run(t, nil, "run", "--things", file, "-e", emu.Endpoint, "--once", "--step-timeout", "1",
+		"--simulate", "ok=0.7,fail=0.2,hang=0.1,duration=10ms..50ms")
+	testutil.WantExit(t, r, 1) // some failed
+	counts := map[string]int{}
+	seen := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var res struct{ Thing, JobID, Status string }
+		if err := json.Unmarshal([]byte(line), &res); err != nil || res.JobID != "rollout" {
+			t.Fatalf("not a result line: %q", line)
+		}
+		if _, dup := seen[res.Thing]; dup {
+			t.Fatalf("%s reported twice", res.Thing)
+		}
+		seen[res.Thing] = res.Status
+		counts[res.Status]++
+	}
+	if len(seen) != 200 || counts["SUCCEEDED"] < 100 || counts["FAILED"] < 15 || counts["TIMED_OUT"] < 5 ||
+		counts["SUCCEEDED"]+counts["FAILED"]+counts["TIMED_OUT"] != 200 {
+		t.Errorf("outcomes %v over %d things", counts, len(seen))
+	}
+	for _, thing := range []string{things[0], things[99], things[199]} {
+		if status, _ := execution(t, emu, "rollout", thing); status != seen[thing] {
+			t.Errorf("%s: the service says %s, the runner %s", thing, status, seen[thing])
+		}
+	}
+}
+
+func TestRunSimulateBadInput(t *testing.T) {
+	for _, tt := range []struct{ spec, want string }{
+		{"ok", `"ok": want KEY=VALUE`},
+		{"ok=x", "ok=x: want a weight of 0 or more"},
+		{"ok=1,duration=5s..1s", "duration=5s..1s: want a DURATION or MIN..MAX"},
+		{"ok=0", "give some weight to ok, fail or hang"},
+		{"crash=1", `"crash": the keys are ok, fail, hang and duration`},
+	} {
+		r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", "mqtt://127.0.0.1:1", "--simulate", tt.spec)
+		if r.ExitCode != 2 || !strings.Contains(r.Stderr, tt.want) {
+			t.Errorf("--simulate %s: want exit 2 and %q:\n%s", tt.spec, tt.want, r)
+		}
+	}
+	r := iotjobs.Run(t, nil, "run", "-t", "a,b", "-e", "mqtt://127.0.0.1:1", "--simulate", "ok=1", "--dry-run")
+	if r.ExitCode != 2 || !strings.Contains(r.Stderr, "--dry-run shows one thing's next job") {
+		t.Errorf("--dry-run over many things:\n%s", r)
 	}
 }
