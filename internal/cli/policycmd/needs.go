@@ -17,7 +17,7 @@ type need struct {
 
 // commands are the device commands a policy can be made for, in the order
 // help lists them.
-var commands = []string{"get-pending", "start-next", "describe", "update", "watch", "wait", "shell"}
+var commands = []string{"get-pending", "start-next", "describe", "update", "watch", "wait", "shell", "run"}
 
 // fanOutCommands are those that ask many things at once.
 var fanOutCommands = map[string]bool{"get-pending": true, "describe": true, "wait": true}
@@ -46,7 +46,7 @@ func needs(cmd string, t target) ([]need, error) {
 		for _, reply := range []jobs.Topic{topic.Accepted(), topic.Rejected()} {
 			if !t.many {
 				filter := reply
-				if cmd == "shell" && filter.JobID != "" {
+				if (cmd == "shell" || cmd == "run") && filter.JobID != "" {
 					filter.JobID = "+" // the session subscribes once for every job
 				}
 				list = append(list, need{policy.Subscribe, "topicfilter", filter.String(), "subscribe to the " + what + " reply"})
@@ -82,6 +82,21 @@ func needs(cmd string, t target) ([]need, error) {
 		request(jobs.GetPendingTopic(t.thing), "get-pending")
 		request(jobs.StartNextTopic(t.thing), "start-next")
 		request(jobs.DescribeTopic(t.thing, t.jobID), "describe")
+		request(jobs.UpdateTopic(t.thing, t.jobID), "update")
+	case "run":
+		// notify-next only, and the replies of every request at once, as
+		// the shell subscribes to them.
+		next := jobs.NotifyNextTopic(t.thing)
+		list = append(list,
+			need{policy.Subscribe, "topicfilter", next.String(), "subscribe to notify-next"},
+			need{policy.Receive, "topic", next.String(), "receive notify-next"})
+		// It sends no get-pending, but subscribes to its replies with the
+		// others (one SUBSCRIBE for every reply topic of the thing).
+		for _, reply := range []jobs.Topic{jobs.GetPendingTopic(t.thing).Accepted(), jobs.GetPendingTopic(t.thing).Rejected()} {
+			list = append(list, need{policy.Subscribe, "topicfilter", reply.String(), "subscribe to every reply topic at once"})
+		}
+		request(jobs.StartNextTopic(t.thing), "start-next")
+		request(jobs.DescribeTopic(t.thing, t.jobID), "describe (--dry-run, and the end of an execution)")
 		request(jobs.UpdateTopic(t.thing, t.jobID), "update")
 	case "wait":
 		notifications()

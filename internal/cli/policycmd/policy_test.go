@@ -160,3 +160,20 @@ func TestShellPolicy(t *testing.T) {
 		t.Errorf("a session under its own policy: %v\n%s", err, out)
 	}
 }
+
+// TestRunPolicy: the policy made for run lets the job agent walk a job
+// under the emulator's enforcement.
+func TestRunPolicy(t *testing.T) {
+	path := generate(t, "-t", "thing-1", "--for", "run")
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Policies = []string{path} }))
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "echo '::progress step=1'; true", "--once")
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"status":"SUCCEEDED"`) {
+		t.Errorf("run under its own policy:\n%s", r)
+	}
+	if r := iotjobs.Run(t, nil, "policy", "-t", "thing-1", "--for", "run,get-pending", "--check", path, "-o", "pretty"); r.ExitCode != 1 ||
+		!strings.Contains(r.Stdout, "get-pending  thing-1  denied   iot:Publish") {
+		t.Errorf("the run policy allows get-pending:\n%s", r)
+	}
+}
