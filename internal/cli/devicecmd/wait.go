@@ -358,27 +358,20 @@ func (t waitTarget) reached(status jobs.Status, payload []byte) look {
 }
 
 // ended learns the terminal status of an execution the service would not
-// describe (TerminalStateReached, whose payload is terminalReply): it asks
-// for an update to QUEUED, which no device may set, and reads the
-// execution's state from the InvalidStateTransition refusal. Nothing
-// changes; the execution has ended, and no update is taken after that.
+// describe (TerminalStateReached, whose payload is terminalReply), with
+// cmdutil.ProbeEnded.
 func (t waitTarget) ended(ctx context.Context, conn *mqttclient.Conn, terminalReply []byte) (look, error) {
-	topic := jobs.UpdateTopic(t.thing, t.jobID)
-	token := t.tokens.next()
-	reply, err := request(ctx, conn, topic, jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
-	if err != nil {
+	reply, state, timestamp, err := cmdutil.ProbeEnded(ctx, conn, t.thing, t.jobID, t.tokens.next())
+	switch {
+	case err != nil:
 		return look{}, err
-	}
-	if reply.Accepted {
+	case reply.Accepted:
 		return look{done: true, payload: terminalReply,
 			failure: fmt.Errorf("the service accepted an update of job %s to QUEUED, which it refuses to devices; the execution's state is unknown", t.jobID)}, nil
-	}
-	var rej jobs.ErrorResponse
-	if json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil && rej.ExecutionState.Status.Terminal() {
-		state := rej.ExecutionState
+	case state != nil:
 		execution, err := json.Marshal(terminalExecution{
 			Execution: terminalState{JobID: t.jobID, Status: state.Status, StatusDetails: state.StatusDetails, VersionNumber: state.VersionNumber},
-			Timestamp: rej.Timestamp,
+			Timestamp: timestamp,
 		})
 		if err != nil {
 			return look{}, err

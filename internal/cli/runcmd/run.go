@@ -217,7 +217,6 @@ type runner struct {
 	// work bounds the requests: cut from the command's context, so that
 	// the outcome of a handler is reported after Ctrl-C.
 	work context.Context
-	out  *render.Printer
 }
 
 func runRun(ctx context.Context, o *runOptions) error {
@@ -227,7 +226,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer w.Close()
-	r := &runner{o: o, w: w, work: work, out: render.New(o.conn.IO, o.conn.Format())}
+	r := &runner{o: o, w: w, work: work}
 	if o.DryRun {
 		return r.dryRun()
 	}
@@ -504,7 +503,7 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 	res.DurationMs = time.Since(start).Milliseconds()
 	res.ExitCode, res.Signal = last.exitCode, last.signal
 	res.Status = jobs.StatusSucceeded
-	if !ok || reason != "" {
+	if !ok {
 		res.Status = jobs.StatusFailed
 	}
 	if last.err != nil {
@@ -517,19 +516,16 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 	if res.Signal != "" {
 		outcome["signal"] = res.Signal
 	}
-	if last.output != nil {
-		if dc {
-			// The keys the AWS IoT Device Client reports.
-			outcome["reason"] = reason
-			outcome["stderr"] = last.stderr.String()
-			if includeStdOut(doc) {
-				outcome["stdout"] = last.stdout.String()
-			}
-		} else {
-			outcome["output"] = last.output.String()
-		}
-	} else if reason != "" {
+	// Every path runs at least one step, so last has its tails.
+	if dc {
+		// The keys the AWS IoT Device Client reports.
 		outcome["reason"] = reason
+		outcome["stderr"] = last.stderr.String()
+		if includeStdOut(doc) {
+			outcome["stdout"] = last.stdout.String()
+		}
+	} else {
+		outcome["output"] = last.output.String()
 	}
 	x := jr.x
 	x.mu.Lock()
@@ -666,27 +662,21 @@ func (r *runner) watchHead(ctx context.Context, jobID string, gone chan<- struct
 }
 
 // endedStatus asks whether the execution of jobID has ended and in what
-// status: describe answers TerminalStateReached for an ended one, and an
-// update asking for QUEUED, which no device may set, is refused with the
-// execution's state (as iotjobs wait learns it). over is false while it
-// is still pending.
+// status: describe answers TerminalStateReached for an ended one, and
+// cmdutil.ProbeEnded learns the status, as iotjobs wait does. over is
+// false while it is still pending.
 func (r *runner) endedStatus(jobID string) (status jobs.Status, over bool) {
 	ctx, cancel := context.WithTimeout(r.work, r.o.conn.Timeout)
 	defer cancel()
-	ask := func(topic jobs.Topic, req any, token string) (mqttclient.Reply, error) {
-		payload, _ := json.Marshal(req)
-		return r.w.Request(ctx, topic, payload, token)
-	}
 	token := uuid.NewString()
-	reply, err := ask(jobs.DescribeTopic(r.o.conn.Thing, jobID), jobs.DescribeRequest{ClientToken: token}, token)
+	payload, _ := json.Marshal(jobs.DescribeRequest{ClientToken: token})
+	reply, err := r.w.Request(ctx, jobs.DescribeTopic(r.o.conn.Thing, jobID), payload, token)
 	var rej jobs.ErrorResponse
 	if err != nil || reply.Accepted || json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
 		return "", false
 	}
-	token = uuid.NewString()
-	reply, err = ask(jobs.UpdateTopic(r.o.conn.Thing, jobID), jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token}, token)
-	if err == nil && !reply.Accepted && json.Unmarshal(reply.Payload, &rej) == nil && rej.ExecutionState != nil {
-		return rej.ExecutionState.Status, true
+	if _, state, _, err := cmdutil.ProbeEnded(ctx, r.w.Conn, r.o.conn.Thing, jobID, uuid.NewString()); err == nil && state != nil {
+		return state.Status, true
 	}
 	return "", true
 }

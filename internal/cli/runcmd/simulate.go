@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -39,7 +40,14 @@ func parseSimulation(spec string) (*simulation, error) {
 			if err != nil || w < 0 {
 				return nil, fmt.Errorf("%s=%s: want a weight of 0 or more, such as 0.9", key, value)
 			}
-			*map[string]*float64{"ok": &sim.ok, "fail": &sim.fail, "hang": &sim.hang}[key] = w
+			switch key {
+			case "ok":
+				sim.ok = w
+			case "fail":
+				sim.fail = w
+			default:
+				sim.hang = w
+			}
 		case "duration":
 			lo, hi, isRange := strings.Cut(value, "..")
 			if !isRange {
@@ -131,13 +139,7 @@ func (t *tally) line() string {
 	defer t.mu.Unlock()
 	var parts []string
 	total := 0
-	for _, st := range slices.Sorted(func(yield func(jobs.Status) bool) {
-		for st := range t.counts {
-			if !yield(st) {
-				return
-			}
-		}
-	}) {
+	for _, st := range slices.Sorted(maps.Keys(t.counts)) {
 		parts = append(parts, fmt.Sprintf("%s %d", st, t.counts[st]))
 		total += t.counts[st]
 	}

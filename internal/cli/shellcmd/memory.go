@@ -103,25 +103,21 @@ func (m *memory) complete(words []string) ([]string, error) {
 	}
 	jobID := out[1]
 	for i, w := range out {
-		last := false
+		at := -1 // the word holding "last"
 		switch {
 		case w == "--expected-version=last":
-			last = true
+			at = i
 		case w == "--expected-version" && i+1 < len(out) && out[i+1] == "last":
-			last, i = true, i+1
+			at = i + 1
 		}
-		if !last {
+		if at < 0 {
 			continue
 		}
 		v, ok := m.versions[jobID]
 		if !ok {
 			return nil, cmdutil.Usagef("--expected-version last: no version of job %s seen in this session; describe it first", jobID)
 		}
-		if out[i] == "last" {
-			out[i] = strconv.FormatInt(v, 10)
-		} else {
-			out[i] = "--expected-version=" + strconv.FormatInt(v, 10)
-		}
+		out[at] = strings.Replace(out[at], "last", strconv.FormatInt(v, 10), 1)
 	}
 	if !slices.Contains(out, "--include-job-execution-state") {
 		out = append(out, "--include-job-execution-state")

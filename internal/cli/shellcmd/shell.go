@@ -238,7 +238,7 @@ func (s *session) interactive() error {
 		case err != nil:
 			return err
 		}
-		if done := s.do(line, s.o.conn.IO, false); done {
+		if done := s.do(line); done {
 			return nil
 		}
 	}
@@ -292,8 +292,9 @@ var errExit = errors.New("exit")
 
 // do runs a line typed at the prompt and prints what went wrong; done
 // reports that the session ends.
-func (s *session) do(line string, ios *iostreams.IOStreams, jsonLines bool) (done bool) {
-	err := s.run(line, ios, jsonLines)
+func (s *session) do(line string) (done bool) {
+	ios := s.o.conn.IO
+	err := s.run(line, ios, false)
 	switch {
 	case errors.Is(err, errExit):
 		return true
