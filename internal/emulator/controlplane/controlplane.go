@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,12 @@ func New(e *engine.Engine, listenAddr string, faults Faults) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostAllowed(r.Host, listenHost, port) {
 			writeError(w, iotapi.Errorf(iotapi.Forbidden, "Host %q is not a name of this control plane; use http://%s", r.Host, listenAddr))
+			return
+		}
+		// ServeMux would redirect a path with an empty or dot segment to its
+		// clean form; no operation has one (an SDK refuses an empty id).
+		if path.Clean(r.URL.Path) != r.URL.Path {
+			writeError(w, iotapi.Errorf(iotapi.UnknownOperation, "No operation of the emulator's control plane is %s %s: the path has an empty or dot segment", r.Method, r.URL.Path))
 			return
 		}
 		if _, pattern := routes.Handler(r); pattern != "" {
