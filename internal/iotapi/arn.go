@@ -19,29 +19,64 @@ func ThingARN(thing string) string { return arnPrefix + "thing/" + thing }
 // JobARN is the ARN of a job of the emulator's account.
 func JobARN(jobID string) string { return arnPrefix + "job/" + jobID }
 
-// ThingNameOfTarget returns the thing a CreateJob target names: a thing
-// name, or a thing ARN of any region and account. Anything else is an
-// InvalidRequest ServiceError.
-func ThingNameOfTarget(target string) (string, error) {
-	name := target
-	if strings.HasPrefix(target, "arn:") {
-		parts := strings.SplitN(target, ":", 6)
-		resource, ok := "", len(parts) == 6 && strings.HasPrefix(parts[1], "aws") && parts[2] == "iot"
-		if ok {
-			resource = parts[5]
+// resourceOfARN returns the resource of an AWS IoT ARN of any partition,
+// region and account ("thing/NAME"), and whether arn is one.
+func resourceOfARN(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "iot" {
+		return "", false
+	}
+	return parts[5], true
+}
+
+// nameOfARN returns the name in an IoT ARN of the kind ("thing/",
+// "thinggroup/").
+func nameOfARN(arn, kind string) (string, bool) {
+	resource, ok := resourceOfARN(arn)
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(resource, kind)
+	return name, ok && name != ""
+}
+
+// Target is what a CreateJob target names: a thing or a thing group.
+type Target struct {
+	Thing, Group string
+}
+
+// ParseTarget reads a CreateJob target: a thing name, or a thing or thing
+// group ARN of any region and account. Anything else is an InvalidRequest
+// ServiceError.
+func ParseTarget(target string) (Target, error) {
+	if !strings.HasPrefix(target, "arn:") {
+		if err := jobs.ValidateThingName(target); err != nil {
+			return Target{}, Errorf(InvalidRequest, "target %s: %v", target, err)
 		}
-		var found bool
-		if name, found = strings.CutPrefix(resource, "thing/"); !found {
-			if strings.HasPrefix(resource, "thinggroup/") {
-				return "", Errorf(InvalidRequest, "target %s: thing groups are not supported by the emulator; list the things", target)
-			}
-			return "", Errorf(InvalidRequest, "target %s is not a thing ARN (arn:aws:iot:REGION:ACCOUNT:thing/NAME)", target)
+		return Target{Thing: target}, nil
+	}
+	if group, ok := nameOfARN(target, "thinggroup/"); ok {
+		if err := ValidateThingGroupName(group); err != nil {
+			return Target{}, Errorf(InvalidRequest, "target %s: %v", target, err.(*ServiceError).Message)
 		}
+		return Target{Group: group}, nil
+	}
+	name, ok := nameOfARN(target, "thing/")
+	if !ok {
+		return Target{}, Errorf(InvalidRequest, "target %s is neither a thing ARN (arn:aws:iot:REGION:ACCOUNT:thing/NAME) nor a thing group ARN (...:thinggroup/NAME)", target)
 	}
 	if err := jobs.ValidateThingName(name); err != nil {
-		return "", Errorf(InvalidRequest, "target %s: %v", target, err)
+		return Target{}, Errorf(InvalidRequest, "target %s: %v", target, err)
 	}
-	return name, nil
+	return Target{Thing: name}, nil
+}
+
+// ARN is the target as DescribeJob lists it.
+func (t Target) ARN() string {
+	if t.Group != "" {
+		return ThingGroupARN(t.Group)
+	}
+	return ThingARN(t.Thing)
 }
 
 // ThingOfARN shows a thing ARN as the thing name people use; anything else

@@ -46,19 +46,21 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func TestThingNameOfTarget(t *testing.T) {
-	for target, want := range map[string]string{
-		"dev-1":                                  "dev-1",
-		"arn:aws:iot:eu-west-1:999:thing/dev-1":  "dev-1",
-		"arn:aws-cn:iot:cn-north-1:9:thing/d_2":  "d_2",
-		"arn:aws:iot:eu-west-1:999:thinggroup/g": "",
-		"arn:aws:s3:::bucket":                    "",
-		"a/b":                                    "",
-		"arn:aws:iot:eu-west-1:999:thing/a+b":    "",
+func TestParseTarget(t *testing.T) {
+	for target, want := range map[string]Target{
+		"dev-1":                                    {Thing: "dev-1"},
+		"arn:aws:iot:eu-west-1:999:thing/dev-1":    {Thing: "dev-1"},
+		"arn:aws-cn:iot:cn-north-1:9:thing/d_2":    {Thing: "d_2"},
+		"arn:aws:iot:eu-west-1:999:thinggroup/g:1": {Group: "g:1"},
+		"arn:aws:iot:eu-west-1:999:thinggroup/":    {},
+		"arn:aws:iot:eu-west-1:999:thinggroup/a/b": {},
+		"arn:aws:s3:::bucket":                      {},
+		"a/b":                                      {},
+		"arn:aws:iot:eu-west-1:999:thing/a+b":      {},
 	} {
-		got, err := ThingNameOfTarget(target)
+		got, err := ParseTarget(target)
 		var se *ServiceError
-		if got != want || (want == "") != errors.As(err, &se) {
+		if got != want || (want == Target{}) != errors.As(err, &se) {
 			t.Errorf("%s: %q, %v; want %q", target, got, err, want)
 		}
 		if se != nil && se.Kind != InvalidRequest {
@@ -121,19 +123,22 @@ func TestErrorKinds(t *testing.T) {
 	}
 }
 
-// FuzzThingNameOfTarget: whatever a target holds, a name it accepts is a
-// valid thing name, so it can never inject topic levels or wildcards.
-func FuzzThingNameOfTarget(f *testing.F) {
+// FuzzParseTarget: whatever a target holds, a name it accepts is a valid
+// thing or group name, so it can never inject topic levels or wildcards.
+func FuzzParseTarget(f *testing.F) {
 	for _, seed := range []string{"dev-1", "arn:aws:iot:eu-west-1:1:thing/x", "arn:aws:iot:::thinggroup/g", "arn::::::", "a/#"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
-		name, err := ThingNameOfTarget(target)
-		if err != nil {
-			return
-		}
-		if jobs.ValidateThingName(name) != nil {
-			t.Fatalf("%q gave the invalid thing name %q", target, name)
+		got, err := ParseTarget(target)
+		switch {
+		case err != nil:
+		case (got.Thing == "") == (got.Group == ""):
+			t.Fatalf("%q gave %+v: a thing or a group, not both or neither", target, got)
+		case got.Thing != "" && jobs.ValidateThingName(got.Thing) != nil:
+			t.Fatalf("%q gave the invalid thing name %q", target, got.Thing)
+		case got.Group != "" && ValidateThingGroupName(got.Group) != nil:
+			t.Fatalf("%q gave the invalid group name %q", target, got.Group)
 		}
 	})
 }

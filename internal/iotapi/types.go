@@ -26,8 +26,8 @@ func (s JobStatus) Known() bool {
 	return false
 }
 
-// The target selections of a job. Every job of the emulator is a SNAPSHOT
-// job: it has no thing groups for CONTINUOUS ones to follow.
+// The target selections of a job: a SNAPSHOT job's things are resolved
+// when it is created, a CONTINUOUS job follows its groups.
 const (
 	TargetSelectionSnapshot   = "SNAPSHOT"
 	TargetSelectionContinuous = "CONTINUOUS"
@@ -39,15 +39,18 @@ type TimeoutConfig struct {
 }
 
 // CreateJobInput is CreateJob's: PUT /jobs/{jobId}. Targets are thing names
-// or thing ARNs. The emulator refuses the members it has no behaviour for;
-// they are not listed here.
+// or thing and thing group ARNs. The emulator refuses the members it has no
+// behaviour for; they are not listed here.
 type CreateJobInput struct {
-	JobID           string         `json:"-"`
-	Targets         []string       `json:"targets"`
-	Document        string         `json:"document"`
-	Description     string         `json:"description,omitempty"`
-	TargetSelection string         `json:"targetSelection,omitempty"`
-	TimeoutConfig   *TimeoutConfig `json:"timeoutConfig,omitempty"`
+	JobID                      string                      `json:"-"`
+	Targets                    []string                    `json:"targets"`
+	Document                   string                      `json:"document"`
+	Description                string                      `json:"description,omitempty"`
+	TargetSelection            string                      `json:"targetSelection,omitempty"`
+	TimeoutConfig              *TimeoutConfig              `json:"timeoutConfig,omitempty"`
+	JobExecutionsRolloutConfig *JobExecutionsRolloutConfig `json:"jobExecutionsRolloutConfig,omitempty"`
+	AbortConfig                *AbortConfig                `json:"abortConfig,omitempty"`
+	JobExecutionsRetryConfig   *JobExecutionsRetryConfig   `json:"jobExecutionsRetryConfig,omitempty"`
 }
 
 // JobRef is the output of CreateJob and CancelJob.
@@ -75,9 +78,15 @@ type Job struct {
 	CompletedAt       EpochSeconds      `json:"completedAt,omitzero"`
 	JobProcessDetails JobProcessDetails `json:"jobProcessDetails"`
 	TimeoutConfig     *TimeoutConfig    `json:"timeoutConfig,omitempty"`
+	// IsConcurrent is true while executions are still to be created.
+	IsConcurrent               bool                        `json:"isConcurrent"`
+	JobExecutionsRolloutConfig *JobExecutionsRolloutConfig `json:"jobExecutionsRolloutConfig,omitempty"`
+	AbortConfig                *AbortConfig                `json:"abortConfig,omitempty"`
+	JobExecutionsRetryConfig   *JobExecutionsRetryConfig   `json:"jobExecutionsRetryConfig,omitempty"`
 }
 
-// JobProcessDetails counts a job's executions per status.
+// JobProcessDetails counts a job's things per status of their latest
+// execution.
 type JobProcessDetails struct {
 	NumberOfCanceledThings   int `json:"numberOfCanceledThings"`
 	NumberOfSucceededThings  int `json:"numberOfSucceededThings"`

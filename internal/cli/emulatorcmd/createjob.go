@@ -71,7 +71,7 @@ func (o *createJobOptions) complete(cmd *cobra.Command, args []string) error {
 		return cmdutil.Usagef("create-job needs at least one --target THING")
 	}
 	for _, target := range o.Targets {
-		if _, err := iotapi.ThingNameOfTarget(target); err != nil {
+		if _, err := iotapi.ParseTarget(target); err != nil {
 			return cmdutil.Usagef("invalid --target: %s", serviceMessage(err))
 		}
 	}

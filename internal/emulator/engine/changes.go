@@ -234,7 +234,8 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 		j := e.jobs[m.job.ID]
 		delete(e.jobs, m.job.ID)
 		e.jobList = slices.DeleteFunc(e.jobList, func(other *job) bool { return other == j })
-		events = append(events, JobChanged{JobID: j.ID, Status: jobsBefore[j], Deleted: true, At: now})
+		last := j.describe()
+		events = append(events, JobChanged{JobID: j.ID, Status: jobsBefore[j], Deleted: true, Job: &last, At: now})
 		delete(jobsBefore, j)
 	}
 	changed := make([]*job, 0, len(jobsBefore))
@@ -245,7 +246,8 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 	}
 	slices.SortFunc(changed, func(a, b *job) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, j := range changed {
-		events = append(events, JobChanged{JobID: j.ID, Status: j.status(), At: now})
+		view := j.describe()
+		events = append(events, JobChanged{JobID: j.ID, Status: j.status(), Job: &view, At: now})
 	}
 	return events
 }

@@ -58,9 +58,13 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 	things := make([]string, 0, len(in.Targets))
 	seen := make(map[string]bool, len(in.Targets))
 	for _, target := range in.Targets {
-		name, err := iotapi.ThingNameOfTarget(target)
+		tg, err := iotapi.ParseTarget(target)
+		name := tg.Thing
 		if err != nil {
 			return iotapi.Job{}, err
+		}
+		if tg.Group != "" {
+			return iotapi.Job{}, invalidRequest("target %s: thing groups are not implemented yet", target)
 		}
 		if !seen[name] {
 			seen[name] = true
@@ -122,6 +126,11 @@ func (e *Engine) DescribeJob(jobID string) (iotapi.Job, error) {
 	if j == nil {
 		return iotapi.Job{}, notFound("No job with id %s", jobID)
 	}
+	return j.describe(), nil
+}
+
+// describe is the job as DescribeJob shows it; stateMu is held.
+func (j *job) describe() iotapi.Job {
 	targets := make([]string, len(j.Targets))
 	for i, t := range j.Targets {
 		targets[i] = iotapi.ThingARN(t)
@@ -146,7 +155,7 @@ func (e *Engine) DescribeJob(jobID string) (iotapi.Job, error) {
 	if t := j.InProgressTimeout; t != 0 {
 		out.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: &t}
 	}
-	return out, nil
+	return out
 }
 
 // forceCanceled is the forceCanceled member: set only on what is CANCELED,

@@ -24,6 +24,9 @@ const (
 	CauseCanceled     Cause = "canceled"      // CancelJob or CancelJobExecution
 	CauseTimedOut     Cause = "timed-out"     // its step or in-progress timer
 	CauseDeleted      Cause = "deleted"       // DeleteJob or DeleteJobExecution
+	CauseRemoved      Cause = "removed"       // its thing left the groups of a continuous job
+	CauseRetried      Cause = "retried"       // a retry of a failed execution queued it
+	CauseAborted      Cause = "aborted"       // the job's abort criteria canceled it
 )
 
 // ExecutionChanged: an execution was created (Before is nil), changed, or
@@ -48,11 +51,14 @@ type QueueChanged struct {
 	At                      time.Time
 }
 
-// JobChanged: a job was created, changed status, or was deleted.
+// JobChanged: a job was created, changed status, or was deleted. Job is
+// the job as DescribeJob showed it just after the change (just before, for
+// a deletion).
 type JobChanged struct {
 	JobID   string
 	Status  iotapi.JobStatus
 	Deleted bool
+	Job     *iotapi.Job
 	At      time.Time
 }
 
