@@ -55,22 +55,6 @@ func (e *Engine) ListThingsInThingGroup(in iotapi.ListThingsInThingGroupInput) (
 	return iotapi.ListThingsInThingGroupOutput{}, notYet()
 }
 
-// UpdateEventConfigurations enables or disables event types; it is stored.
-func (e *Engine) UpdateEventConfigurations(in iotapi.UpdateEventConfigurationsInput) error {
-	return notYet()
-}
-
-// DescribeEventConfigurations returns the event configurations, every
-// type the emulator publishes listed.
-func (e *Engine) DescribeEventConfigurations() iotapi.DescribeEventConfigurationsOutput {
-	return iotapi.DescribeEventConfigurationsOutput{}
-}
-
-// EventsEnabled reports whether events of the type (iotapi.EventTypeJob,
-// iotapi.EventTypeJobExecution) are published. Cheap: no lock on the
-// writers' path.
-func (e *Engine) EventsEnabled(eventType string) bool { return false }
-
 // RolloutState returns the emulator's view of the job's rollout.
 func (e *Engine) RolloutState(jobID string) (iotapi.RolloutState, error) {
 	return iotapi.RolloutState{}, notYet()
