@@ -169,7 +169,7 @@ func TestControlPlaneErrorShapes(t *testing.T) {
 		{"create no document", "PUT", "/jobs/j2", `{"targets":["t1"]}`, 400, "InvalidRequestException", "document is required"},
 		{"create document not object", "PUT", "/jobs/j2", `{"targets":["t1"],"document":"[1]"}`, 400, "InvalidRequestException", "JSON object"},
 		{"create group target", "PUT", "/jobs/j2", `{"targets":["arn:aws:iot:us-east-1:123456789012:thinggroup/g"],"document":"{}"}`, 400, "InvalidRequestException", "thing groups"},
-		{"create unsupported member", "PUT", "/jobs/j2", `{"targets":["t1"],"document":"{}","abortConfig":{}}`, 400, "InvalidRequestException", "abortConfig"},
+		{"create unsupported member", "PUT", "/jobs/j2", `{"targets":["t1"],"document":"{}","schedulingConfig":{}}`, 400, "InvalidRequestException", "schedulingConfig"},
 		{"create continuous", "PUT", "/jobs/j2", `{"targets":["t1"],"document":"{}","targetSelection":"CONTINUOUS"}`, 400, "InvalidRequestException", "CONTINUOUS"},
 		{"create zero timeout", "PUT", "/jobs/j2", `{"targets":["t1"],"document":"{}","timeoutConfig":{"inProgressTimeoutInMinutes":0}}`, 400, "InvalidRequestException", "inProgressTimeoutInMinutes"},
 		{"describe unknown", "GET", "/jobs/nope", "", 404, "ResourceNotFoundException", "nope"},
@@ -198,6 +198,7 @@ func TestControlPlaneErrorShapes(t *testing.T) {
 		{"delete execution bad number", "DELETE", "/things/t1/jobs/j1/executionNumber/one", "", 400, "InvalidRequestException", "executionNumber"},
 		{"unknown route", "GET", "/thinggroups", "", 404, "UnknownOperationException", "GET /thinggroups"},
 		{"wrong method", "POST", "/jobs/j1", "", 405, "MethodNotAllowedException", "this path takes GET, PUT, DELETE"},
+		{"wrong method of a PATCH route", "PUT", "/event-configurations", "", 405, "MethodNotAllowedException", "this path takes GET, PATCH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
