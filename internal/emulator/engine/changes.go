@@ -25,9 +25,14 @@ type execChange struct {
 
 // mutation is one atomic change of the state.
 type mutation struct {
-	job       *store.JobRecord // written when set
-	deleteJob bool             // delete job (its executions are in execs)
+	jobs      []*store.JobRecord // written
+	deleteJob string             // the job deleted (its executions are in execs)
 	execs     []execChange
+	// The registry: records written and names deleted.
+	things       []*store.ThingRecord
+	deleteThings []string
+	groups       []*store.GroupRecord
+	deleteGroups []string
 }
 
 // change is the execChange that stores r, for cause.
@@ -110,13 +115,24 @@ func serviceEnded(r store.ExecRecord, now time.Time) *store.ExecRecord {
 // could undo. The caller holds opsMu exclusively, or shared plus the stripe
 // lock of the one thing m touches.
 func (e *Engine) commit(m *mutation) error {
-	puts := make([]store.Put, 0, len(m.execs)+1)
-	if m.job != nil {
-		if m.deleteJob {
-			puts = append(puts, store.DeleteJob(m.job.ID))
-		} else {
-			puts = append(puts, store.PutJob(m.job))
-		}
+	puts := make([]store.Put, 0, len(m.execs)+len(m.jobs)+1)
+	for _, r := range m.jobs {
+		puts = append(puts, store.PutJob(r))
+	}
+	if m.deleteJob != "" {
+		puts = append(puts, store.DeleteJob(m.deleteJob))
+	}
+	for _, r := range m.groups {
+		puts = append(puts, store.PutGroup(r))
+	}
+	for _, name := range m.deleteGroups {
+		puts = append(puts, store.DeleteGroup(name))
+	}
+	for _, r := range m.things {
+		puts = append(puts, store.PutThing(r))
+	}
+	for _, name := range m.deleteThings {
+		puts = append(puts, store.DeleteThing(name))
 	}
 	for _, c := range m.execs {
 		if c.next == nil {
@@ -150,18 +166,25 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 			jobsBefore[j] = j.status()
 		}
 	}
-	if m.job != nil {
-		j := e.jobs[m.job.ID]
+	var deleted *iotapi.Job // the deleted job as it was
+	if j := e.jobs[m.deleteJob]; j != nil {
+		view := j.describe()
+		deleted = &view
+	}
+	e.applyRegistryLocked(m)
+	for _, r := range m.jobs {
+		j := e.jobs[r.ID]
 		if j == nil {
 			j = &job{counts: map[jobs.Status]int{}}
-			e.jobs[m.job.ID] = j
+			e.jobs[r.ID] = j
 			e.jobList = append(e.jobList, j)
-			e.lastSeq = max(e.lastSeq, m.job.Seq)
+			e.lastSeq = max(e.lastSeq, r.Seq)
 			jobsBefore[j] = "" // new
 		} else {
 			touch(j)
 		}
-		j.JobRecord = *m.job
+		j.JobRecord = *r
+		e.armRolloutLocked(j)
 	}
 	sortJobs := map[*job]bool{}
 	for _, c := range m.execs {
@@ -184,7 +207,7 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 		case c.next == nil:
 			x.job.counted(x, -1)
 			ts.remove(x)
-			if !m.deleteJob {
+			if x.JobID != m.deleteJob {
 				x.job.removeExec(x)
 			}
 			disarm(x)
@@ -230,12 +253,11 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 	for j := range sortJobs {
 		j.sortExecs() // once per job: a job may queue many executions at once
 	}
-	if m.deleteJob {
-		j := e.jobs[m.job.ID]
-		delete(e.jobs, m.job.ID)
+	if j := e.jobs[m.deleteJob]; j != nil {
+		stop(&j.rolloutTimer)
+		delete(e.jobs, j.ID)
 		e.jobList = slices.DeleteFunc(e.jobList, func(other *job) bool { return other == j })
-		last := j.describe()
-		events = append(events, JobChanged{JobID: j.ID, Status: jobsBefore[j], Deleted: true, Job: &last, At: now})
+		events = append(events, JobChanged{JobID: j.ID, Status: jobsBefore[j], Deleted: true, Job: deleted, At: now})
 		delete(jobsBefore, j)
 	}
 	changed := make([]*job, 0, len(jobsBefore))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -37,6 +38,12 @@ func (e *Engine) control(fn func() error) error {
 	return fn()
 }
 
+// closedError reports whether err is what a writer meets after Close.
+func closedError(err error) bool {
+	var se *iotapi.ServiceError
+	return errors.Is(err, errClosed) || (errors.As(err, &se) && se.Message == errClosed.Error())
+}
+
 // commitControl commits a control-plane change; a storage failure becomes
 // InternalFailure.
 func (e *Engine) commitControl(m *mutation) error {
@@ -46,35 +53,37 @@ func (e *Engine) commitControl(m *mutation) error {
 	return nil
 }
 
-// CreateJob queues one execution per target (duplicates count once) and
-// announces it to each thing.
+// CreateJob queues one execution per target thing (duplicates count once),
+// the members of its target groups included, as its rollout allows, and
+// announces each to its thing.
 func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 	if err := jobs.ValidateJobID(in.JobID); err != nil {
 		return iotapi.Job{}, invalidRequest("%v", err)
 	}
 	if len(in.Targets) == 0 {
-		return iotapi.Job{}, invalidRequest("targets must name at least one thing")
+		return iotapi.Job{}, invalidRequest("targets must name at least one thing or thing group")
 	}
-	things := make([]string, 0, len(in.Targets))
-	seen := make(map[string]bool, len(in.Targets))
+	var things, groups []string
+	seen := make(map[iotapi.Target]bool, len(in.Targets))
 	for _, target := range in.Targets {
 		tg, err := iotapi.ParseTarget(target)
-		name := tg.Thing
 		if err != nil {
 			return iotapi.Job{}, err
 		}
-		if tg.Group != "" {
-			return iotapi.Job{}, invalidRequest("target %s: thing groups are not implemented yet", target)
+		switch {
+		case seen[tg]:
+		case tg.Group != "":
+			groups = append(groups, tg.Group)
+		default:
+			things = append(things, tg.Thing)
 		}
-		if !seen[name] {
-			seen[name] = true
-			things = append(things, name)
-		}
+		seen[tg] = true
 	}
+	selection := ""
 	switch in.TargetSelection {
 	case "", iotapi.TargetSelectionSnapshot:
 	case iotapi.TargetSelectionContinuous:
-		return iotapi.Job{}, invalidRequest("targetSelection CONTINUOUS is not supported by the emulator, which has no thing groups")
+		selection = iotapi.TargetSelectionContinuous
 	default:
 		return iotapi.Job{}, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", in.TargetSelection)
 	}
@@ -91,23 +100,33 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 			return iotapi.Job{}, err
 		}
 	}
+	if err := checkConfigs(in); err != nil {
+		return iotapi.Job{}, err
+	}
 	var out iotapi.Job
 	err := e.control(func() error {
-		e.stateMu.RLock()
-		_, exists := e.jobs[in.JobID]
-		seq := e.lastSeq + 1
-		e.stateMu.RUnlock()
-		if exists {
-			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
-		}
 		now := e.clock.Now()
 		rec := &store.JobRecord{
-			ID: in.JobID, Seq: seq, Targets: things, Document: in.Document, Description: in.Description,
+			ID: in.JobID, Targets: things, Groups: groups, TargetSelection: selection, Document: in.Document, Description: in.Description,
 			InProgressTimeout: inProgressTimeout, CreatedAt: now.UnixNano(), LastUpdatedAt: now.UnixNano(),
+			Rollout: in.JobExecutionsRolloutConfig, Abort: in.AbortConfig, Retry: in.JobExecutionsRetryConfig,
 		}
-		m := &mutation{job: rec, execs: make([]execChange, len(things))}
-		for i, thing := range things {
-			m.execs[i] = change(queued(in.JobID, thing, 1, now), CauseCreated)
+		m := &mutation{jobs: []*store.JobRecord{rec}}
+		e.stateMu.RLock()
+		_, exists := e.jobs[in.JobID]
+		rec.Seq = e.lastSeq + 1
+		var refusal error
+		if exists {
+			refusal = &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "A job with id " + in.JobID + " already exists"}
+		} else {
+			rec.Waiting, refusal = e.resolveLocked(things, groups)
+		}
+		if refusal == nil {
+			e.releaseLocked(rec, 0, true, now, m)
+		}
+		e.stateMu.RUnlock()
+		if refusal != nil {
+			return refusal
 		}
 		if err := e.commitControl(m); err != nil {
 			return err
@@ -116,6 +135,47 @@ func (e *Engine) CreateJob(in iotapi.CreateJobInput) (iotapi.Job, error) {
 		return nil
 	})
 	return out, err
+}
+
+// checkConfigs checks the rollout, abort and retry configurations given.
+func checkConfigs(in iotapi.CreateJobInput) error {
+	if c := in.JobExecutionsRolloutConfig; c != nil {
+		if err := c.Check(); err != nil {
+			return err
+		}
+	}
+	if c := in.AbortConfig; c != nil {
+		if err := c.Check(); err != nil {
+			return err
+		}
+	}
+	if c := in.JobExecutionsRetryConfig; c != nil {
+		return c.Check()
+	}
+	return nil
+}
+
+// resolveLocked lists the things a job reaches: its things, then the
+// members of its groups, each once. A group that does not exist is
+// ResourceNotFound. stateMu is held.
+func (e *Engine) resolveLocked(things, groups []string) ([]string, error) {
+	out := slices.Clone(things)
+	seen := make(map[string]bool, len(things))
+	for _, t := range things {
+		seen[t] = true
+	}
+	for _, g := range groups {
+		if e.groups[g] == nil {
+			return nil, notFound("No thing group named %s (target %s)", g, iotapi.ThingGroupARN(g))
+		}
+		for _, t := range e.membersLocked(g) {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
 }
 
 // DescribeJob returns the job.
@@ -131,10 +191,15 @@ func (e *Engine) DescribeJob(jobID string) (iotapi.Job, error) {
 
 // describe is the job as DescribeJob shows it; stateMu is held.
 func (j *job) describe() iotapi.Job {
-	targets := make([]string, len(j.Targets))
-	for i, t := range j.Targets {
-		targets[i] = iotapi.ThingARN(t)
+	targets := make([]string, 0, len(j.Targets)+len(j.Groups))
+	for _, t := range j.Targets {
+		targets = append(targets, iotapi.ThingARN(t))
 	}
+	for _, g := range j.Groups {
+		targets = append(targets, iotapi.ThingGroupARN(g))
+	}
+	things := map[jobs.Status]int{}
+	j.latest(func(x *execution) { things[x.Status]++ })
 	s := j.summary()
 	out := iotapi.Job{
 		JobArn: s.JobArn, JobID: j.ID, TargetSelection: s.TargetSelection, Status: s.Status,
@@ -142,15 +207,17 @@ func (j *job) describe() iotapi.Job {
 		ReasonCode:    j.ReasonCode, Comment: j.Comment, Targets: targets, Description: j.Description,
 		CreatedAt: s.CreatedAt, LastUpdatedAt: s.LastUpdatedAt, CompletedAt: s.CompletedAt,
 		JobProcessDetails: iotapi.JobProcessDetails{
-			NumberOfQueuedThings:     j.counts[jobs.StatusQueued],
-			NumberOfInProgressThings: j.counts[jobs.StatusInProgress],
-			NumberOfSucceededThings:  j.counts[jobs.StatusSucceeded],
-			NumberOfFailedThings:     j.counts[jobs.StatusFailed],
-			NumberOfRejectedThings:   j.counts[jobs.StatusRejected],
-			NumberOfCanceledThings:   j.counts[jobs.StatusCanceled],
-			NumberOfTimedOutThings:   j.counts[jobs.StatusTimedOut],
-			NumberOfRemovedThings:    j.counts[jobs.StatusRemoved],
+			NumberOfQueuedThings:     things[jobs.StatusQueued],
+			NumberOfInProgressThings: things[jobs.StatusInProgress],
+			NumberOfSucceededThings:  things[jobs.StatusSucceeded],
+			NumberOfFailedThings:     things[jobs.StatusFailed],
+			NumberOfRejectedThings:   things[jobs.StatusRejected],
+			NumberOfCanceledThings:   things[jobs.StatusCanceled],
+			NumberOfTimedOutThings:   things[jobs.StatusTimedOut],
+			NumberOfRemovedThings:    things[jobs.StatusRemoved],
 		},
+		IsConcurrent:               len(j.Waiting) > 0,
+		JobExecutionsRolloutConfig: j.Rollout, AbortConfig: j.Abort, JobExecutionsRetryConfig: j.Retry,
 	}
 	if t := j.InProgressTimeout; t != 0 {
 		out.TimeoutConfig = &iotapi.TimeoutConfig{InProgressTimeoutInMinutes: &t}
@@ -170,7 +237,7 @@ func forceCanceled(canceled, force bool) *bool {
 func (j *job) summary() iotapi.JobSummary {
 	completed := j.completedAt()
 	return iotapi.JobSummary{
-		JobArn: iotapi.JobARN(j.ID), JobID: j.ID, TargetSelection: iotapi.TargetSelectionSnapshot, Status: j.status(),
+		JobArn: iotapi.JobARN(j.ID), JobID: j.ID, TargetSelection: j.targetSelection(), Status: j.status(),
 		CreatedAt: timeOf(j.CreatedAt), LastUpdatedAt: timeOf(max(j.LastUpdatedAt, completed)), CompletedAt: timeOf(completed),
 	}
 }
@@ -218,9 +285,7 @@ func seqToken(token string) (uint64, error) {
 // neither repeat nor shift the others.
 func (e *Engine) ListJobs(in iotapi.ListJobsInput) (iotapi.ListJobsOutput, error) {
 	switch in.TargetSelection {
-	case "", iotapi.TargetSelectionSnapshot:
-	case iotapi.TargetSelectionContinuous:
-		return iotapi.ListJobsOutput{Jobs: []iotapi.JobSummary{}}, nil // every job here is a SNAPSHOT job
+	case "", iotapi.TargetSelectionSnapshot, iotapi.TargetSelectionContinuous:
 	default:
 		return iotapi.ListJobsOutput{}, invalidRequest("targetSelection must be SNAPSHOT or CONTINUOUS, got %q", in.TargetSelection)
 	}
@@ -241,7 +306,7 @@ func (e *Engine) ListJobs(in iotapi.ListJobsInput) (iotapi.ListJobsOutput, error
 	start := sort.Search(len(e.jobList), func(i int) bool { return e.jobList[i].Seq > after })
 	var last uint64
 	for _, j := range e.jobList[start:] {
-		if in.Status != "" && j.status() != in.Status {
+		if (in.Status != "" && j.status() != in.Status) || (in.TargetSelection != "" && j.targetSelection() != in.TargetSelection) {
 			continue
 		}
 		if len(out.Jobs) == limit {
@@ -270,9 +335,8 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		e.stateMu.RLock()
 		j := e.jobs[in.JobID]
 		var (
-			rec     store.JobRecord
 			refusal error
-			m       = &mutation{job: &rec}
+			m       = &mutation{}
 		)
 		switch {
 		case j == nil:
@@ -282,23 +346,16 @@ func (e *Engine) CancelJob(in iotapi.CancelJobInput) (iotapi.Job, error) {
 		case j.Canceled && (!in.Force || j.ForceCanceled):
 			refusal = invalidRequest("Job %s is already canceled; only a first forced cancel can follow a cancel", in.JobID)
 		default:
-			rec = j.JobRecord
-			for _, x := range j.execs {
-				if x.Status == jobs.StatusQueued || (in.Force && x.Status == jobs.StatusInProgress) {
-					m.execs = append(m.execs, change(canceled(x.ExecRecord, in.Force, nil, now), CauseCanceled))
-				}
-			}
+			var rec *store.JobRecord
+			rec, m.execs = j.cancelLocked(in.Force, CauseCanceled, now)
+			rec.Comment = cmp.Or(in.Comment, rec.Comment)
+			rec.ReasonCode = cmp.Or(in.ReasonCode, rec.ReasonCode)
+			m.jobs = []*store.JobRecord{rec}
 		}
 		e.stateMu.RUnlock()
 		if refusal != nil {
 			return refusal
 		}
-		rec.Canceled = true
-		rec.ForceCanceled = rec.ForceCanceled || in.Force
-		rec.Comment = cmp.Or(in.Comment, rec.Comment)
-		rec.ReasonCode = cmp.Or(in.ReasonCode, rec.ReasonCode)
-		rec.CanceledAt = cmp.Or(rec.CanceledAt, now.UnixNano())
-		rec.LastUpdatedAt = now.UnixNano()
 		if err := e.commitControl(m); err != nil {
 			return err
 		}
@@ -317,7 +374,7 @@ func (e *Engine) DeleteJob(in iotapi.DeleteJobInput) error {
 		j := e.jobs[jobID]
 		var m *mutation
 		if j != nil && (in.Force || j.status() != iotapi.JobInProgress) {
-			m = &mutation{job: &j.JobRecord, deleteJob: true, execs: make([]execChange, len(j.execs))}
+			m = &mutation{deleteJob: jobID, execs: make([]execChange, len(j.execs))}
 			for i, x := range j.execs {
 				m.execs[i] = removal(x)
 			}

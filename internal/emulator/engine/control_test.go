@@ -35,7 +35,27 @@ func TestCreateJobValidation(t *testing.T) {
 		{"bad job id", with(func(in *iotapi.CreateJobInput) { in.JobID = "a:b" }), iotapi.InvalidRequest},
 		{"no targets", with(func(in *iotapi.CreateJobInput) { in.Targets = nil }), iotapi.InvalidRequest},
 		{"bad thing name", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"a/b"} }), iotapi.InvalidRequest},
-		{"thing group ARN", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"arn:aws:iot:eu-west-1:1:thinggroup/g"} }), iotapi.InvalidRequest},
+		{"unknown thing group", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"arn:aws:iot:eu-west-1:1:thinggroup/g"} }), iotapi.ResourceNotFound},
+		{"target selection", with(func(in *iotapi.CreateJobInput) { in.TargetSelection = "ONCE" }), iotapi.InvalidRequest},
+		{"rollout rate 0", with(func(in *iotapi.CreateJobInput) {
+			in.JobExecutionsRolloutConfig = &iotapi.JobExecutionsRolloutConfig{MaximumPerMinute: new(int64(0))}
+		}), iotapi.InvalidRequest},
+		{"increment factor with two decimals", with(func(in *iotapi.CreateJobInput) {
+			in.JobExecutionsRolloutConfig = &iotapi.JobExecutionsRolloutConfig{ExponentialRate: &iotapi.ExponentialRolloutRate{
+				BaseRatePerMinute: 1, IncrementFactor: 1.55, RateIncreaseCriteria: iotapi.RateIncreaseCriteria{NumberOfNotifiedThings: new(int64(1))}}}
+		}), iotapi.InvalidRequest},
+		{"abort over 100%", with(func(in *iotapi.CreateJobInput) {
+			in.AbortConfig = &iotapi.AbortConfig{CriteriaList: []iotapi.AbortCriteria{{FailureType: "FAILED", Action: "CANCEL", ThresholdPercentage: 100.5, MinNumberOfExecutedThings: 1}}}
+		}), iotapi.InvalidRequest},
+		{"abort action", with(func(in *iotapi.CreateJobInput) {
+			in.AbortConfig = &iotapi.AbortConfig{CriteriaList: []iotapi.AbortCriteria{{FailureType: "FAILED", Action: "PAUSE", ThresholdPercentage: 1, MinNumberOfExecutedThings: 1}}}
+		}), iotapi.InvalidRequest},
+		{"retry REJECTED", with(func(in *iotapi.CreateJobInput) {
+			in.JobExecutionsRetryConfig = &iotapi.JobExecutionsRetryConfig{CriteriaList: []iotapi.RetryCriteria{{FailureType: "REJECTED", NumberOfRetries: 1}}}
+		}), iotapi.InvalidRequest},
+		{"retries over 10", with(func(in *iotapi.CreateJobInput) {
+			in.JobExecutionsRetryConfig = &iotapi.JobExecutionsRetryConfig{CriteriaList: []iotapi.RetryCriteria{{FailureType: "FAILED", NumberOfRetries: 6}, {FailureType: "ALL", NumberOfRetries: 5}}}
+		}), iotapi.InvalidRequest},
 		{"other ARN", with(func(in *iotapi.CreateJobInput) { in.Targets = []string{"arn:aws:s3:::bucket"} }), iotapi.InvalidRequest},
 		{"document not JSON", with(func(in *iotapi.CreateJobInput) { in.Document = `{` }), iotapi.InvalidRequest},
 		{"document not an object", with(func(in *iotapi.CreateJobInput) { in.Document = `"x"` }), iotapi.InvalidRequest},

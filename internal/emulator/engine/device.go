@@ -121,7 +121,7 @@ func (e *Engine) update(thing, jobID string, payload []byte, now time.Time) (any
 			return nil
 		}
 		next := e.deviceUpdate(cur, x.job, req.Status, req.StatusDetails, req.StepTimeoutInMinutes, now)
-		if err := e.commit(&mutation{execs: []execChange{change(next, CauseDeviceUpdate)}}); err != nil {
+		if err := e.commitEnding(x, next, CauseDeviceUpdate, now); err != nil {
 			return err
 		}
 		if req.IncludeJobExecutionState {

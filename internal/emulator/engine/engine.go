@@ -87,9 +87,13 @@ type Engine struct {
 	jobs    map[string]*job
 	jobList []*job // in creation order
 	things  map[string]*thingState
-	lastSeq uint64
-	started bool
-	subs    []*subscription
+	// The registry: things by name, groups by name, members by group.
+	regThings map[string]*store.ThingRecord
+	groups    map[string]*store.GroupRecord
+	members   map[string]map[string]bool
+	lastSeq   uint64
+	started   bool
+	subs      []*subscription
 }
 
 // errClosed is what a write meets after Close.
@@ -106,6 +110,9 @@ func Open(opts Options) (*Engine, error) {
 		thingSeed: maphash.MakeSeed(),
 		jobs:      map[string]*job{},
 		things:    map[string]*thingState{},
+		regThings: map[string]*store.ThingRecord{},
+		groups:    map[string]*store.GroupRecord{},
+		members:   map[string]map[string]bool{},
 	}
 	if e.clock.Clock == nil {
 		e.clock.Clock = clock.Real()
@@ -129,6 +136,9 @@ func Open(opts Options) (*Engine, error) {
 }
 
 func (e *Engine) load() error {
+	if err := e.loadRegistry(); err != nil {
+		return err
+	}
 	err := e.store.Load(func(r store.JobRecord) error {
 		e.jobs[r.ID] = &job{JobRecord: r, counts: map[jobs.Status]int{}}
 		e.lastSeq = max(e.lastSeq, r.Seq)
@@ -195,6 +205,9 @@ func (e *Engine) Start() {
 			e.armLocked(x)
 		}
 	}
+	for _, j := range e.jobList {
+		e.armRolloutLocked(j)
+	}
 }
 
 // Close stops the timers, closes the store, delivers the events committed
@@ -213,6 +226,9 @@ func (e *Engine) Close() error {
 		for _, x := range ts.pending {
 			e.armLocked(x)
 		}
+	}
+	for _, j := range e.jobList {
+		e.armRolloutLocked(j)
 	}
 	subs := e.subs
 	e.subs = nil

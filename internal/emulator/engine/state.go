@@ -24,17 +24,52 @@ type job struct {
 	// lastTerminalAt is when the latest execution became terminal: the
 	// completedAt of a job whose executions have all finished.
 	lastTerminalAt int64
+	// rolloutTimer creates the next batch of a paced rollout.
+	rolloutTimer clock.Timer
 }
 
-// status derives the job status; see store.JobRecord.
+// status derives the job status; see store.JobRecord. A continuous job
+// runs until it is canceled.
 func (j *job) status() iotapi.JobStatus {
 	switch {
 	case j.Canceled:
 		return iotapi.JobCanceled
-	case j.counts[jobs.StatusQueued]+j.counts[jobs.StatusInProgress] == 0:
-		return iotapi.JobCompleted
+	case j.continuous(), len(j.Waiting) > 0, j.counts[jobs.StatusQueued]+j.counts[jobs.StatusInProgress] > 0:
+		return iotapi.JobInProgress
 	}
-	return iotapi.JobInProgress
+	return iotapi.JobCompleted
+}
+
+func (j *job) continuous() bool { return j.TargetSelection == iotapi.TargetSelectionContinuous }
+
+// targetSelection is the job's, SNAPSHOT unless set.
+func (j *job) targetSelection() string {
+	if j.continuous() {
+		return iotapi.TargetSelectionContinuous
+	}
+	return iotapi.TargetSelectionSnapshot
+}
+
+// latest calls fn with the latest execution of the job on each thing, by
+// thing name: what the job's counts of things and its abort criteria see.
+func (j *job) latest(fn func(*execution)) {
+	for i, x := range j.execs {
+		if i+1 == len(j.execs) || j.execs[i+1].Thing != x.Thing {
+			fn(x)
+		}
+	}
+}
+
+// retried counts the executions that are retries: those that follow a
+// failed one of the job on the same thing.
+func (j *job) retried() int64 {
+	n := int64(0)
+	for i := 1; i < len(j.execs); i++ {
+		if prev := j.execs[i-1]; prev.Thing == j.execs[i].Thing && iotapi.FailureTypeOf(prev.Status) != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (j *job) completedAt() int64 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator/clock"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
@@ -25,10 +26,13 @@ func (e *Engine) armLocked(x *execution) {
 	})
 }
 
-func disarm(x *execution) {
-	if x.timer != nil {
-		x.timer.Stop()
-		x.timer = nil
+func disarm(x *execution) { stop(&x.timer) }
+
+// stop stops the timer t holds, if any.
+func stop(t *clock.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
 	}
 }
 
@@ -46,7 +50,8 @@ func (e *Engine) expire(thing, jobID string, number, at int64) {
 		if !current {
 			return nil
 		}
-		if err := e.commit(&mutation{execs: []execChange{change(timedOut(cur, e.clock.Now()), CauseTimedOut)}}); err != nil {
+		now := e.clock.Now()
+		if err := e.commitEnding(x, timedOut(cur, now), CauseTimedOut, now); err != nil {
 			return err
 		}
 		e.log.Info("execution timed out", "thing", thing, "job", jobID, "execution", number)

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
@@ -26,12 +27,15 @@ import (
 const MemoryPath = ":memory:"
 
 // JobRecord is a job as stored. Its status is not stored: CANCELED follows
-// from Canceled, COMPLETED from the executions, so finishing the last
-// execution never has to write the job record.
+// from Canceled, COMPLETED from the executions and Waiting, so finishing the
+// last execution never has to write the job record.
 type JobRecord struct {
-	ID                string   `json:"id"`
-	Seq               uint64   `json:"seq"` // creation order
+	ID  string `json:"id"`
+	Seq uint64 `json:"seq"` // creation order
+	// Targets are the thing names targeted, Groups the thing groups.
 	Targets           []string `json:"targets"`
+	Groups            []string `json:"groups,omitempty"`
+	TargetSelection   string   `json:"targetSelection,omitempty"` // "" is SNAPSHOT
 	Document          string   `json:"document"`
 	Description       string   `json:"description,omitempty"`
 	InProgressTimeout int64    `json:"inProgressTimeoutInMinutes,omitempty"`
@@ -43,6 +47,39 @@ type JobRecord struct {
 	CreatedAt     int64 `json:"createdAt"`
 	LastUpdatedAt int64 `json:"lastUpdatedAt"`
 	CanceledAt    int64 `json:"canceledAt,omitempty"`
+
+	Rollout *iotapi.JobExecutionsRolloutConfig `json:"rollout,omitempty"`
+	Abort   *iotapi.AbortConfig                `json:"abort,omitempty"`
+	Retry   *iotapi.JobExecutionsRetryConfig   `json:"retry,omitempty"`
+	// The rollout: Waiting are the things still to be notified, in order;
+	// Notified counts the things notified so far; the current rollout
+	// minute began at WindowStart and notified WindowCount things.
+	Waiting     []string `json:"waiting,omitempty"`
+	Notified    int64    `json:"notified,omitempty"`
+	WindowStart int64    `json:"windowStart,omitempty"`
+	WindowCount int64    `json:"windowCount,omitempty"`
+	// AbortedBy is the abort criterion that canceled the job.
+	AbortedBy *iotapi.AbortCriteria `json:"abortedBy,omitempty"`
+}
+
+// ThingRecord is a registered thing and the groups it belongs to.
+type ThingRecord struct {
+	Name       string            `json:"name"`
+	ID         string            `json:"id"`
+	TypeName   string            `json:"typeName,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Version    int64             `json:"version"`
+	Groups     []string          `json:"groups,omitempty"`
+}
+
+// GroupRecord is a thing group; its members are in their ThingRecords.
+type GroupRecord struct {
+	Name        string            `json:"name"`
+	ID          string            `json:"id"`
+	Description string            `json:"description,omitempty"`
+	Attributes  map[string]string `json:"attributes,omitempty"`
+	Version     int64             `json:"version"`
+	CreatedAt   int64             `json:"createdAt"`
 }
 
 // ExecRecord is an execution as stored, one per thing, job and execution
@@ -66,13 +103,16 @@ type ExecRecord struct {
 
 // SchemaVersion is the layout this version writes. Version 1, the first
 // release's, had no version key and keyed executions by thing and job
-// only; version 2 adds the execution number to the key.
-const SchemaVersion = 2
+// only; version 2 adds the execution number to the key; version 3 adds
+// the things and thing groups, and the rollout members of JobRecord.
+const SchemaVersion = 3
 
 var (
 	bucketMeta       = []byte("meta")
 	bucketJobs       = []byte("jobs")
 	bucketExecutions = []byte("executions")
+	bucketThings     = []byte("things")
+	bucketGroups     = []byte("groups")
 	keySchema        = []byte("schema")
 )
 
@@ -108,6 +148,24 @@ func PutExec(r *ExecRecord) Put {
 func DeleteExec(thing, jobID string, number int64) Put {
 	return Put{bucket: bucketExecutions, key: execKey(thing, jobID, number)}
 }
+
+// PutThing stores r.
+func PutThing(r *ThingRecord) Put {
+	v, _ := json.Marshal(r)
+	return Put{bucket: bucketThings, key: []byte(r.Name), value: v}
+}
+
+// DeleteThing deletes a thing's record.
+func DeleteThing(name string) Put { return Put{bucket: bucketThings, key: []byte(name)} }
+
+// PutGroup stores r.
+func PutGroup(r *GroupRecord) Put {
+	v, _ := json.Marshal(r)
+	return Put{bucket: bucketGroups, key: []byte(r.Name), value: v}
+}
+
+// DeleteGroup deletes a group's record.
+func DeleteGroup(name string) Put { return Put{bucket: bucketGroups, key: []byte(name)} }
 
 // ErrClosed is what a write meets after Close.
 var ErrClosed = errors.New("the store is closed")
@@ -255,7 +313,8 @@ func prepare(tx *bolt.Tx) error {
 	if version > SchemaVersion {
 		return fmt.Errorf("the store has schema version %d, written by a newer iotjobs; this one reads up to %d", version, SchemaVersion)
 	}
-	for _, b := range [][]byte{bucketMeta, bucketJobs, bucketExecutions} {
+	// Version 2 to 3 only adds buckets.
+	for _, b := range [][]byte{bucketMeta, bucketJobs, bucketExecutions, bucketThings, bucketGroups} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -323,6 +382,32 @@ func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error)
 				return fmt.Errorf("execution %q: %w", k, err)
 			}
 			return onExec(r)
+		})
+	})
+}
+
+// LoadRegistry calls onGroup for every stored thing group, then onThing for
+// every stored thing, by name.
+func (s *Store) LoadRegistry(onGroup func(GroupRecord) error, onThing func(ThingRecord) error) (err error) {
+	defer faultsPanic()()
+	defer readable(s.db.Path(), &err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketGroups).ForEach(func(k, v []byte) error {
+			var r GroupRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("thing group %q: %w", k, err)
+			}
+			return onGroup(r)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketThings).ForEach(func(k, v []byte) error {
+			var r ThingRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("thing %q: %w", k, err)
+			}
+			return onThing(r)
 		})
 	})
 }

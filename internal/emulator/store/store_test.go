@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -113,8 +114,8 @@ func TestOpensTheFirstReleasesStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := schemaOf(t, path); v != "2" {
-		t.Errorf("schema after migration %q, want 2", v)
+	if v := schemaOf(t, path); v != strconv.Itoa(SchemaVersion) {
+		t.Errorf("schema after migration %q, want %d", v, SchemaVersion)
 	}
 	// Opening again migrates nothing more.
 	s, err = Open(path)
@@ -138,10 +139,75 @@ func TestRefusesANewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("3")) })
+	newer := strconv.Itoa(SchemaVersion + 1)
+	_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte(newer)) })
 	db.Close()
 	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer iotjobs") {
-		t.Fatalf("opened a store of schema 3: %v", err)
+		t.Fatalf("opened a store of schema %s: %v", newer, err)
+	}
+}
+
+// A store of schema 2 (no registry buckets) opens as schema 3, its jobs
+// and executions untouched, and keeps things and groups from then on.
+func TestMigratesSchema2AndKeepsTheRegistry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := JobRecord{ID: "J1", Seq: 1, Targets: []string{"t"}, Document: "{}"}
+	if err := s.Write([]Put{PutJob(&job), PutExec(&ExecRecord{JobID: "J1", Thing: "t", Status: jobs.StatusQueued, ExecutionNumber: 1, VersionNumber: 1})}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketThings, bucketGroups} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	if jobsByID, execs := load(t, s); len(jobsByID) != 1 || len(execs) != 1 {
+		t.Errorf("after migration: %v %v", jobsByID, execs)
+	}
+	group := GroupRecord{Name: "g", ID: "gid", Version: 1}
+	thing := ThingRecord{Name: "t", ID: "tid", Version: 1, Groups: []string{"g"}, Attributes: map[string]string{"a": "b"}}
+	if err := s.Write([]Put{PutGroup(&group), PutThing(&thing)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if v := schemaOf(t, path); v != strconv.Itoa(SchemaVersion) {
+		t.Errorf("schema %q", v)
+	}
+	if s, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var groups, things []string
+	err = s.LoadRegistry(func(g GroupRecord) error {
+		groups = append(groups, g.Name+"/"+g.ID)
+		return nil
+	}, func(r ThingRecord) error {
+		things = append(things, r.Name+"/"+strings.Join(r.Groups, ",")+"/"+r.Attributes["a"])
+		return nil
+	})
+	if err != nil || strings.Join(groups, " ") != "g/gid" || strings.Join(things, " ") != "t/g/b" {
+		t.Errorf("registry after reopening: %v %v %v", groups, things, err)
+	}
+	if err := s.Write([]Put{DeleteThing("t"), DeleteGroup("g")}); err != nil {
+		t.Fatal(err)
 	}
 }
 
