@@ -25,6 +25,7 @@ import (
 	"github.com/iotjobs/iotjobs/internal/emulator/front"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
 	"github.com/iotjobs/iotjobs/internal/emulator/throttle"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/mqttclient"
 	"github.com/iotjobs/iotjobs/internal/policy"
 )
@@ -75,6 +76,11 @@ type Config struct {
 	// broker enforces on every connection; none means everything is
 	// allowed. Attach mode cannot enforce them.
 	Policies []string
+	// Events enables the Jobs events (types JOB and JOB_EXECUTION) at
+	// start, as UpdateEventConfigurations would, and so stores that. Without
+	// it the stored configuration applies; a new store has them disabled,
+	// as a new AWS account does.
+	Events bool
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -257,11 +263,23 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 		// e.front is set below, before Engine.Start arms the timers and
 		// before any request or control-plane call can make a notification.
 		Notify: e.faults.Notify(func(m engine.Message) { e.front.Notify(m) }),
+		Events: func(m engine.Message) { e.front.Notify(m) },
 		Logger: log.With("component", "engine"),
 	})
 	if err != nil {
 		cleanup()
 		return nil, fmt.Errorf("open the store %s: %w", cfg.DataPath, err)
+	}
+	if cfg.Events {
+		on := iotapi.EventConfiguration{Enabled: true}
+		err := e.engine.UpdateEventConfigurations(iotapi.UpdateEventConfigurationsInput{EventConfigurations: map[string]iotapi.EventConfiguration{
+			iotapi.EventTypeJob: on, iotapi.EventTypeJobExecution: on,
+		}})
+		if err != nil {
+			cleanup()
+			e.engine.Close()
+			return nil, fmt.Errorf("enable the Jobs events in %s: %w", cfg.DataPath, err)
+		}
 	}
 
 	policies, err := LoadPolicies(cfg.Policies)

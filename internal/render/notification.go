@@ -65,8 +65,8 @@ func notificationJSON(n Notification) []byte {
 func (p *Printer) notificationLine(n Notification) []byte {
 	stream, summary := p.summarize(n)
 	// Pad before colouring: escape codes would count towards the width.
-	return fmt.Appendf(nil, "%s %s %s\n", p.paint(jobs.HumanTime(n.At), color.Faint),
-		p.paint(fmt.Sprintf("%-12s", stream), color.Bold), summary)
+	return fmt.Appendf(nil, "%s %s %s\n", p.Paint(jobs.HumanTime(n.At), color.Faint),
+		p.Paint(fmt.Sprintf("%-12s", stream), color.Bold), summary)
 }
 
 // summarize names the stream of n and sums up its payload; a payload that
@@ -102,7 +102,7 @@ func (p *Printer) summarize(n Notification) (stream, summary string) {
 			return "notify-next", nothingPending
 		}
 		x := m.Execution
-		return "notify-next", fmt.Sprintf("%s %s v%d", x.JobID, p.status(x.Status), x.VersionNumber)
+		return "notify-next", fmt.Sprintf("%s %s v%d", x.JobID, p.Status(x.Status), x.VersionNumber)
 	}
 	return n.Topic, raw
 }
@@ -136,7 +136,7 @@ func (p *Printer) pendingSet(set map[jobs.Status][]jobs.JobExecutionSummary) str
 				ids[i] += fmt.Sprintf(" (v%d)", x.VersionNumber)
 			}
 		}
-		groups = append(groups, p.status(status)+" "+strings.Join(ids, ", "))
+		groups = append(groups, p.Status(status)+" "+strings.Join(ids, ", "))
 	}
 	if len(groups) == 0 {
 		return nothingPending
@@ -144,23 +144,25 @@ func (p *Printer) pendingSet(set map[jobs.Status][]jobs.JobExecutionSummary) str
 	return strings.Join(groups, " · ")
 }
 
-func (p *Printer) status(s jobs.Status) string {
+// Status is an execution status in its colour: queued cyan, in progress
+// yellow, succeeded green, failed red, the rest magenta.
+func (p *Printer) Status(s jobs.Status) string {
 	switch s {
 	case jobs.StatusQueued:
-		return p.paint(string(s), color.FgCyan)
+		return p.Paint(string(s), color.FgCyan)
 	case jobs.StatusInProgress:
-		return p.paint(string(s), color.FgYellow)
+		return p.Paint(string(s), color.FgYellow)
 	case jobs.StatusSucceeded:
-		return p.paint(string(s), color.FgGreen)
+		return p.Paint(string(s), color.FgGreen)
 	case jobs.StatusFailed, jobs.StatusTimedOut, jobs.StatusRejected:
-		return p.paint(string(s), color.FgRed)
+		return p.Paint(string(s), color.FgRed)
 	}
-	return p.paint(string(s), color.FgMagenta)
+	return p.Paint(string(s), color.FgMagenta)
 }
 
-// paint colours s for stdout when the printer may; fatih/color's global
+// Paint colours s for stdout when the printer may; fatih/color's global
 // switch follows stderr, so the decision is applied per colour.
-func (p *Printer) paint(s string, attrs ...color.Attribute) string {
+func (p *Printer) Paint(s string, attrs ...color.Attribute) string {
 	c := color.New(attrs...)
 	if p.color {
 		c.EnableColor()

@@ -118,7 +118,7 @@ func (p *Printer) annotate(buf *bytes.Buffer, out []byte, notes map[int]string) 
 	for i, line := range lines {
 		buf.Write(line)
 		if note, ok := notes[i]; ok {
-			buf.WriteString("  " + p.paint("# "+note, color.Faint))
+			buf.WriteString("  " + p.Paint("# "+note, color.Faint))
 		}
 		if i < len(lines)-1 {
 			buf.WriteByte('\n')

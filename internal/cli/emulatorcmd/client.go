@@ -181,6 +181,12 @@ func (c *client) describeJob(ctx context.Context, jobID string) (answer[iotapi.D
 	return call[iotapi.DescribeJobOutput](ctx, c, request{route: iotapi.RouteDescribeJob, params: []string{jobID}})
 }
 
+// rolloutState is the emulator's own view of a job's rollout, which AWS
+// does not expose.
+func (c *client) rolloutState(ctx context.Context, jobID string) (answer[iotapi.RolloutState], error) {
+	return call[iotapi.RolloutState](ctx, c, request{route: iotapi.RouteRolloutState, params: []string{jobID}})
+}
+
 func (c *client) getJobDocument(ctx context.Context, jobID string) (answer[iotapi.GetJobDocumentOutput], error) {
 	return call[iotapi.GetJobDocumentOutput](ctx, c, request{route: iotapi.RouteGetJobDocument, params: []string{jobID}})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iotjobs/iotjobs/internal/cli/emulatorcmd"
 	"github.com/iotjobs/iotjobs/internal/iostreams"
@@ -91,5 +92,64 @@ func TestControlVerbsOnATerminal(t *testing.T) {
 	out, _ = ctlOnTerminal(t, emu, "", "list-jobs", "-o", "json", "--status", "COMPLETED")
 	if out != "{\"jobs\":[]}\n" {
 		t.Errorf("-o json on a terminal printed %q, want the API's JSON on one line", out)
+	}
+}
+
+// TestDescribeJobWatchOnATerminal: the view is drawn, then redrawn in place
+// over itself at each change, until the job is COMPLETED. Needs the rollout
+// route.
+func TestDescribeJobWatchOnATerminal(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	ctlOnTerminal(t, emu, "", "create-job", "j1", "-t", "dev-1,dev-2", "--document", "{}")
+	ios, _, _, errOut := iostreams.Test()
+	ios.SetTTY(true, true)
+	out := &testutil.LockedBuffer{}
+	ios.Out = out
+	root := emulatorcmd.NewEmulatorCmd(ios)
+	root.SetArgs([]string{"describe-job", "j1", "--watch", "--interval", "100ms", "--emulator", emu.HTTPURL})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(context.Background()) }()
+
+	frames := func() int { return strings.Count(out.String(), "\033[J") + 1 }
+	waitFrames := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); frames() < n || !strings.HasSuffix(out.String(), "\n"); time.Sleep(10 * time.Millisecond) {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("the watch ended before frame %d: %v\n%q", n, err, out)
+				}
+				done <- nil // it ended with the job, after its last frame
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no frame %d within 10s:\n%q\nstderr: %s", n, out, errOut)
+			}
+		}
+	}
+	waitFrames(1)
+	wantLines(t, out.String(), "JOB j1 IN_PROGRESS", "THINGS QUEUED 2 IN_PROGRESS 0 SUCCEEDED 0 FAILED 0",
+		"REJECTED 0 TIMED_OUT 0 CANCELED 0 REMOVED 0 total 2", "ROLLOUT all at once: 2 notified, 0 waiting",
+		"RETRIES none configured", "ABORT none configured")
+	for i, thing := range []string{"dev-1", "dev-2"} {
+		testutil.WantExit(t, iotjobs.Run(t, nil, "update", "j1", "-t", thing, "-e", emu.Endpoint, "--status", "SUCCEEDED"), 0)
+		waitFrames(i + 2)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("watch: %v\nstderr: %s", err, errOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the watch did not end with the job:\n%q", out)
+	}
+	// Each redraw goes back up over the 7 lines of the frame before.
+	if got := strings.Count(out.String(), "\r\033[7A\033[J"); got != 2 {
+		t.Errorf("%d redraws over 7 lines, want 2:\n%q", got, out)
+	}
+	frame := out.String()[strings.LastIndex(out.String(), "\033[J")+len("\033[J"):]
+	wantLines(t, frame, "JOB j1 COMPLETED", "THINGS QUEUED 0 IN_PROGRESS 0 SUCCEEDED 2 FAILED 0", "REJECTED 0 TIMED_OUT 0 CANCELED 0 REMOVED 0 total 2")
+	if errOut.Len() != 0 {
+		t.Errorf("stderr: %s", errOut)
 	}
 }

@@ -62,6 +62,9 @@ not subscribe, and notify/notify-next go to their subscribers. Jobs live in a
 durable store (--data) and are managed over the control plane (--http), with
 the AWS IoT control-plane REST routes and JSON shapes.
 
+With --events it also publishes AWS IoT's Jobs events, such as
+$aws/events/jobExecution/JOB_ID/succeeded and $aws/events/job/JOB_ID/completed.
+
 With --broker there is no embedded broker: the emulator serves the Jobs topics
 as a client of an existing broker such as Mosquitto. Such a broker routes the
 replies like any message, so requesters must subscribe to them (iotjobs
@@ -104,8 +107,9 @@ text unless -o json is given: its lines are what scripts wait for.`,
 	f.DurationVar(&opts.cfg.ConnectTimeout, "connect-timeout", emulator.DefaultConnectTimeout, "close a connection that has not sent its MQTT CONNECT (or HTTP request headers) within `DURATION`")
 	f.IntVar(&opts.cfg.MaxConnections, "max-connections", 0, "accept at most `N` MQTT connections at once; more are closed at once (0: no bound)")
 	f.StringVar(&opts.throttle, "throttle", "", "apply AWS IoT's rates: aws for its defaults (Jobs reads=200 and writes=200 per second per account, answered RequestThrottled; publishes=100 per second per connection, the excess discarded; connects=1 per second per client id), or `LIMITS` such as aws,reads=10 or writes=5 (default: none)")
-	f.BoolVar(&opts.cfg.Lenient, "lenient", false, "turn off AWS IoT's broker rules (reserved Jobs topics, RETAIN on $aws/, 128 KB payloads, 256-byte and 7-slash topics, 8 filters per SUBSCRIBE, 50 subscriptions, QoS 2, keep-alive 30..1200 s), to use the embedded broker as a general one")
+	f.BoolVar(&opts.cfg.Lenient, "lenient", false, "turn off AWS IoT's broker rules (reserved Jobs and event topics, RETAIN on $aws/, 128 KB payloads, 256-byte and 7-slash topics, 8 filters per SUBSCRIBE, 50 subscriptions, QoS 2, keep-alive 30..1200 s), to use the embedded broker as a general one")
 	f.StringArrayVar(&opts.cfg.Policies, "policy", nil, "enforce the AWS IoT policy document in `FILE` on every connection, as AWS IoT Core does (repeatable: the policies attached to one certificate); see docs/policies.md")
+	f.BoolVar(&opts.cfg.Events, "events", false, "publish AWS IoT's Jobs events ($aws/events/job/... and $aws/events/jobExecution/...): enable the JOB and JOB_EXECUTION event types as UpdateEventConfigurations does, and keep that in the store (without it the store's setting applies: off in a new one)")
 	f.BoolVarP(&opts.verbose, "verbose", "v", false, "log each device request and its reply on stderr: topic, client id, outcome, latency")
 	f.StringVarP(&opts.output, "output", "o", string(render.Pretty), "`FORMAT`: pretty (lines) or json (one object, and JSON log lines)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(render.FormatNames(), cobra.ShellCompDirectiveNoFileComp))

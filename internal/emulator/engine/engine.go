@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/clock"
@@ -41,6 +42,11 @@ type Options struct {
 	// rendered from the committed events in commit order on a goroutine of
 	// its own (see Subscribe).
 	Notify func(Message)
+	// Events, when set, receives the Jobs events on $aws/events/job/... and
+	// $aws/events/jobExecution/... of the types UpdateEventConfigurations
+	// enabled, rendered from the committed events as Notify's are, on a
+	// goroutine of their own.
+	Events func(Message)
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -94,6 +100,8 @@ type Engine struct {
 	lastSeq   uint64
 	started   bool
 	subs      []*subscription
+
+	events atomic.Pointer[eventConfig] // see eventconfig.go
 }
 
 // errClosed is what a write meets after Close.
@@ -132,11 +140,17 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Notify != nil {
 		e.Subscribe("notifications", renderNotifications(opts.Notify))
 	}
+	if opts.Events != nil {
+		e.Subscribe("events", e.renderAWSEvents(opts.Events))
+	}
 	return e, nil
 }
 
 func (e *Engine) load() error {
 	if err := e.loadRegistry(); err != nil {
+		return err
+	}
+	if err := e.loadEventConfig(); err != nil {
 		return err
 	}
 	err := e.store.Load(func(r store.JobRecord) error {

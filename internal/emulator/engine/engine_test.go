@@ -50,6 +50,7 @@ type harness struct {
 	e      *Engine
 	clock  *clock.Fake
 	notes  *notifications
+	events *notifications // the Jobs events ($aws/events/...)
 	path   string
 	minute time.Duration
 }
@@ -61,8 +62,8 @@ func newHarness(t *testing.T) *harness {
 
 func openHarness(t *testing.T, path string, c *clock.Fake, minute time.Duration) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: c, notes: &notifications{}, path: path, minute: minute}
-	e, err := Open(Options{DataPath: path, Minute: minute, Clock: c, Notify: h.notes.add})
+	h := &harness{t: t, clock: c, notes: &notifications{}, events: &notifications{}, path: path, minute: minute}
+	e, err := Open(Options{DataPath: path, Minute: minute, Clock: c, Notify: h.notes.add, Events: h.events.add})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
-// The registry: things, thing groups and their members, and the event
-// configurations. Jobs that target thing names need no registered thing;
+// The registry: things, thing groups and their members (the event
+// configurations are in eventconfig.go). Jobs that target thing names need no registered thing;
 // a group target needs the group. Groups are flat: no parents, no dynamic
 // groups.
 
@@ -452,21 +452,3 @@ func (e *Engine) ListThingsInThingGroup(in iotapi.ListThingsInThingGroupInput) (
 	}
 	return iotapi.ListThingsInThingGroupOutput{Things: slices.Clone(page), NextToken: next}, nil
 }
-
-func notYet() error { return iotapi.Errorf(iotapi.InternalFailure, "not implemented yet") }
-
-// UpdateEventConfigurations enables or disables event types; it is stored.
-func (e *Engine) UpdateEventConfigurations(in iotapi.UpdateEventConfigurationsInput) error {
-	return notYet()
-}
-
-// DescribeEventConfigurations returns the event configurations, every
-// type the emulator publishes listed.
-func (e *Engine) DescribeEventConfigurations() iotapi.DescribeEventConfigurationsOutput {
-	return iotapi.DescribeEventConfigurationsOutput{}
-}
-
-// EventsEnabled reports whether events of the type (iotapi.EventTypeJob,
-// iotapi.EventTypeJobExecution) are published. Cheap: no lock on the
-// writers' path.
-func (e *Engine) EventsEnabled(eventType string) bool { return false }

@@ -21,15 +21,19 @@ const (
 	maxPayloadBytes = 128 * 1024
 	// maxFiltersPerSubscribe is the filters one SUBSCRIBE may carry.
 	maxFiltersPerSubscribe = 8
+	// eventsPrefix begins the event topics ($aws/events/job/..., presence,
+	// subscriptions, ...), on which AWS IoT allows Subscribe only.
+	eventsPrefix = "$aws/events/"
 )
 
 // rulesHook closes the connection of a client that breaks AWS IoT's
 // rules, as AWS IoT does, and logs why: a PUBLISH on a Jobs topic only the
-// service publishes on (a reply, notify, notify-next), RETAIN on a
-// reserved ($aws/) topic, a payload over 128 KB, a topic or filter over
-// 256 bytes or 7 slashes, more than 8 filters in a SUBSCRIBE. A PUBLISH at
-// QoS 2, which AWS IoT does not support, gets no acknowledgement and goes
-// nowhere, as AWS documents. Options.Lenient turns it off.
+// service publishes on (a reply, notify, notify-next) or on an event topic
+// ($aws/events/...), RETAIN on a reserved ($aws/) topic, a payload over
+// 128 KB, a topic or filter over 256 bytes or 7 slashes, more than 8
+// filters in a SUBSCRIBE. A PUBLISH at QoS 2, which AWS IoT does not
+// support, gets no acknowledgement and goes nowhere, as AWS documents.
+// Options.Lenient turns it off.
 type rulesHook struct {
 	mqtt.HookBase
 	log *slog.Logger
@@ -93,6 +97,9 @@ func publishRule(pk packets.Packet) string {
 	}
 	if t, err := jobs.ParseTopic(topic); err == nil && (t.Reply != jobs.ReplyNone || t.Op == jobs.OpNotify || t.Op == jobs.OpNotifyNext) {
 		return "a PUBLISH on " + topic + ", where only the Jobs service publishes"
+	}
+	if strings.HasPrefix(topic, eventsPrefix) {
+		return "a PUBLISH on " + topic + ", an event topic: clients may only subscribe to them"
 	}
 	return ""
 }

@@ -70,6 +70,8 @@ func TestBrokerRules(t *testing.T) {
 			"a PUBLISH on $aws/things/thing-1/jobs/get/accepted, where only the Jobs service publishes"},
 		{"notify-next", rawPublish("$aws/things/thing-1/jobs/notify-next", []byte(`{}`), 0, false),
 			"a PUBLISH on $aws/things/thing-1/jobs/notify-next, where only the Jobs service publishes"},
+		{"a Jobs event topic", rawPublish("$aws/events/jobExecution/job-1/succeeded", []byte(`{}`), 1, false),
+			"a PUBLISH on $aws/events/jobExecution/job-1/succeeded, an event topic: clients may only subscribe to them"},
 		{"RETAIN on $aws", rawPublish("$aws/things/thing-1/jobs/get", []byte(`{}`), 1, true),
 			"RETAIN on the reserved topic $aws/things/thing-1/jobs/get"},
 		{"a payload over 128 KB", rawPublish("big", bytes.Repeat([]byte("x"), 128*1024+1), 1, false),

@@ -5,6 +5,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,6 +167,14 @@ func PutGroup(r *GroupRecord) Put {
 
 // DeleteGroup deletes a group's record.
 func DeleteGroup(name string) Put { return Put{bucket: bucketGroups, key: []byte(name)} }
+
+// PutMeta stores value under key in the meta bucket, beside the schema
+// version: settings of the emulator's own (the event configurations). An
+// older iotjobs ignores keys it does not know, so adding one needs no new
+// schema version. key must not be "schema".
+func PutMeta(key string, value []byte) Put {
+	return Put{bucket: bucketMeta, key: []byte(key), value: value}
+}
 
 // ErrClosed is what a write meets after Close.
 var ErrClosed = errors.New("the store is closed")
@@ -410,6 +419,18 @@ func (s *Store) LoadRegistry(onGroup func(GroupRecord) error, onThing func(Thing
 			return onThing(r)
 		})
 	})
+}
+
+// Meta returns the value stored under key in the meta bucket (see
+// PutMeta), nil when there is none.
+func (s *Store) Meta(key string) (value []byte, err error) {
+	defer faultsPanic()()
+	defer readable(s.db.Path(), &err)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		value = bytes.Clone(tx.Bucket(bucketMeta).Get([]byte(key)))
+		return nil
+	})
+	return value, err
 }
 
 // Write returns once puts are committed, or with the reason they are not;
