@@ -58,6 +58,19 @@ func New(e *engine.Engine, listenAddr string, faults Faults) http.Handler {
 	routes.HandleFunc(iotapi.RouteDescribeJobExecution.Pattern(), cp.describeJobExecution)
 	routes.HandleFunc(iotapi.RouteCancelJobExecution.Pattern(), cp.cancelJobExecution)
 	routes.HandleFunc(iotapi.RouteDeleteJobExecution.Pattern(), cp.deleteJobExecution)
+	routes.HandleFunc(iotapi.RouteCreateThing.Pattern(), cp.createThing)
+	routes.HandleFunc(iotapi.RouteDescribeThing.Pattern(), cp.describeThing)
+	routes.HandleFunc(iotapi.RouteListThings.Pattern(), cp.listThings)
+	routes.HandleFunc(iotapi.RouteDeleteThing.Pattern(), cp.deleteThing)
+	routes.HandleFunc(iotapi.RouteCreateThingGroup.Pattern(), cp.createThingGroup)
+	routes.HandleFunc(iotapi.RouteDescribeThingGroup.Pattern(), cp.describeThingGroup)
+	routes.HandleFunc(iotapi.RouteDeleteThingGroup.Pattern(), cp.deleteThingGroup)
+	routes.HandleFunc(iotapi.RouteAddThingToThingGroup.Pattern(), cp.addThingToThingGroup)
+	routes.HandleFunc(iotapi.RouteRemoveThingFromThingGroup.Pattern(), cp.removeThingFromThingGroup)
+	routes.HandleFunc(iotapi.RouteListThingsInThingGroup.Pattern(), cp.listThingsInThingGroup)
+	routes.HandleFunc(iotapi.RouteUpdateEventConfigurations.Pattern(), cp.updateEventConfigurations)
+	routes.HandleFunc(iotapi.RouteDescribeEventConfigs.Pattern(), cp.describeEventConfigurations)
+	routes.HandleFunc(iotapi.RouteRolloutState.Pattern(), cp.rolloutState)
 	if faults != nil {
 		routes.HandleFunc(iotapi.RouteInjectFault.Pattern(), cp.injectFault)
 		routes.HandleFunc(iotapi.RouteListFaults.Pattern(), cp.listFaults)
@@ -108,7 +121,7 @@ func hostAllowed(host, listenHost, port string) bool {
 // allowedMethods are the methods of the routes that match r's path.
 func allowedMethods(routes *http.ServeMux, r *http.Request) []string {
 	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = method
 		if _, pattern := routes.Handler(probe); pattern != "" {
@@ -249,6 +262,19 @@ func parseInt64(name, s string) (int64, error) {
 		return 0, invalidRequest("%s must be an integer, got %q", name, s)
 	}
 	return n, nil
+}
+
+// queryInt64 reads an integer query parameter; absent is nil.
+func queryInt64(r *http.Request, name string) (*int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return nil, nil
+	}
+	n, err := parseInt64(name, s)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 // queryPage reads maxResults and nextToken.

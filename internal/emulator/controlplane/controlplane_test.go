@@ -198,6 +198,7 @@ func TestControlPlaneErrorShapes(t *testing.T) {
 		{"delete execution bad number", "DELETE", "/things/t1/jobs/j1/executionNumber/one", "", 400, "InvalidRequestException", "executionNumber"},
 		{"unknown route", "GET", "/thinggroups", "", 404, "UnknownOperationException", "GET /thinggroups"},
 		{"wrong method", "POST", "/jobs/j1", "", 405, "MethodNotAllowedException", "this path takes GET, PUT, DELETE"},
+		{"wrong method of a PATCH route", "PUT", "/event-configurations", "", 405, "MethodNotAllowedException", "this path takes GET, PATCH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

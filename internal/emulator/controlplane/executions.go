@@ -56,10 +56,8 @@ func (cp *controlPlane) describeJobExecution(w http.ResponseWriter, r *http.Requ
 	var in iotapi.DescribeJobExecutionInput
 	var err error
 	in.ThingName, in.JobID, err = pathExecution(r)
-	if s := r.URL.Query().Get("executionNumber"); err == nil && s != "" {
-		var n int64
-		n, err = parseInt64("executionNumber", s)
-		in.ExecutionNumber = &n
+	if err == nil {
+		in.ExecutionNumber, err = queryInt64(r, "executionNumber")
 	}
 	if err != nil {
 		writeError(w, err)

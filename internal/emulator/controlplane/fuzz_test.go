@@ -34,7 +34,22 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(3), "/jobs/j1", "", "")
 	f.Add(uint8(3), "/emulator/faults", "", `{"kind":"internal-errors","probability":0.5,"count":2}`)
 	f.Add(uint8(2), "/emulator/faults", "", "")
-	methods := []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost}
+	f.Add(uint8(3), "/things/t1", "", `{"thingTypeName":"sensor","attributePayload":{"attributes":{"a":"b"}}}`)
+	f.Add(uint8(0), "/things", "maxResults=1&nextToken=t1", "")
+	f.Add(uint8(3), "/thing-groups/g1", "", `{"thingGroupProperties":{"thingGroupDescription":"d","attributePayload":{"attributes":{"a":"b"}}}}`)
+	f.Add(uint8(1), "/thing-groups/addThingToThingGroup", "", `{"thingGroupName":"g1","thingArn":"arn:aws:iot:eu-west-1:1:thing/t1","overrideDynamicGroups":false}`)
+	f.Add(uint8(0), "/thing-groups/g1/things", "recursive=true&maxResults=1", "")
+	f.Add(uint8(4), "/event-configurations", "", `{"eventConfigurations":{"JOB":{"Enabled":true},"JOB_EXECUTION":{"Enabled":false}}}`)
+	f.Add(uint8(0), "/event-configurations", "", "")
+	f.Add(uint8(1), "/jobs/j3", "", `{"targets":["arn:aws:iot:us-east-1:1:thinggroup/g1"],"document":"{}","targetSelection":"CONTINUOUS",`+
+		`"jobExecutionsRolloutConfig":{"maximumPerMinute":5,"exponentialRate":{"baseRatePerMinute":2,"incrementFactor":1.5,"rateIncreaseCriteria":{"numberOfNotifiedThings":1}}},`+
+		`"abortConfig":{"criteriaList":[{"failureType":"FAILED","action":"CANCEL","thresholdPercentage":12.5,"minNumberOfExecutedThings":1}]},`+
+		`"jobExecutionsRetryConfig":{"criteriaList":[{"failureType":"ALL","numberOfRetries":2}]}}`)
+	f.Add(uint8(0), "/emulator/jobs/j3/rollout", "", "")
+	f.Add(uint8(1), "/thing-groups/removeThingFromThingGroup", "", `{"thingGroupArn":"arn:aws:iot:us-east-1:1:thinggroup/g1","thingName":"t1"}`)
+	f.Add(uint8(2), "/thing-groups/g1", "expectedVersion=1", "")
+	f.Add(uint8(2), "/things/t1", "expectedVersion=1", "")
+	methods := []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodPatch}
 	f.Fuzz(func(t *testing.T, method uint8, path, query, body string) {
 		target := "http://127.0.0.1:8084" + path + "?" + query
 		if _, err := url.ParseRequestURI(target); err != nil || !strings.HasPrefix(path, "/") || strings.ContainsAny(path+query, " #") {

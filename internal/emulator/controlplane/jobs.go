@@ -10,6 +10,8 @@ import (
 // The job routes: CreateJob, DescribeJob, GetJobDocument, ListJobs,
 // CancelJob, DeleteJob.
 
+// createJob only decodes: the engine's CreateJob checks the members,
+// the rollout, abort and retry configurations included.
 func (cp *controlPlane) createJob(w http.ResponseWriter, r *http.Request) {
 	var in iotapi.CreateJobInput
 	var present map[string]json.RawMessage
@@ -19,9 +21,8 @@ func (cp *controlPlane) createJob(w http.ResponseWriter, r *http.Request) {
 		present, err = decodeBody(r, &in)
 	}
 	if err == nil {
-		err = unsupported(present, "documentSource", "jobTemplateArn", "documentParameters", "abortConfig",
-			"jobExecutionsRetryConfig", "jobExecutionsRolloutConfig", "presignedUrlConfig", "schedulingConfig",
-			"destinationPackageVersions", "namespaceId", "tags")
+		err = unsupported(present, "documentSource", "jobTemplateArn", "documentParameters", "presignedUrlConfig",
+			"schedulingConfig", "destinationPackageVersions", "namespaceId", "tags")
 	}
 	if raw, given := present["document"]; err == nil && (!given || string(raw) == "null") {
 		err = invalidRequest("document is required (documentSource is not supported by the emulator)")
