@@ -24,7 +24,6 @@ const (
 	UnknownOperation       ErrorKind = "UnknownOperation"
 	MethodNotAllowed       ErrorKind = "MethodNotAllowed"
 	Forbidden              ErrorKind = "Forbidden"
-	LimitExceeded          ErrorKind = "LimitExceeded"
 )
 
 // Exception is the AWS exception name of the kind, as the X-Amzn-ErrorType
@@ -44,8 +43,6 @@ func (k ErrorKind) HTTPStatus() int {
 		return http.StatusMethodNotAllowed
 	case Forbidden:
 		return http.StatusForbidden
-	case LimitExceeded:
-		return http.StatusGone // as the API model gives LimitExceededException
 	}
 	return http.StatusInternalServerError
 }

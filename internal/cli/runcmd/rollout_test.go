@@ -19,10 +19,11 @@ import (
 // the product promises: a job over a thing group of 500 simulated devices
 // (one `iotjobs run` process, a connection each), created by `iotjobs
 // emulator create-job` with a rate of 100 things per emulated minute (300
-// ms here), one retry of a failure and an abort at 10% failed things after
-// 100, watched live by `describe-job --watch`. Half the attempts fail, so
-// a quarter of the things fail twice: the abort cancels the job before the
-// rollout reaches every thing.
+// ms here), one retry of a failure and an abort at 10% failed things once
+// 300 are notified, watched live by `describe-job --watch`. Two attempts
+// in three fail, so four things in nine fail twice: the abort cancels the
+// job in its third minute or soon after, before the rollout reaches every
+// thing.
 func TestRolloutRehearsal(t *testing.T) {
 	minute := 300 * time.Millisecond
 	emu := testutil.StartEmulator(t, testutil.WithMinute(minute))
@@ -46,10 +47,10 @@ func TestRolloutRehearsal(t *testing.T) {
 
 	// The devices first, so that none misses its notification.
 	runner := testutil.StartBinary(t, iotjobs.Path, nil, "run", "--things", file, "-e", emu.Endpoint,
-		"--simulate", "ok=1,fail=1,duration=5ms..20ms")
+		"--simulate", "ok=1,fail=2,duration=5ms..20ms")
 	time.Sleep(500 * time.Millisecond)
 	r := iotjobs.Run(t, nil, "emulator", "create-job", "rollout", "--group", "fleet", "--document", `{"op":"fw"}`,
-		"--max-per-minute", "100", "--retry", "FAILED:1", "--abort", "FAILED:10:100", "--emulator", emu.HTTPURL)
+		"--max-per-minute", "100", "--retry", "FAILED:1", "--abort", "FAILED:10:300", "--emulator", emu.HTTPURL)
 	testutil.WantExit(t, r, 0)
 	watch := testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "describe-job", "rollout", "--watch", "--interval", "100ms",
 		"-o", "json", "--emulator", emu.HTTPURL)
@@ -64,7 +65,7 @@ func TestRolloutRehearsal(t *testing.T) {
 	}
 	state, _ := e.RolloutState("rollout")
 	if job.Status != iotapi.JobCanceled || job.ReasonCode != "ABORTED_BY_ABORT_CONFIG" || state.Aborted == nil ||
-		state.Notified < 100 || state.Notified >= 500 || state.Retried == 0 {
+		state.Notified < 300 || state.Notified >= 500 || state.Retried == 0 {
 		t.Fatalf("after the rollout: %+v\n%+v", job, state)
 	}
 	// The pace: executions are created in batches of at most 100, at least
@@ -84,6 +85,9 @@ func TestRolloutRehearsal(t *testing.T) {
 		if token = page.NextToken; token == "" {
 			break
 		}
+	}
+	if len(batches) < 3 {
+		t.Errorf("%d batches, want 3 or more: %v", len(batches), batches)
 	}
 	var last time.Time
 	for _, at := range slices.SortedFunc(maps.Keys(batches), time.Time.Compare) {

@@ -327,7 +327,7 @@ func (e *Engine) AddThingToThingGroup(group, thing string) error {
 		case err != nil:
 		case slices.Contains(r.Groups, group):
 		case len(r.Groups) >= iotapi.MaxGroupsPerThing:
-			err = iotapi.Errorf(iotapi.LimitExceeded, "Thing %s is in %d thing groups already, the limit", thing, iotapi.MaxGroupsPerThing)
+			err = invalidRequest("Thing %s is in %d thing groups already, the limit", thing, iotapi.MaxGroupsPerThing)
 		default:
 			next := *r
 			next.Groups = append(slices.Clip(r.Groups), group)

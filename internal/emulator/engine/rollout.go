@@ -149,8 +149,8 @@ func (e *Engine) checkAbort(jobID string) {
 		e.stateMu.RLock()
 		j := e.jobs[jobID]
 		var crossed *iotapi.AbortCriteria
-		if j != nil && !j.Canceled {
-			crossed = j.abortCrossed()
+		if j != nil && j.status() == iotapi.JobInProgress {
+			crossed = j.abortCrossed() // a job that has finished is not aborted
 		}
 		if crossed == nil {
 			e.stateMu.RUnlock()

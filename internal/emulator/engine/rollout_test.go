@@ -316,3 +316,17 @@ func TestContinuousJobFollowsItsGroup(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A job whose last execution fails completes: the failure that finishes it
+// does not abort it after the fact.
+func TestAFinishedJobIsNotAborted(t *testing.T) {
+	h := newHarness(t)
+	h.create(iotapi.CreateJobInput{JobID: "J", Targets: []string{"t00"},
+		AbortConfig: &iotapi.AbortConfig{CriteriaList: []iotapi.AbortCriteria{{FailureType: "ALL", Action: "CANCEL", ThresholdPercentage: 50, MinNumberOfExecutedThings: 1}}}})
+	h.pub("$aws/things/t00/jobs/J/update", `{"status":"FAILED"}`)
+	h.e.Drain()
+	time.Sleep(50 * time.Millisecond)
+	if j := h.job("J"); j.Status != iotapi.JobCompleted || j.ReasonCode != "" {
+		t.Errorf("job: %+v", j)
+	}
+}
