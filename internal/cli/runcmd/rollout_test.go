@@ -113,4 +113,3 @@ func TestRolloutRehearsal(t *testing.T) {
 	}
 	t.Logf("%d things notified in %d batches, %d retried; watch printed %d lines", state.Notified, len(batches), state.Retried, len(lines))
 }
-
