@@ -250,9 +250,9 @@ func (v *rolloutView) abortLine(c *iotapi.AbortConfig, fired *iotapi.AbortCriter
 	return "armed: " + strings.Join(criteria, "; ")
 }
 
-// abortCriterion says "FAILED over 20% once 10 executed".
+// abortCriterion says "FAILED at 20% of things notified, once 10 are".
 func abortCriterion(a iotapi.AbortCriteria) string {
-	return fmt.Sprintf("%s over %s%% once %d executed", a.FailureType,
+	return fmt.Sprintf("%s at %s%% of things notified, once %d are", a.FailureType,
 		strconv.FormatFloat(a.ThresholdPercentage, 'f', -1, 64), a.MinNumberOfExecutedThings)
 }
 
