@@ -139,3 +139,39 @@ func TestMemory100kQueued(t *testing.T) {
 		float64(created-base)/(1<<20), (created-base)/(jobCount*thingCount),
 		float64(reloaded-afterClose)/(1<<20), (reloaded-afterClose)/(jobCount*thingCount))
 }
+
+// BenchmarkFailure: each request fails one thing's execution of a job of
+// 10,000 things, on a store that does not wait for the disk (so the CPU
+// shows). Armed, the job retries failures (up to 10 times) and has an
+// abort criterion that is never met: each failure also queues a retry and
+// schedules a check of the criteria, a scan of the job's things, at most
+// one waiting per job.
+func BenchmarkFailure(b *testing.B) {
+	for _, armed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "retry-and-abort"}[armed], func(b *testing.B) {
+			e, err := Open(Options{DataPath: ":memory:"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e.Start()
+			defer e.Close()
+			names := make([]string, 10000)
+			for i := range names {
+				names[i] = fmt.Sprintf("thing-%05d", i)
+			}
+			in := iotapi.CreateJobInput{JobID: "bench", Targets: names, Document: `{}`}
+			if armed {
+				in.JobExecutionsRetryConfig = &iotapi.JobExecutionsRetryConfig{CriteriaList: []iotapi.RetryCriteria{{FailureType: "FAILED", NumberOfRetries: 10}}}
+				in.AbortConfig = &iotapi.AbortConfig{CriteriaList: []iotapi.AbortCriteria{{FailureType: "ALL", Action: "CANCEL", ThresholdPercentage: 100, MinNumberOfExecutedThings: 10000}}}
+			}
+			if _, err := e.CreateJob(in); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				name := names[i%len(names)]
+				e.HandlePublish(context.Background(), NewRequest("test-client", "$aws/things/"+name+"/jobs/bench/update", []byte(`{"status":"FAILED"}`)))
+			}
+		})
+	}
+}

@@ -151,6 +151,11 @@ func (e *Engine) commit(m *mutation) error {
 	return nil
 }
 
+// insertInPlace is the most executions a commit may add for them to be
+// inserted one by one into their job's sorted list; more are appended and
+// the list sorted once.
+const insertInPlace = 16
+
 // applyLocked applies a committed mutation to memory and returns its
 // events: what changed of each execution, of each thing's queue (notify
 // when an execution joins or leaves the pending set, notify-next when the
@@ -220,9 +225,13 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 			touch(j)
 			x = &execution{ExecRecord: *c.next, job: j}
 			ts.add(x)
-			j.execs = append(j.execs, x)
+			if len(m.execs) <= insertInPlace {
+				j.insertExec(x)
+			} else {
+				j.execs = append(j.execs, x)
+				sortJobs[j] = true
+			}
 			j.counted(x, 1)
-			sortJobs[j] = true
 		default:
 			x.job.counted(x, -1)
 			x.ExecRecord = *c.next

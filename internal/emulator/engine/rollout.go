@@ -111,7 +111,11 @@ func (e *Engine) rolloutTick(jobID string) {
 		}
 		return
 	}
-	go e.checkAbort(jobID)
+	e.stateMu.RLock()
+	if j := e.jobs[jobID]; j != nil && j.Abort != nil {
+		e.scheduleAbortCheck(j)
+	}
+	e.stateMu.RUnlock()
 }
 
 // abortCrossed is the first of the job's abort criteria that its things
@@ -148,6 +152,9 @@ func (e *Engine) checkAbort(jobID string) {
 		now := e.clock.Now()
 		e.stateMu.RLock()
 		j := e.jobs[jobID]
+		if j != nil {
+			j.abortCheck.Store(false) // a failure from now on schedules another check
+		}
 		var crossed *iotapi.AbortCriteria
 		if j != nil && j.status() == iotapi.JobInProgress {
 			crossed = j.abortCrossed() // a job that has finished is not aborted
@@ -250,9 +257,18 @@ func (e *Engine) commitEnding(x *execution, next *store.ExecRecord, cause Cause,
 		return err
 	}
 	if abort {
-		go e.checkAbort(x.JobID)
+		e.scheduleAbortCheck(x.job)
 	}
 	return nil
+}
+
+// scheduleAbortCheck has the job's abort criteria checked soon, off the
+// writer's path: at most one check waits per job, however many failures
+// come meanwhile, as each check sees them all.
+func (e *Engine) scheduleAbortCheck(j *job) {
+	if j.abortCheck.CompareAndSwap(false, true) {
+		go e.checkAbort(j.ID)
+	}
 }
 
 // RolloutState returns the emulator's view of the job's rollout.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotjobs/iotjobs/internal/emulator/clock"
@@ -26,6 +27,8 @@ type job struct {
 	lastTerminalAt int64
 	// rolloutTimer creates the next batch of a paced rollout.
 	rolloutTimer clock.Timer
+	// abortCheck is set while a check of the abort criteria waits.
+	abortCheck atomic.Bool
 }
 
 // status derives the job status; see store.JobRecord. A continuous job
@@ -89,6 +92,12 @@ func compareExecs(a, b *execution) int {
 }
 
 func (j *job) sortExecs() { slices.SortFunc(j.execs, compareExecs) }
+
+// insertExec files x in j.execs, in order.
+func (j *job) insertExec(x *execution) {
+	i, _ := slices.BinarySearchFunc(j.execs, x, compareExecs)
+	j.execs = slices.Insert(j.execs, i, x)
+}
 
 func (j *job) removeExec(x *execution) {
 	if i, ok := slices.BinarySearchFunc(j.execs, x, compareExecs); ok {
