@@ -147,7 +147,7 @@ func TestExponentialRolloutRate(t *testing.T) {
 }
 
 func TestAbortCancelsTheRest(t *testing.T) {
-	h := newHarness(t)
+	h := openHarness(t, filepath.Join(t.TempDir(), "jobs.db"), newClock(), time.Minute)
 	h.create(iotapi.CreateJobInput{JobID: "J", Targets: thingNames(20),
 		JobExecutionsRolloutConfig: &iotapi.JobExecutionsRolloutConfig{MaximumPerMinute: new(int64(10))},
 		AbortConfig: &iotapi.AbortConfig{CriteriaList: []iotapi.AbortCriteria{
@@ -169,6 +169,10 @@ func TestAbortCancelsTheRest(t *testing.T) {
 	}
 	if r := h.rollout("J"); r.Aborted == nil || r.Aborted.FailureType != "FAILED" || r.Waiting != 0 {
 		t.Errorf("rollout after the abort: %+v", r)
+	}
+	h.reopen() // the abort and its reason survive a restart
+	if r := h.rollout("J"); r.Aborted == nil || h.job("J").ReasonCode != abortReasonCode {
+		t.Errorf("after a restart: %+v", r)
 	}
 	// The things never notified stay so; the one in progress finishes.
 	h.clock.Advance(2 * time.Minute)
