@@ -71,6 +71,21 @@ func (e *Engine) applyRegistryLocked(m *mutation) {
 	}
 }
 
+// controlPlan runs plan as a control-plane writer, with stateMu held for
+// reading, and commits the mutation it returns, if any.
+func (e *Engine) controlPlan(plan func(now time.Time) (*mutation, error)) error {
+	return e.control(func() error {
+		now := e.clock.Now()
+		e.stateMu.RLock()
+		m, err := plan(now)
+		e.stateMu.RUnlock()
+		if m == nil || err != nil {
+			return err
+		}
+		return e.commitControl(m)
+	})
+}
+
 // membersLocked are the group's things by name; stateMu is held.
 func (e *Engine) membersLocked(group string) []string {
 	return slices.Sorted(maps.Keys(e.members[group]))
@@ -185,23 +200,17 @@ func (e *Engine) DeleteThing(in iotapi.DeleteThingInput) error {
 	if err := validThing(in.ThingName); err != nil {
 		return err
 	}
-	return e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
+	return e.controlPlan(func(now time.Time) (*mutation, error) {
 		r := e.regThings[in.ThingName]
-		var m *mutation
-		var err error
-		if r != nil {
-			if err = versionConflict(in.ExpectedVersion, r.Version); err == nil {
-				m = &mutation{deleteThings: []string{r.Name}}
-				e.leaveLocked(r.Name, r.Groups, nil, now, m)
-			}
+		if r == nil {
+			return nil, nil
 		}
-		e.stateMu.RUnlock()
-		if m == nil {
-			return err
+		if err := versionConflict(in.ExpectedVersion, r.Version); err != nil {
+			return nil, err
 		}
-		return e.commitControl(m)
+		m := &mutation{deleteThings: []string{r.Name}}
+		e.leaveLocked(r.Name, r.Groups, nil, now, m)
+		return m, nil
 	})
 }
 
@@ -266,29 +275,23 @@ func (e *Engine) DeleteThingGroup(in iotapi.DeleteThingGroupInput) error {
 	if err := iotapi.ValidateThingGroupName(in.ThingGroupName); err != nil {
 		return err
 	}
-	return e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
+	return e.controlPlan(func(now time.Time) (*mutation, error) {
 		r := e.groups[in.ThingGroupName]
-		var m *mutation
-		var err error
-		if r != nil {
-			if err = versionConflict(in.ExpectedVersion, r.Version); err == nil {
-				m = &mutation{deleteGroups: []string{r.Name}}
-				recs := map[string]*store.JobRecord{}
-				for _, thing := range e.membersLocked(r.Name) {
-					next := *e.regThings[thing]
-					next.Groups = without(next.Groups, r.Name)
-					m.things = append(m.things, &next)
-					e.leaveLocked(thing, []string{r.Name}, recs, now, m)
-				}
-			}
+		if r == nil {
+			return nil, nil
 		}
-		e.stateMu.RUnlock()
-		if m == nil {
-			return err
+		if err := versionConflict(in.ExpectedVersion, r.Version); err != nil {
+			return nil, err
 		}
-		return e.commitControl(m)
+		m := &mutation{deleteGroups: []string{r.Name}}
+		recs := map[string]*store.JobRecord{}
+		for _, thing := range e.membersLocked(r.Name) {
+			next := *e.regThings[thing]
+			next.Groups = without(next.Groups, r.Name)
+			m.things = append(m.things, &next)
+			e.leaveLocked(thing, []string{r.Name}, recs, now, m)
+		}
+		return m, nil
 	})
 }
 
@@ -318,34 +321,28 @@ func (e *Engine) AddThingToThingGroup(group, thing string) error {
 	if err := validMembership(group, thing); err != nil {
 		return err
 	}
-	return e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
+	return e.controlPlan(func(now time.Time) (*mutation, error) {
 		r, err := e.membershipLocked(group, thing)
-		var m *mutation
 		switch {
 		case err != nil:
+			return nil, err
 		case slices.Contains(r.Groups, group):
+			return nil, nil
 		case len(r.Groups) >= iotapi.MaxGroupsPerThing:
-			err = invalidRequest("Thing %s is in %d thing groups already, the limit", thing, iotapi.MaxGroupsPerThing)
-		default:
-			next := *r
-			next.Groups = append(slices.Clip(r.Groups), group)
-			m = &mutation{things: []*store.ThingRecord{&next}}
-			recs := map[string]*store.JobRecord{}
-			for _, j := range e.jobList {
-				if j.continuous() && !j.Canceled && slices.Contains(j.Groups, group) && e.joinsLocked(j, thing) {
-					rec := jobRecord(j, recs, m)
-					rec.Waiting = append(slices.Clip(rec.Waiting), thing)
-					e.releaseLocked(rec, j.counts[jobs.StatusSucceeded], false, now, m)
-				}
+			return nil, invalidRequest("Thing %s is in %d thing groups already, the limit", thing, iotapi.MaxGroupsPerThing)
+		}
+		next := *r
+		next.Groups = append(slices.Clip(r.Groups), group)
+		m := &mutation{things: []*store.ThingRecord{&next}}
+		recs := map[string]*store.JobRecord{}
+		for _, j := range e.jobList {
+			if j.continuous() && !j.Canceled && slices.Contains(j.Groups, group) && e.joinsLocked(j, thing) {
+				rec := jobRecord(j, recs, m)
+				rec.Waiting = append(slices.Clip(rec.Waiting), thing)
+				e.releaseLocked(rec, j.counts[jobs.StatusSucceeded], false, now, m)
 			}
 		}
-		e.stateMu.RUnlock()
-		if m == nil {
-			return err
-		}
-		return e.commitControl(m)
+		return m, nil
 	})
 }
 
@@ -378,22 +375,16 @@ func (e *Engine) RemoveThingFromThingGroup(group, thing string) error {
 	if err := validMembership(group, thing); err != nil {
 		return err
 	}
-	return e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
+	return e.controlPlan(func(now time.Time) (*mutation, error) {
 		r, err := e.membershipLocked(group, thing)
-		var m *mutation
-		if err == nil && slices.Contains(r.Groups, group) {
-			next := *r
-			next.Groups = without(r.Groups, group)
-			m = &mutation{things: []*store.ThingRecord{&next}}
-			e.leaveLocked(thing, []string{group}, nil, now, m)
+		if err != nil || !slices.Contains(r.Groups, group) {
+			return nil, err
 		}
-		e.stateMu.RUnlock()
-		if m == nil {
-			return err
-		}
-		return e.commitControl(m)
+		next := *r
+		next.Groups = without(r.Groups, group)
+		m := &mutation{things: []*store.ThingRecord{&next}}
+		e.leaveLocked(thing, []string{group}, nil, now, m)
+		return m, nil
 	})
 }
 

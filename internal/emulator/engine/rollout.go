@@ -91,18 +91,15 @@ func (e *Engine) armRolloutLocked(j *job) {
 // rolloutTick starts a rollout minute of the job: the next batch of its
 // waiting things is notified.
 func (e *Engine) rolloutTick(jobID string) {
-	err := e.control(func() error {
-		e.stateMu.RLock()
+	err := e.controlPlan(func(now time.Time) (*mutation, error) {
 		j := e.jobs[jobID]
 		if j == nil || j.Canceled || len(j.Waiting) == 0 {
-			e.stateMu.RUnlock()
-			return nil
+			return nil, nil
 		}
 		rec := j.JobRecord
 		m := &mutation{jobs: []*store.JobRecord{&rec}}
-		e.releaseLocked(&rec, j.counts[jobs.StatusSucceeded], true, e.clock.Now(), m)
-		e.stateMu.RUnlock()
-		return e.commitControl(m)
+		e.releaseLocked(&rec, j.counts[jobs.StatusSucceeded], true, now, m)
+		return m, nil
 	})
 	if err != nil {
 		// The timer is not re-armed: the next start of the engine arms it.
