@@ -154,6 +154,8 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 	env := []string{"IOTJOBS_EMULATOR=" + emu.HTTPURL}
 	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "create-job", "job-a", "-t", "thing-1,thing-2", "--document", "{}"), 0)
 	testutil.CreateJob(t, emu, "job-b", "thing-3", "{}")
+	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "group", "create", "fleet"), 0)
+	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "group", "add", "fleet", "thing-1", "thing-2"), 0)
 	for _, tt := range []struct {
 		name      string
 		args      []string
@@ -172,6 +174,10 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 		{"the document is a file", []string{"emulator", "create-job", "j", "--document", ""}, []string{"json"}, ":8"},
 		{"a client id, not a file", []string{"emulator", "fault", "disconnect", ""}, nil, noFiles},
 		{"one client id", []string{"emulator", "fault", "disconnect", "x", ""}, nil, noFiles},
+		{"no list of groups", []string{"emulator", "group", "remove", ""}, nil, noFiles},
+		{"members to remove", []string{"emulator", "group", "remove", "fleet", ""}, []string{"thing-1", "thing-2"}, noFiles},
+		{"members not yet given", []string{"emulator", "group", "remove", "fleet", "thing-1", ""}, []string{"thing-2"}, noFiles},
+		{"--things is a file", []string{"emulator", "group", "add", "fleet", "--things", ""}, []string{"txt"}, ":8"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, directive, r := complete(t, env, tt.args...)

@@ -48,6 +48,23 @@ func MaxOneArg(name string) cobra.PositionalArgs {
 	}
 }
 
+// LeadingArg wants name first; the arguments after it are the command's
+// to check.
+func LeadingArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return Usagef("%s needs %s%s", cmd.CommandPath(), name, example(cmd))
+		}
+		return nil
+	}
+}
+
+// UsageExample is the usage error of an argument the command refused,
+// followed by the first of its examples.
+func UsageExample(cmd *cobra.Command, format string, args ...any) error {
+	return Usagef("%s%s", fmt.Sprintf(format, args...), example(cmd))
+}
+
 // example is "; e.g. " and the first line of the command's examples.
 func example(cmd *cobra.Command) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(cmd.Example), "\n")

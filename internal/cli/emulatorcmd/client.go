@@ -246,3 +246,36 @@ func (c *client) clearFaults(ctx context.Context) error {
 	_, err := call[struct{}](ctx, c, request{route: iotapi.RouteClearFaults})
 	return err
 }
+
+func (c *client) createThing(ctx context.Context, thing string) error {
+	_, err := call[iotapi.CreateThingOutput](ctx, c, request{route: iotapi.RouteCreateThing, params: []string{thing}, body: iotapi.CreateThingInput{ThingName: thing}})
+	return err
+}
+
+func (c *client) createThingGroup(ctx context.Context, in iotapi.CreateThingGroupInput) (answer[iotapi.CreateThingGroupOutput], error) {
+	return call[iotapi.CreateThingGroupOutput](ctx, c, request{route: iotapi.RouteCreateThingGroup, params: []string{in.ThingGroupName}, body: in})
+}
+
+func (c *client) describeThingGroup(ctx context.Context, group string) (answer[iotapi.ThingGroup], error) {
+	return call[iotapi.ThingGroup](ctx, c, request{route: iotapi.RouteDescribeThingGroup, params: []string{group}})
+}
+
+func (c *client) deleteThingGroup(ctx context.Context, group string) error {
+	_, err := call[struct{}](ctx, c, request{route: iotapi.RouteDeleteThingGroup, params: []string{group}})
+	return err
+}
+
+func (c *client) addThingToThingGroup(ctx context.Context, group, thing string) error {
+	_, err := call[struct{}](ctx, c, request{route: iotapi.RouteAddThingToThingGroup, body: iotapi.ThingGroupMembershipInput{ThingGroupName: group, ThingName: thing}})
+	return err
+}
+
+func (c *client) removeThingFromThingGroup(ctx context.Context, group, thing string) error {
+	_, err := call[struct{}](ctx, c, request{route: iotapi.RouteRemoveThingFromThingGroup, body: iotapi.ThingGroupMembershipInput{ThingGroupName: group, ThingName: thing}})
+	return err
+}
+
+func (c *client) listThingsInThingGroup(ctx context.Context, in iotapi.ListThingsInThingGroupInput) (answer[iotapi.ListThingsInThingGroupOutput], error) {
+	return call[iotapi.ListThingsInThingGroupOutput](ctx, c, request{route: iotapi.RouteListThingsInThingGroup,
+		params: []string{in.ThingGroupName}, query: pageQuery("", in.MaxResults, in.NextToken)})
+}

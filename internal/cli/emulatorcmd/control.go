@@ -56,6 +56,7 @@ func newEmulatorControlCmds(ios *iostreams.IOStreams) []*cobra.Command {
 		newDescribeExecutionCmd(ios),
 		newCancelExecutionCmd(ios),
 		newDeleteExecutionCmd(ios),
+		newGroupCmd(ios),
 		newFaultCmd(ios),
 	}
 }
