@@ -105,6 +105,9 @@ func newRoot(ios *iostreams.IOStreams, only string) *cobra.Command {
 			root.AddCommand(c.build(ios))
 		}
 	}
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	root.Version = build.Read().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	// --version without cobra's -v: -v means --verbose on every command.
@@ -114,6 +117,28 @@ func newRoot(ios *iostreams.IOStreams, only string) *cobra.Command {
 	root.Flags().BoolP("verbose", "v", false, "")
 	_ = root.Flags().MarkHidden("verbose")
 	return root
+}
+
+// GroupsOnly annotates a command that only groups others: it runs only to
+// print its help or refuse an unknown subcommand.
+const GroupsOnly = "iotjobs-groups-only"
+
+// refuseUnknownSubcommands makes each command below cmd that only groups
+// others (config, emulator fault, emulator group) answer an unknown
+// subcommand with a usage error (exit 2), as the root does, instead of
+// cobra's help and exit 0; alone, it prints its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		if cmd.Annotations == nil {
+			cmd.Annotations = map[string]string{}
+		}
+		cmd.Annotations[GroupsOnly] = "true"
+		cmd.Args = cmdutil.NoArgs
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, c := range cmd.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 }
 
 const rootLong = `iotjobs connects to an MQTT broker as an AWS IoT thing and speaks the Jobs

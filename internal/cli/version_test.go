@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -50,6 +51,24 @@ func TestVerboseEverywhere(t *testing.T) {
 	}
 }
 
+// TestUnknownSubcommandIsAUsageError: a command that only groups others
+// refuses an unknown subcommand with exit 2, as the root does, and prints
+// its help when run alone.
+func TestUnknownSubcommandIsAUsageError(t *testing.T) {
+	for _, path := range [][]string{{"config"}, {"emulator", "fault"}, {"emulator", "group"}} {
+		r := iotjobs.Run(t, nil, append(path, "bogus")...)
+		testutil.WantExit(t, r, 2)
+		if want := fmt.Sprintf("unknown command %q for %q", "bogus", "iotjobs "+strings.Join(path, " ")); !strings.Contains(r.Stderr, want) {
+			t.Errorf("%v bogus: %s", path, r.Stderr)
+		}
+		r = iotjobs.Run(t, nil, path...)
+		testutil.WantExit(t, r, 0)
+		if !strings.Contains(r.Stdout, "Available Commands:") {
+			t.Errorf("%v alone: %s", path, r)
+		}
+	}
+}
+
 // TestCommonFlagsOnEveryCommand: every command that runs takes --no-color,
 // -v/--verbose and -o/--output, with the same meaning of each.
 func TestCommonFlagsOnEveryCommand(t *testing.T) {
@@ -60,7 +79,7 @@ func TestCommonFlagsOnEveryCommand(t *testing.T) {
 		for _, sub := range cmd.Commands() {
 			walk(sub)
 		}
-		if !cmd.Runnable() || cmd.Hidden || cmd.HasParent() && cmd.Parent().Name() == "completion" || cmd.Name() == "help" || cmd.Name() == "__complete" {
+		if !cmd.Runnable() || cmd.Annotations[cli.GroupsOnly] != "" || cmd.Hidden || cmd.HasParent() && cmd.Parent().Name() == "completion" || cmd.Name() == "help" || cmd.Name() == "__complete" {
 			return
 		}
 		checked++

@@ -302,7 +302,7 @@ func (e *Engine) membershipLocked(group, thing string) (*store.ThingRecord, erro
 	case e.groups[group] == nil:
 		return nil, notFound("No thing group named %s", group)
 	case e.regThings[thing] == nil:
-		return nil, notFound("No thing named %s; create it first (CreateThing)", thing)
+		return nil, notFound("No thing named %s: a thing joins a group once registered (CreateThing)", thing)
 	}
 	return e.regThings[thing], nil
 }
