@@ -180,7 +180,7 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 	for _, r := range m.jobs {
 		j := e.jobs[r.ID]
 		if j == nil {
-			j = &job{counts: map[jobs.Status]int{}}
+			j = &job{counts: map[jobs.Status]int{}, things: map[jobs.Status]int{}}
 			e.jobs[r.ID] = j
 			e.jobList = append(e.jobList, j)
 			e.lastSeq = max(e.lastSeq, r.Seq)
@@ -195,6 +195,7 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 	for _, c := range m.execs {
 		ts := e.thing(c.thing)
 		head := ts.head()
+		latestBefore := ts.latestStatus(c.jobID)
 		x := ts.execution(c.jobID, c.number)
 		var before *jobs.JobExecutionState
 		wasPending := false
@@ -245,6 +246,9 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 				ts.insertPending(x)
 			}
 			e.armLocked(x)
+		}
+		if j := e.jobs[c.jobID]; j != nil {
+			j.thingMoved(latestBefore, ts.latestStatus(c.jobID))
 		}
 		events = append(events, ExecutionChanged{Thing: c.thing, JobID: c.jobID, ExecutionNumber: c.number,
 			Cause: c.cause, Before: before, After: after, At: now})

@@ -198,8 +198,7 @@ func (j *job) describe() iotapi.Job {
 	for _, g := range j.Groups {
 		targets = append(targets, iotapi.ThingGroupARN(g))
 	}
-	things := map[jobs.Status]int{}
-	j.latest(func(x *execution) { things[x.Status]++ })
+	things := j.things
 	s := j.summary()
 	out := iotapi.Job{
 		JobArn: s.JobArn, JobID: j.ID, TargetSelection: s.TargetSelection, Status: s.Status,

@@ -181,6 +181,7 @@ func (e *Engine) load() error {
 	for _, j := range e.jobs {
 		e.jobList = append(e.jobList, j)
 		j.sortExecs()
+		j.countThings()
 	}
 	slices.SortFunc(e.jobList, func(a, b *job) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, ts := range e.things {

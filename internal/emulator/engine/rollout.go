@@ -124,12 +124,11 @@ func (j *job) abortCrossed() *iotapi.AbortCriteria {
 		return nil
 	}
 	failures := map[string]int64{}
-	j.latest(func(x *execution) {
-		if ft := iotapi.FailureTypeOf(x.Status); ft != "" {
-			failures[ft]++
-			failures[iotapi.FailureAll]++
-		}
-	})
+	for _, status := range []jobs.Status{jobs.StatusFailed, jobs.StatusRejected, jobs.StatusTimedOut} {
+		n := int64(j.things[status])
+		failures[string(status)] = n
+		failures[iotapi.FailureAll] += n
+	}
 	for _, c := range j.Abort.CriteriaList {
 		n := failures[c.FailureType]
 		if j.Notified >= c.MinNumberOfExecutedThings && n > 0 && float64(n)*100 >= c.ThresholdPercentage*float64(j.Notified) {

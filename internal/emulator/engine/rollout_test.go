@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,6 +56,22 @@ func notified(j iotapi.Job) int {
 	p := j.JobProcessDetails
 	return p.NumberOfQueuedThings + p.NumberOfInProgressThings + p.NumberOfSucceededThings + p.NumberOfFailedThings +
 		p.NumberOfRejectedThings + p.NumberOfTimedOutThings + p.NumberOfCanceledThings + p.NumberOfRemovedThings
+}
+
+// checkThingCounts fails unless every job's counts of things, kept as
+// commits apply, are what counting them afresh gives.
+func checkThingCounts(t *testing.T, e *Engine) {
+	t.Helper()
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	for _, j := range e.jobs {
+		kept := maps.Clone(j.things)
+		maps.DeleteFunc(kept, func(_ jobs.Status, n int) bool { return n == 0 })
+		j.countThings()
+		if !maps.Equal(kept, j.things) {
+			t.Errorf("job %s: counts of things kept %v, counted %v", j.ID, kept, j.things)
+		}
+	}
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -185,6 +202,7 @@ func TestAbortCancelsTheRest(t *testing.T) {
 	if x := statusOf(t, h.e, "J", "t03"); x.Status != jobs.StatusCanceled {
 		t.Errorf("t03: %s", x.Status)
 	}
+	checkThingCounts(t, h.e)
 }
 
 func TestRetriesAsNextExecutionNumber(t *testing.T) {
@@ -229,6 +247,14 @@ func TestRetriesAsNextExecutionNumber(t *testing.T) {
 	if r := h.rollout("J"); r.Retried != 2 {
 		t.Errorf("retried %d, want 2", r.Retried)
 	}
+	checkThingCounts(t, h.e)
+	if err := h.e.DeleteJobExecution(iotapi.DeleteJobExecutionInput{JobID: "J", ThingName: "t00", ExecutionNumber: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.job("J"); j.JobProcessDetails != (iotapi.JobProcessDetails{NumberOfTimedOutThings: 1}) {
+		t.Errorf("after deleting the latest, the one before counts: %+v", j.JobProcessDetails)
+	}
+	checkThingCounts(t, h.e)
 }
 
 func TestContinuousJobFollowsItsGroup(t *testing.T) {
@@ -315,6 +341,7 @@ func TestContinuousJobFollowsItsGroup(t *testing.T) {
 	if th, _ := h.e.DescribeThing("a"); groups != "h" || th.Version != 1 {
 		t.Errorf("a after the group's deletion: %+v, groups %s", th, groups)
 	}
+	checkThingCounts(t, h.e)
 	// Deleting what does not exist succeeds, as on AWS.
 	if err := h.e.DeleteThing(iotapi.DeleteThingInput{ThingName: "nosuch"}); err != nil {
 		t.Error(err)

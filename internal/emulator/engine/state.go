@@ -20,8 +20,11 @@ type job struct {
 	store.JobRecord
 	// execs are the job's executions sorted by thing name, the order of
 	// ListJobExecutionsForJob and its page tokens.
-	execs  []*execution
+	execs []*execution
+	// counts are the job's executions by status, things its things by the
+	// status of their latest execution.
 	counts map[jobs.Status]int
+	things map[jobs.Status]int
 	// lastTerminalAt is when the latest execution became terminal: the
 	// completedAt of a job whose executions have all finished.
 	lastTerminalAt int64
@@ -53,14 +56,36 @@ func (j *job) targetSelection() string {
 	return iotapi.TargetSelectionSnapshot
 }
 
-// latest calls fn with the latest execution of the job on each thing, by
-// thing name: what the job's counts of things and its abort criteria see.
-func (j *job) latest(fn func(*execution)) {
+// countThings counts the job's things by the status of their latest
+// execution, from scratch (on load).
+func (j *job) countThings() {
+	j.things = map[jobs.Status]int{}
 	for i, x := range j.execs {
 		if i+1 == len(j.execs) || j.execs[i+1].Thing != x.Thing {
-			fn(x)
+			j.things[x.Status]++
 		}
 	}
+}
+
+// thingMoved moves a thing between the counts of things: its latest
+// execution was in status from and is now in status to ("" for none).
+func (j *job) thingMoved(from, to jobs.Status) {
+	if from != "" {
+		j.things[from]--
+	}
+	if to != "" {
+		j.things[to]++
+	}
+}
+
+// latestStatus is the status of the thing's latest execution of the job,
+// "" when it has none.
+func (t *thingState) latestStatus(jobID string) jobs.Status {
+	xs := t.execs[jobID]
+	if len(xs) == 0 {
+		return ""
+	}
+	return xs[len(xs)-1].Status
 }
 
 // retried counts the executions that are retries: those that follow a
