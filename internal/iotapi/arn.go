@@ -79,6 +79,15 @@ func (t Target) ARN() string {
 	return ThingARN(t.Thing)
 }
 
+// TargetName shows a job target as people name it: a thing by its name,
+// a thing group as "group NAME"; anything else as it is.
+func TargetName(arn string) string {
+	if group, ok := nameOfARN(arn, "thinggroup/"); ok {
+		return "group " + group
+	}
+	return ThingOfARN(arn)
+}
+
 // ThingOfARN shows a thing ARN as the thing name people use; anything else
 // is returned as it is.
 func ThingOfARN(arn string) string {

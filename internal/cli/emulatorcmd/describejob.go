@@ -228,11 +228,35 @@ func retryLine(c *iotapi.JobExecutionsRetryConfig, retried int64) string {
 	if c == nil {
 		return "none configured"
 	}
+	return fmt.Sprintf("%d retried (%s)", retried, retryCriteria(c))
+}
+
+// retryCriteria says "FAILED up to 2 times, TIMED_OUT up to 1 times".
+func retryCriteria(c *iotapi.JobExecutionsRetryConfig) string {
 	criteria := make([]string, len(c.CriteriaList))
 	for i, r := range c.CriteriaList {
 		criteria[i] = fmt.Sprintf("%s up to %d times", r.FailureType, r.NumberOfRetries)
 	}
-	return fmt.Sprintf("%d retried (%s)", retried, strings.Join(criteria, ", "))
+	return strings.Join(criteria, ", ")
+}
+
+// rolloutConfig says how the job's rollout is paced: "at most 100 per
+// minute", "from 10 per minute, x2 every 50 things notified, at most 100".
+func rolloutConfig(c *iotapi.JobExecutionsRolloutConfig) string {
+	x := c.ExponentialRate
+	if x == nil {
+		return fmt.Sprintf("at most %d per minute", *c.MaximumPerMinute)
+	}
+	every, what := x.RateIncreaseCriteria.NumberOfNotifiedThings, "notified"
+	if every == nil {
+		every, what = x.RateIncreaseCriteria.NumberOfSucceededThings, "succeeded"
+	}
+	line := fmt.Sprintf("from %d per minute, x%s every %d things %s", x.BaseRatePerMinute,
+		strconv.FormatFloat(x.IncrementFactor, 'f', -1, 64), *every, what)
+	if c.MaximumPerMinute != nil {
+		line += fmt.Sprintf(", at most %d", *c.MaximumPerMinute)
+	}
+	return line
 }
 
 // abortLine says which criterion fired, or which are armed.
@@ -243,11 +267,16 @@ func (v *rolloutView) abortLine(c *iotapi.AbortConfig, fired *iotapi.AbortCriter
 	case c == nil:
 		return "none configured"
 	}
+	return "armed: " + abortCriteria(c)
+}
+
+// abortCriteria lists the criteria, "; " between them.
+func abortCriteria(c *iotapi.AbortConfig) string {
 	criteria := make([]string, len(c.CriteriaList))
 	for i, a := range c.CriteriaList {
 		criteria[i] = abortCriterion(a)
 	}
-	return "armed: " + strings.Join(criteria, "; ")
+	return strings.Join(criteria, "; ")
 }
 
 // abortCriterion says "FAILED at 20% of things notified, once 10 are".
@@ -269,7 +298,17 @@ func showJob(w io.Writer, out iotapi.DescribeJobOutput) {
 	}
 	things := make([]string, len(j.Targets))
 	for i, t := range j.Targets {
-		things[i] = iotapi.ThingOfARN(t)
+		things[i] = iotapi.TargetName(t)
+	}
+	var rollout, retries, abort string
+	if c := j.JobExecutionsRolloutConfig; c != nil {
+		rollout = rolloutConfig(c)
+	}
+	if c := j.JobExecutionsRetryConfig; c != nil {
+		retries = retryCriteria(c)
+	}
+	if c := j.AbortConfig; c != nil {
+		abort = abortCriteria(c)
 	}
 	var timeout string
 	if tc := j.TimeoutConfig; tc != nil && tc.InProgressTimeoutInMinutes != nil {
@@ -278,6 +317,7 @@ func showJob(w io.Writer, out iotapi.DescribeJobOutput) {
 	fields(w,
 		[2]string{"JOB ID", j.JobID}, [2]string{"ARN", j.JobArn}, [2]string{"STATUS", status},
 		[2]string{"DESCRIPTION", j.Description}, [2]string{"TARGETS", strings.Join(things, ", ")},
+		[2]string{"SELECTION", j.TargetSelection}, [2]string{"ROLLOUT", rollout}, [2]string{"RETRIES", retries}, [2]string{"ABORT", abort},
 		[2]string{"EXECUTIONS", executionCounts(j.JobProcessDetails)}, [2]string{"IN-PROGRESS TIMEOUT", timeout},
 		[2]string{"CREATED", j.CreatedAt.String()}, [2]string{"UPDATED", j.LastUpdatedAt.String()},
 		[2]string{"COMPLETED", j.CompletedAt.String()},
