@@ -122,6 +122,26 @@ func TestCreateJobConfigsRoundTrip(t *testing.T) {
 		!reflect.DeepEqual(retry[0], map[string]any{"failureType": "FAILED", "numberOfRetries": 3.0}) {
 		t.Errorf("describe-job shows abort %v, retry %v", abort, retry)
 	}
+	// For people: the configurations in words, groups by name.
+	testutil.WantExit(t, ctl(t, emu, "create-job", "fw-4", "--group", "lab", "-t", "dev-9", "--continuous", "--document", "{}",
+		"--exponential-rate", "base=10,factor=2.5,succeeded=20", "--max-per-minute", "80"), 14) // no group lab yet
+	if _, err := emu.Engine().CreateThingGroup(iotapi.CreateThingGroupInput{ThingGroupName: "lab"}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WantExit(t, ctl(t, emu, "create-job", "fw-4", "--group", "lab", "-t", "dev-9", "--continuous", "--document", "{}",
+		"--exponential-rate", "base=10,factor=2.5,succeeded=20", "--max-per-minute", "80"), 0)
+	for id, want := range map[string][]string{
+		"fw-3": {"SELECTION   SNAPSHOT", "ROLLOUT     at most 100 per minute", "RETRIES     FAILED up to 3 times", "ABORT       ALL at 50% of things notified, once 2 are"},
+		"fw-4": {"TARGETS     dev-9, group lab", "SELECTION   CONTINUOUS", "ROLLOUT     from 10 per minute, x2.5 every 20 things succeeded, at most 80"},
+	} {
+		r := ctl(t, emu, "describe-job", id, "-o", "pretty", "--no-color")
+		testutil.WantExit(t, r, 0)
+		for _, line := range want {
+			if !strings.Contains(r.Stdout, line) {
+				t.Errorf("describe-job %s does not say %q:\n%s", id, line, r.Stdout)
+			}
+		}
+	}
 }
 
 func TestDescribeJobWatchFlagsRefused(t *testing.T) {
