@@ -526,6 +526,9 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		}
 	} else {
 		outcome["output"] = last.output.String()
+		if len(steps) == 1 && steps[0].refused != "" {
+			outcome["reason"] = reason // nothing ran: the output says nothing
+		}
 	}
 	x := jr.x
 	x.mu.Lock()

@@ -281,6 +281,14 @@ func TestRunDeviceClientDocuments(t *testing.T) {
 	if status, details := execution(t, emu, "loose", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "loose.sh is writable by group or others (mode -rwxrwx---): refused") {
 		t.Errorf("group-writable handler: %s %v", status, details)
 	}
+
+	// A document that is no Device Client document, with no --exec to run
+	// it: FAILED, and the execution says why.
+	testutil.CreateJob(t, emu, "plain", "thing-1", `{"operation":"reboot"}`)
+	testutil.WantExit(t, run(), 1)
+	if status, details := execution(t, emu, "plain", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], `not a Device Client job document ("version": "1.0" with steps), and no --exec handler for it`) {
+		t.Errorf("a plain document without --exec: %s %v", status, details)
+	}
 }
 
 // TestRunSimulatedFleet: 200 things in one process, each on its own
