@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -255,6 +257,9 @@ type readyJSON struct {
 	Minute   string   `json:"minute"`
 	Policies []string `json:"policies,omitempty"`
 	Throttle string   `json:"throttle,omitempty"`
+	// Events are the event types published on $aws/events (--events, or
+	// as stored by UpdateEventConfigurations).
+	Events []string `json:"events,omitempty"`
 }
 
 // printAddresses writes one "name  URL" line per served address (or one
@@ -272,6 +277,12 @@ func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator
 		HTTP: prefixed("http://", emu.HTTPAddr()), Data: cfg.DataPath, Minute: cmp.Or(cfg.Minute, time.Minute).String(),
 		Policies: cfg.Policies, Throttle: cfg.Throttle.String(),
 	}
+	for eventType, c := range emu.Engine().DescribeEventConfigurations().EventConfigurations {
+		if c.Enabled {
+			r.Events = append(r.Events, eventType)
+		}
+	}
+	slices.Sort(r.Events)
 	if format == render.JSON {
 		return cmdutil.WriteJSONLine(ios.Out, r)
 	}
@@ -280,7 +291,7 @@ func printAddresses(ios *iostreams.IOStreams, format render.Format, cfg emulator
 	for _, p := range r.Policies {
 		lines = append(lines, [2]string{"policy", p})
 	}
-	lines = append(lines, [2]string{"throttle", r.Throttle})
+	lines = append(lines, [2]string{"throttle", r.Throttle}, [2]string{"events", strings.Join(r.Events, ", ")})
 	for _, line := range lines {
 		if line[1] != "" {
 			fmt.Fprintf(w, "%s\t%s\n", line[0], line[1])

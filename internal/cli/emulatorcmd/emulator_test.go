@@ -231,3 +231,26 @@ func TestEmulatorPolicyFlag(t *testing.T) {
 	p.Signal(t, syscall.SIGTERM)
 	testutil.WantExit(t, p.Wait(t), 0)
 }
+
+// TestEmulatorEventsInTheBanner: with --events the banner says which event
+// types are published, as -o json does.
+func TestEmulatorEventsInTheBanner(t *testing.T) {
+	testutil.IsolateFromUserSettings(t)
+	p := testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "--events", "--mqtt", "127.0.0.1:0", "--http", "", "--data", ":memory:")
+	var lines []string // mqtt, data, minute, events
+	for range 4 {
+		lines = append(lines, p.Line(t, 10*time.Second))
+	}
+	if last := lines[len(lines)-1]; strings.Join(strings.Fields(last), " ") != "events JOB, JOB_EXECUTION" {
+		t.Errorf("banner:\n%s", strings.Join(lines, "\n"))
+	}
+	p.Signal(t, syscall.SIGTERM)
+	p.Wait(t)
+	p = testutil.StartBinary(t, iotjobs.Path, nil, "emulator", "--events", "-o", "json", "--mqtt", "127.0.0.1:0", "--http", "", "--data", ":memory:")
+	var ready struct{ Events []string }
+	if err := json.Unmarshal([]byte(p.Line(t, 10*time.Second)), &ready); err != nil || strings.Join(ready.Events, ",") != "JOB,JOB_EXECUTION" {
+		t.Errorf("ready line: %+v %v", ready, err)
+	}
+	p.Signal(t, syscall.SIGTERM)
+	p.Wait(t)
+}
