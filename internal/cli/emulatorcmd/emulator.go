@@ -64,7 +64,11 @@ not subscribe, and notify/notify-next go to their subscribers. Jobs live in a
 durable store (--data) and are managed over the control plane (--http), with
 the AWS IoT control-plane REST routes and JSON shapes.
 
-With --events it also publishes AWS IoT's Jobs events, such as
+Jobs run as on AWS IoT: executions paced by a rollout rate, retried as new
+execution numbers, canceled by abort thresholds, and jobs that target thing
+groups, CONTINUOUS ones following them (see emulator create-job, group and
+describe-job --watch; --minute makes their minutes short). With --events it
+also publishes AWS IoT's Jobs events, such as
 $aws/events/jobExecution/JOB_ID/succeeded and $aws/events/job/JOB_ID/completed.
 
 With --broker there is no embedded broker: the emulator serves the Jobs topics
@@ -83,6 +87,7 @@ one JSON object per line. Unlike the other commands, the emulator prints
 text unless -o json is given: its lines are what scripts wait for.`,
 		Example: `  $ iotjobs emulator
   $ iotjobs emulator --data :memory: --minute 1s --http ""
+  $ iotjobs emulator --minute 1s --events    # rehearse a rollout; see README
   $ iotjobs emulator --mqtts 127.0.0.1:8883 --tls-cert server.pem --tls-key server.key --client-ca ca.pem
   $ iotjobs emulator --broker mqtt://127.0.0.1:1883 --http 127.0.0.1:8085
   $ iotjobs emulator -o json | jq -r .mqtt
