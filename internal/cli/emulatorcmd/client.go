@@ -192,7 +192,11 @@ func (c *client) getJobDocument(ctx context.Context, jobID string) (answer[iotap
 }
 
 func (c *client) listJobs(ctx context.Context, in iotapi.ListJobsInput) (answer[iotapi.ListJobsOutput], error) {
-	return call[iotapi.ListJobsOutput](ctx, c, request{route: iotapi.RouteListJobs, query: pageQuery(string(in.Status), in.MaxResults, in.NextToken)})
+	q := pageQuery(string(in.Status), in.MaxResults, in.NextToken)
+	if in.TargetSelection != "" {
+		q.Set("targetSelection", in.TargetSelection)
+	}
+	return call[iotapi.ListJobsOutput](ctx, c, request{route: iotapi.RouteListJobs, query: q})
 }
 
 func (c *client) cancelJob(ctx context.Context, in iotapi.CancelJobInput) (answer[iotapi.JobRef], error) {

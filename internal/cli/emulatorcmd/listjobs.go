@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,8 @@ func jobStatuses() []string { return jobs.Names(iotapi.JobStatuses) }
 type listJobsOptions struct {
 	ctl  controlOptions
 	page pageFlags
+	// TargetSelection filters by SNAPSHOT or CONTINUOUS; "" for all.
+	TargetSelection string
 }
 
 func newListJobsCmd(ios *iostreams.IOStreams) *cobra.Command {
@@ -34,11 +37,18 @@ ARN, status, timestamps), and nextToken when there are more; pass it to
 next token is shown on stderr.`,
 		Example: `  $ iotjobs emulator list-jobs
   $ iotjobs emulator list-jobs --status IN_PROGRESS --max-results 10
+  $ iotjobs emulator list-jobs --target-selection continuous
   $ iotjobs emulator list-jobs | jq -r '.jobs[].jobId'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.page.check(cmd, jobStatuses()); err != nil {
 				return err
+			}
+			switch sel := strings.ToUpper(opts.TargetSelection); sel {
+			case "", iotapi.TargetSelectionSnapshot, iotapi.TargetSelectionContinuous:
+				opts.TargetSelection = sel
+			default:
+				return cmdutil.Usagef("invalid --target-selection %q: want SNAPSHOT or CONTINUOUS; e.g. --target-selection continuous", opts.TargetSelection)
 			}
 			if err := opts.ctl.complete(cmd); err != nil {
 				return err
@@ -47,22 +57,24 @@ next token is shown on stderr.`,
 		},
 	}
 	opts.page.add(cmd, jobStatuses())
+	cmd.Flags().StringVar(&opts.TargetSelection, "target-selection", "", "list only the `SELECTION` jobs: SNAPSHOT or CONTINUOUS")
+	_ = cmd.RegisterFlagCompletionFunc("target-selection", cobra.FixedCompletions([]string{iotapi.TargetSelectionSnapshot, iotapi.TargetSelectionContinuous}, cobra.ShellCompDirectiveNoFileComp))
 	opts.ctl.addControlFlags(cmd)
 	return cmd
 }
 
 func runListJobs(ctx context.Context, opts *listJobsOptions) error {
 	p := opts.page
-	a, err := opts.ctl.client.listJobs(ctx, iotapi.ListJobsInput{Status: iotapi.JobStatus(p.Status), MaxResults: p.MaxResults, NextToken: p.NextToken})
+	a, err := opts.ctl.client.listJobs(ctx, iotapi.ListJobsInput{Status: iotapi.JobStatus(p.Status), TargetSelection: opts.TargetSelection, MaxResults: p.MaxResults, NextToken: p.NextToken})
 	return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListJobsOutput) {
 		if len(out.Jobs) == 0 {
 			fmt.Fprintln(w, "no jobs")
 			opts.ctl.moreHint(out.NextToken)
 			return
 		}
-		fmt.Fprintln(w, "JOB ID\tSTATUS\tCREATED\tUPDATED\tCOMPLETED")
+		fmt.Fprintln(w, "JOB ID\tSTATUS\tSELECTION\tCREATED\tUPDATED\tCOMPLETED")
 		for _, j := range out.Jobs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, cmdutil.Cell(j.CreatedAt.String()), cmdutil.Cell(j.LastUpdatedAt.String()), cmdutil.Cell(j.CompletedAt.String()))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", j.JobID, j.Status, j.TargetSelection, cmdutil.Cell(j.CreatedAt.String()), cmdutil.Cell(j.LastUpdatedAt.String()), cmdutil.Cell(j.CompletedAt.String()))
 		}
 		opts.ctl.moreHint(out.NextToken)
 	})

@@ -3,6 +3,7 @@ package emulatorcmd_test
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,11 +131,26 @@ func TestCreateJobConfigsRoundTrip(t *testing.T) {
 	}
 	testutil.WantExit(t, ctl(t, emu, "create-job", "fw-4", "--group", "lab", "-t", "dev-9", "--continuous", "--document", "{}",
 		"--exponential-rate", "base=10,factor=2.5,succeeded=20", "--max-per-minute", "80"), 0)
+	// list-jobs shows and filters the target selection.
+	r := ctl(t, emu, "list-jobs", "--target-selection", "continuous")
+	testutil.WantExit(t, r, 0)
+	if jobs := testutil.Path(testutil.Reply(t, r), "jobs").([]any); len(jobs) != 1 || testutil.Path(jobs[0].(map[string]any), "jobId") != "fw-4" {
+		t.Errorf("list-jobs --target-selection continuous: %v", jobs)
+	}
+	r = ctl(t, emu, "list-jobs", "-o", "pretty", "--no-color")
+	if !regexp.MustCompile(`(?m)^fw-3 +IN_PROGRESS +SNAPSHOT `).MatchString(r.Stdout) || !regexp.MustCompile(`(?m)^fw-4 +IN_PROGRESS +CONTINUOUS `).MatchString(r.Stdout) {
+		t.Errorf("list-jobs table:\n%s", r.Stdout)
+	}
+	r = ctl(t, emu, "list-jobs", "--target-selection", "sometimes")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, `invalid --target-selection "sometimes": want SNAPSHOT or CONTINUOUS`) {
+		t.Errorf("bad --target-selection: %s", r.Stderr)
+	}
 	for id, want := range map[string][]string{
 		"fw-3": {"SELECTION   SNAPSHOT", "ROLLOUT     at most 100 per minute", "RETRIES     FAILED up to 3 times", "ABORT       ALL at 50% of things notified, once 2 are"},
 		"fw-4": {"TARGETS     dev-9, group lab", "SELECTION   CONTINUOUS", "ROLLOUT     from 10 per minute, x2.5 every 20 things succeeded, at most 80"},
 	} {
-		r := ctl(t, emu, "describe-job", id, "-o", "pretty", "--no-color")
+		r = ctl(t, emu, "describe-job", id, "-o", "pretty", "--no-color")
 		testutil.WantExit(t, r, 0)
 		for _, line := range want {
 			if !strings.Contains(r.Stdout, line) {
