@@ -27,11 +27,12 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 
 // OneArg wants exactly one argument, name (say "<job-id>").
 func OneArg(name string) cobra.PositionalArgs {
+	leading := LeadingArg(name)
 	return func(cmd *cobra.Command, args []string) error {
-		switch {
-		case len(args) == 0:
-			return Usagef("%s needs %s%s", cmd.CommandPath(), name, example(cmd))
-		case len(args) > 1:
+		if err := leading(cmd, args); err != nil {
+			return err
+		}
+		if len(args) > 1 {
 			return Usagef("%s takes one %s, and %d arguments were given (%s)%s", cmd.CommandPath(), name, len(args), strings.Join(args, " "), example(cmd))
 		}
 		return nil

@@ -204,32 +204,40 @@ func (o *createJobOptions) completeRollout(cmd *cobra.Command) error {
 		o.rollout = rollout
 	}
 	if len(o.Aborts) > 0 {
-		o.abort = &iotapi.AbortConfig{}
-		for _, arg := range o.Aborts {
-			criterion, err := parseAbort(arg)
-			if err != nil {
-				return err
-			}
-			o.abort.CriteriaList = append(o.abort.CriteriaList, criterion)
+		criteria, err := parseEach(o.Aborts, parseAbort)
+		if err != nil {
+			return err
 		}
+		o.abort = &iotapi.AbortConfig{CriteriaList: criteria}
 		if err := flagAbort.check(strings.Join(o.Aborts, ","), o.abort.Check()); err != nil {
 			return err
 		}
 	}
 	if len(o.Retries) > 0 {
-		o.retry = &iotapi.JobExecutionsRetryConfig{}
-		for _, arg := range o.Retries {
-			criterion, err := parseRetry(arg)
-			if err != nil {
-				return err
-			}
-			o.retry.CriteriaList = append(o.retry.CriteriaList, criterion)
+		criteria, err := parseEach(o.Retries, parseRetry)
+		if err != nil {
+			return err
 		}
+		o.retry = &iotapi.JobExecutionsRetryConfig{CriteriaList: criteria}
 		if err := flagRetry.check(strings.Join(o.Retries, ","), o.retry.Check()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parseEach parses each of a repeated flag's values, stopping at the first
+// bad one.
+func parseEach[T any](args []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(args))
+	for _, arg := range args {
+		v, err := parse(arg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // parseExponentialRate reads base=N,factor=F,notified=M (or succeeded=M);

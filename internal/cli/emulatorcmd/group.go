@@ -313,25 +313,34 @@ type groupOptions struct {
 	Group string
 }
 
-func newGroupListCmd(ios *iostreams.IOStreams) *cobra.Command {
+// newGroupNamedCmd is a group verb that takes the group alone: its cobra
+// command, with run given the group and the control options.
+func newGroupNamedCmd(ios *iostreams.IOStreams, use, short, long, example string, run func(context.Context, *groupOptions) error) *cobra.Command {
 	opts := &groupOptions{ctl: controlOptions{IO: ios}}
 	cmd := &cobra.Command{
-		Use:   "list <group>",
-		Short: "List the things in a thing group",
-		Long: `List the things in a thing group of a running emulator, by name, all of
+		Use:               use + " <group>",
+		Short:             short,
+		Long:              long,
+		Example:           example,
+		Args:              cmdutil.OneArg("<group>"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              groupVerb(&opts.Group, &opts.ctl, nil, func(ctx context.Context) error { return run(ctx, opts) }),
+	}
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func newGroupListCmd(ios *iostreams.IOStreams) *cobra.Command {
+	return newGroupNamedCmd(ios, "list", "List the things in a thing group",
+		`List the things in a thing group of a running emulator, by name, all of
 them (ListThingsInThingGroup, GET /thing-groups/NAME/things, page after
 page).
 
 Prints {"things":["dev-1",...]}; on a terminal, a name per line.`,
-		Example: `  $ iotjobs emulator group list fleet
+		`  $ iotjobs emulator group list fleet
   $ iotjobs emulator group list fleet | jq -r '.things[]'
   $ iotjobs emulator group list fleet | jq '.things | length'`,
-		Args:              cmdutil.OneArg("<group>"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE:              groupVerb(&opts.Group, &opts.ctl, nil, func(ctx context.Context) error { return runGroupList(ctx, opts) }),
-	}
-	opts.ctl.addControlFlags(cmd)
-	return cmd
+		runGroupList)
 }
 
 func runGroupList(ctx context.Context, opts *groupOptions) error {
@@ -369,24 +378,16 @@ func (c *client) allThingsInThingGroup(ctx context.Context, group string) ([]str
 }
 
 func newGroupDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &groupOptions{ctl: controlOptions{IO: ios}}
-	cmd := &cobra.Command{
-		Use:   "describe <group>",
-		Short: "Describe a thing group",
-		Long: `Describe a thing group of a running emulator (DescribeThingGroup,
+	return newGroupNamedCmd(ios, "describe", "Describe a thing group",
+		`Describe a thing group of a running emulator (DescribeThingGroup,
 GET /thing-groups/NAME).
 
 Prints the DescribeThingGroup output: thingGroupName, thingGroupId,
 thingGroupArn, version, thingGroupProperties.thingGroupDescription,
 thingGroupMetadata.creationDate (epoch seconds) and status.`,
-		Example: `  $ iotjobs emulator group describe fleet
+		`  $ iotjobs emulator group describe fleet
   $ iotjobs emulator group describe fleet | jq -r .thingGroupArn`,
-		Args:              cmdutil.OneArg("<group>"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE:              groupVerb(&opts.Group, &opts.ctl, nil, func(ctx context.Context) error { return runGroupDescribe(ctx, opts) }),
-	}
-	opts.ctl.addControlFlags(cmd)
-	return cmd
+		runGroupDescribe)
 }
 
 func runGroupDescribe(ctx context.Context, opts *groupOptions) error {
@@ -401,24 +402,16 @@ func runGroupDescribe(ctx context.Context, opts *groupOptions) error {
 }
 
 func newGroupDeleteCmd(ios *iostreams.IOStreams) *cobra.Command {
-	opts := &groupOptions{ctl: controlOptions{IO: ios}}
-	cmd := &cobra.Command{
-		Use:   "delete <group>",
-		Short: "Delete a thing group, its members leaving it first",
-		Long: `Delete a thing group of a running emulator (DeleteThingGroup,
+	return newGroupNamedCmd(ios, "delete", "Delete a thing group, its members leaving it first",
+		`Delete a thing group of a running emulator (DeleteThingGroup,
 DELETE /thing-groups/NAME). Its members leave it first, as with group
 remove (pending executions of CONTINUOUS jobs that reached them only
 through it become REMOVED); the things stay registered. Deleting a group
 that is not there succeeds, as on AWS. DeleteThingGroup has no output:
 nothing is printed on stdout.`,
-		Example: `  $ iotjobs emulator group delete fleet
+		`  $ iotjobs emulator group delete fleet
   $ iotjobs emulator group delete lab --emulator http://127.0.0.1:9084`,
-		Args:              cmdutil.OneArg("<group>"),
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE:              groupVerb(&opts.Group, &opts.ctl, nil, func(ctx context.Context) error { return runGroupDelete(ctx, opts) }),
-	}
-	opts.ctl.addControlFlags(cmd)
-	return cmd
+		runGroupDelete)
 }
 
 func runGroupDelete(ctx context.Context, opts *groupOptions) error {

@@ -180,7 +180,7 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 	for _, r := range m.jobs {
 		j := e.jobs[r.ID]
 		if j == nil {
-			j = &job{counts: map[jobs.Status]int{}, things: map[jobs.Status]int{}}
+			j = &job{things: map[jobs.Status]int{}}
 			e.jobs[r.ID] = j
 			e.jobList = append(e.jobList, j)
 			e.lastSeq = max(e.lastSeq, r.Seq)
@@ -211,7 +211,6 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 		case c.next == nil && x == nil:
 			continue // nothing to delete
 		case c.next == nil:
-			x.job.counted(x, -1)
 			ts.remove(x)
 			if x.JobID != m.deleteJob {
 				x.job.removeExec(x)
@@ -232,11 +231,10 @@ func (e *Engine) applyLocked(m *mutation) []Event {
 				j.execs = append(j.execs, x)
 				sortJobs[j] = true
 			}
-			j.counted(x, 1)
+			j.noteEnded(x)
 		default:
-			x.job.counted(x, -1)
 			x.ExecRecord = *c.next
-			x.job.counted(x, 1)
+			x.job.noteEnded(x)
 		}
 		var after *jobs.JobExecutionState
 		isPending := c.next != nil && c.next.Status.Pending()

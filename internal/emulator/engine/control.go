@@ -38,6 +38,21 @@ func (e *Engine) control(fn func() error) error {
 	return fn()
 }
 
+// controlPlan runs plan as a control-plane writer, with stateMu held for
+// reading, and commits the mutation it returns, if any.
+func (e *Engine) controlPlan(plan func(now time.Time) (*mutation, error)) error {
+	return e.control(func() error {
+		now := e.clock.Now()
+		e.stateMu.RLock()
+		m, err := plan(now)
+		e.stateMu.RUnlock()
+		if m == nil || err != nil {
+			return err
+		}
+		return e.commitControl(m)
+	})
+}
+
 // closedError reports whether err is what a writer meets after Close.
 func closedError(err error) bool {
 	var se *iotapi.ServiceError

@@ -19,7 +19,6 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/emulator/clock"
 	"github.com/iotjobs/iotjobs/internal/emulator/store"
-	"github.com/iotjobs/iotjobs/internal/jobs"
 )
 
 // Message is one MQTT publication the engine wants sent.
@@ -154,7 +153,7 @@ func (e *Engine) load() error {
 		return err
 	}
 	err := e.store.Load(func(r store.JobRecord) error {
-		e.jobs[r.ID] = &job{JobRecord: r, counts: map[jobs.Status]int{}}
+		e.jobs[r.ID] = &job{JobRecord: r}
 		e.lastSeq = max(e.lastSeq, r.Seq)
 		return nil
 	}, func(r store.ExecRecord) error {
@@ -172,7 +171,7 @@ func (e *Engine) load() error {
 			ts.pending = append(ts.pending, x)
 		}
 		j.execs = append(j.execs, x)
-		j.counted(x, 1)
+		j.noteEnded(x)
 		return nil
 	})
 	if err != nil {

@@ -71,21 +71,6 @@ func (e *Engine) applyRegistryLocked(m *mutation) {
 	}
 }
 
-// controlPlan runs plan as a control-plane writer, with stateMu held for
-// reading, and commits the mutation it returns, if any.
-func (e *Engine) controlPlan(plan func(now time.Time) (*mutation, error)) error {
-	return e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
-		m, err := plan(now)
-		e.stateMu.RUnlock()
-		if m == nil || err != nil {
-			return err
-		}
-		return e.commitControl(m)
-	})
-}
-
 // membersLocked are the group's things by name; stateMu is held.
 func (e *Engine) membersLocked(group string) []string {
 	return slices.Sorted(maps.Keys(e.members[group]))
@@ -108,26 +93,21 @@ func (e *Engine) CreateThing(in iotapi.CreateThingInput) (iotapi.CreateThingOutp
 	if in.AttributePayload != nil && len(in.AttributePayload.Attributes) > 0 {
 		attrs = in.AttributePayload.Attributes
 	}
-	var out iotapi.CreateThingOutput
-	err := e.control(func() error {
-		e.stateMu.RLock()
-		old := e.regThings[in.ThingName]
-		e.stateMu.RUnlock()
-		if old != nil {
-			if old.TypeName != in.ThingTypeName || !maps.Equal(old.Attributes, attrs) {
-				return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "Thing " + in.ThingName + " already exists with a different type or attributes"}
+	var r *store.ThingRecord
+	err := e.controlPlan(func(time.Time) (*mutation, error) {
+		if r = e.regThings[in.ThingName]; r != nil {
+			if r.TypeName != in.ThingTypeName || !maps.Equal(r.Attributes, attrs) {
+				return nil, &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "Thing " + in.ThingName + " already exists with a different type or attributes"}
 			}
-			out = iotapi.CreateThingOutput{ThingName: old.Name, ThingArn: iotapi.ThingARN(old.Name), ThingID: old.ID}
-			return nil
+			return nil, nil
 		}
-		r := &store.ThingRecord{Name: in.ThingName, ID: uuid.NewString(), TypeName: in.ThingTypeName, Attributes: attrs, Version: 1}
-		if err := e.commitControl(&mutation{things: []*store.ThingRecord{r}}); err != nil {
-			return err
-		}
-		out = iotapi.CreateThingOutput{ThingName: r.Name, ThingArn: iotapi.ThingARN(r.Name), ThingID: r.ID}
-		return nil
+		r = &store.ThingRecord{Name: in.ThingName, ID: uuid.NewString(), TypeName: in.ThingTypeName, Attributes: attrs, Version: 1}
+		return &mutation{things: []*store.ThingRecord{r}}, nil
 	})
-	return out, err
+	if err != nil {
+		return iotapi.CreateThingOutput{}, err
+	}
+	return iotapi.CreateThingOutput{ThingName: r.Name, ThingArn: iotapi.ThingARN(r.Name), ThingID: r.ID}, nil
 }
 
 // DescribeThing returns a registered thing.
@@ -228,24 +208,21 @@ func (e *Engine) CreateThingGroup(in iotapi.CreateThingGroupInput) (iotapi.Creat
 			attrs = p.AttributePayload.Attributes
 		}
 	}
-	var out iotapi.CreateThingGroupOutput
-	err := e.control(func() error {
-		e.stateMu.RLock()
-		old := e.groups[in.ThingGroupName]
-		e.stateMu.RUnlock()
-		r := old
-		if old == nil {
-			r = &store.GroupRecord{Name: in.ThingGroupName, ID: uuid.NewString(), Description: description, Attributes: attrs, Version: 1, CreatedAt: e.clock.Now().UnixNano()}
-			if err := e.commitControl(&mutation{groups: []*store.GroupRecord{r}}); err != nil {
-				return err
+	var r *store.GroupRecord
+	err := e.controlPlan(func(now time.Time) (*mutation, error) {
+		if r = e.groups[in.ThingGroupName]; r != nil {
+			if r.Description != description || !maps.Equal(r.Attributes, attrs) {
+				return nil, &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "Thing group " + in.ThingGroupName + " already exists with different properties"}
 			}
-		} else if old.Description != description || !maps.Equal(old.Attributes, attrs) {
-			return &iotapi.ServiceError{Kind: iotapi.ResourceAlreadyExists, Message: "Thing group " + in.ThingGroupName + " already exists with different properties"}
+			return nil, nil
 		}
-		out = iotapi.CreateThingGroupOutput{ThingGroupName: r.Name, ThingGroupArn: iotapi.ThingGroupARN(r.Name), ThingGroupID: r.ID}
-		return nil
+		r = &store.GroupRecord{Name: in.ThingGroupName, ID: uuid.NewString(), Description: description, Attributes: attrs, Version: 1, CreatedAt: now.UnixNano()}
+		return &mutation{groups: []*store.GroupRecord{r}}, nil
 	})
-	return out, err
+	if err != nil {
+		return iotapi.CreateThingGroupOutput{}, err
+	}
+	return iotapi.CreateThingGroupOutput{ThingGroupName: r.Name, ThingGroupArn: iotapi.ThingGroupARN(r.Name), ThingGroupID: r.ID}, nil
 }
 
 // DescribeThingGroup returns a thing group.
@@ -339,7 +316,7 @@ func (e *Engine) AddThingToThingGroup(group, thing string) error {
 			if j.continuous() && !j.Canceled && slices.Contains(j.Groups, group) && e.joinsLocked(j, thing) {
 				rec := jobRecord(j, recs, m)
 				rec.Waiting = append(slices.Clip(rec.Waiting), thing)
-				e.releaseLocked(rec, j.counts[jobs.StatusSucceeded], false, now, m)
+				e.releaseLocked(rec, j.things[jobs.StatusSucceeded], false, now, m)
 			}
 		}
 		return m, nil

@@ -98,7 +98,7 @@ func (e *Engine) rolloutTick(jobID string) {
 		}
 		rec := j.JobRecord
 		m := &mutation{jobs: []*store.JobRecord{&rec}}
-		e.releaseLocked(&rec, j.counts[jobs.StatusSucceeded], true, now, m)
+		e.releaseLocked(&rec, j.things[jobs.StatusSucceeded], true, now, m)
 		return m, nil
 	})
 	if err != nil {
@@ -144,35 +144,31 @@ const abortReasonCode = "ABORTED_BY_ABORT_CONFIG"
 // checkAbort cancels the job, as CancelJob without force does, once one
 // of its abort criteria is met.
 func (e *Engine) checkAbort(jobID string) {
-	err := e.control(func() error {
-		now := e.clock.Now()
-		e.stateMu.RLock()
+	var crossed *iotapi.AbortCriteria
+	err := e.controlPlan(func(now time.Time) (*mutation, error) {
 		j := e.jobs[jobID]
-		if j != nil {
-			j.abortCheck.Store(false) // a failure from now on schedules another check
+		if j == nil {
+			return nil, nil
 		}
-		var crossed *iotapi.AbortCriteria
-		if j != nil && j.status() == iotapi.JobInProgress {
-			crossed = j.abortCrossed() // a job that has finished is not aborted
+		j.abortCheck.Store(false) // a failure from now on schedules another check
+		if j.status() != iotapi.JobInProgress {
+			return nil, nil // a job that has finished is not aborted
 		}
-		if crossed == nil {
-			e.stateMu.RUnlock()
-			return nil
+		if crossed = j.abortCrossed(); crossed == nil {
+			return nil, nil
 		}
 		rec, execs := j.cancelLocked(false, CauseAborted, now)
-		e.stateMu.RUnlock()
 		rec.AbortedBy = crossed
 		rec.ReasonCode = abortReasonCode
 		rec.Comment = fmt.Sprintf("Aborted by the job's abort configuration: %s executions reached %v%% of %d things notified (at least %d)",
 			crossed.FailureType, crossed.ThresholdPercentage, rec.Notified, crossed.MinNumberOfExecutedThings)
-		if err := e.commitControl(&mutation{jobs: []*store.JobRecord{rec}, execs: execs}); err != nil {
-			return err
-		}
-		e.log.Info("job aborted", "job", jobID, "failureType", crossed.FailureType, "thresholdPercentage", crossed.ThresholdPercentage)
-		return nil
+		return &mutation{jobs: []*store.JobRecord{rec}, execs: execs}, nil
 	})
-	if err != nil && !closedError(err) {
+	switch {
+	case err != nil && !closedError(err):
 		e.log.Error("check the abort criteria", "job", jobID, "err", err)
+	case err == nil && crossed != nil:
+		e.log.Info("job aborted", "job", jobID, "failureType", crossed.FailureType, "thresholdPercentage", crossed.ThresholdPercentage)
 	}
 }
 
@@ -276,7 +272,7 @@ func (e *Engine) RolloutState(jobID string) (iotapi.RolloutState, error) {
 		return iotapi.RolloutState{}, notFound("No job with id %s", jobID)
 	}
 	out := iotapi.RolloutState{
-		JobID: j.ID, RatePerMinute: rolloutRate(&j.JobRecord, j.counts[jobs.StatusSucceeded]),
+		JobID: j.ID, RatePerMinute: rolloutRate(&j.JobRecord, j.things[jobs.StatusSucceeded]),
 		Notified: j.Notified, Waiting: int64(len(j.Waiting)), Aborted: j.AbortedBy, Retried: j.retried(),
 	}
 	if len(j.Waiting) > 0 && !j.Canceled {

@@ -21,9 +21,10 @@ type job struct {
 	// execs are the job's executions sorted by thing name, the order of
 	// ListJobExecutionsForJob and its page tokens.
 	execs []*execution
-	// counts are the job's executions by status, things its things by the
-	// status of their latest execution.
-	counts map[jobs.Status]int
+	// things counts the job's things by the status of their latest
+	// execution. A pending execution is always its thing's latest (a retry
+	// or a new execution follows only an ended one), so these counts also
+	// tell whether anything is pending.
 	things map[jobs.Status]int
 	// lastTerminalAt is when the latest execution became terminal: the
 	// completedAt of a job whose executions have all finished.
@@ -40,7 +41,7 @@ func (j *job) status() iotapi.JobStatus {
 	switch {
 	case j.Canceled:
 		return iotapi.JobCanceled
-	case j.continuous(), len(j.Waiting) > 0, j.counts[jobs.StatusQueued]+j.counts[jobs.StatusInProgress] > 0:
+	case j.continuous(), len(j.Waiting) > 0, j.things[jobs.StatusQueued]+j.things[jobs.StatusInProgress] > 0:
 		return iotapi.JobInProgress
 	}
 	return iotapi.JobCompleted
@@ -130,11 +131,9 @@ func (j *job) removeExec(x *execution) {
 	}
 }
 
-// counted adds delta to the job's count of x's status and notes when x
-// became terminal.
-func (j *job) counted(x *execution, delta int) {
-	j.counts[x.Status] += delta
-	if delta > 0 && x.Status.Terminal() {
+// noteEnded notes when x became terminal, if it is.
+func (j *job) noteEnded(x *execution) {
+	if x.Status.Terminal() {
 		j.lastTerminalAt = max(j.lastTerminalAt, x.LastUpdatedAt)
 	}
 }
