@@ -543,7 +543,15 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		res.Status, res.Error = jr.ended, "the execution ended while its handler ran"
 		return res, r.print(res)
 	}
-	if err := r.update(x, res.Status, nil); err != nil {
+	err := r.update(x, res.Status, nil)
+	var rej *cmdutil.RejectedError
+	switch {
+	case errors.As(err, &rej) && rej.State != nil && rej.State.Status.Terminal():
+		// It ended (a timer ran out) between the handler's end and our
+		// report: the service's status is the outcome, as above.
+		res.Status, res.Error = rej.State.Status, "the execution ended before its outcome was reported"
+		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: the execution ended %s before the handler's outcome was reported\n", je.JobID, rej.State.Status)
+	case err != nil:
 		res.Error = "the final update failed: " + strings.SplitN(err.Error(), "\n", 2)[0]
 		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: %v\n", je.JobID, err)
 	}

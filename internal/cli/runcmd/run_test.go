@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/testutil"
 )
@@ -181,6 +182,29 @@ func TestRunStopsWhenTheExecutionEnds(t *testing.T) {
 	}
 	if status, _ := execution(t, emu, "slow", "thing-1"); status != "TIMED_OUT" {
 		t.Errorf("slow: %s", status)
+	}
+}
+
+// TestRunReportsAnEndItDidNotSee: when the execution times out and no
+// notification says so (here an IoT policy keeps notify and notify-next
+// from the runner), the final update is refused, and the runner reports
+// the status the refusal carries, not the handler's outcome.
+func TestRunReportsAnEndItDidNotSee(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	testutil.WriteFile(t, policy, `{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "iot:*", "Resource": "*"},
+  {"Effect": "Deny", "Action": "iot:Receive", "Resource": "arn:aws:iot:us-east-1:123456789012:topic/$aws/things/thing-1/jobs/notify*"}]}`)
+	emu := testutil.StartEmulator(t, testutil.WithMinute(200*time.Millisecond),
+		testutil.WithConfig(func(c *emulator.Config) { c.Policies = []string{policy} }))
+	testutil.CreateJob(t, emu, "late", "thing-1", `{}`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 0.6", "--once", "--step-timeout", "1")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"late","executionNumber":1,"status":"TIMED_OUT"`) ||
+		!strings.Contains(r.Stderr, "job late: the execution ended TIMED_OUT before the handler's outcome was reported") {
+		t.Errorf("a time-out the runner did not see:\n%s", r)
+	}
+	if status, _ := execution(t, emu, "late", "thing-1"); status != "TIMED_OUT" {
+		t.Errorf("late: %s", status)
 	}
 }
 
