@@ -496,11 +496,11 @@ const MaxFiltersPerSubscribe = 8
 func (c *Conn) subscribe(ctx context.Context, filters []string) error {
 	for chunk := range slices.Chunk(filters, MaxFiltersPerSubscribe) {
 		down := c.connection()
-		token := c.startSubscribe(chunk)
-		if err := c.await(ctx, token, down, "subscribe"); err != nil {
+		sub := c.startSubscribe(chunk, nil)
+		if err := c.await(ctx, sub, down, "subscribe"); err != nil {
 			return err
 		}
-		if err := c.noteSubscribed(chunk, token); err != nil {
+		if err := c.noteSubscribed(chunk, sub); err != nil {
 			return err
 		}
 	}
@@ -528,9 +528,45 @@ func (c *Conn) coveredLocked(topic string) bool {
 	return false
 }
 
-// startSubscribe sends a SUBSCRIBE to filters, without waiting for its
-// SUBACK.
-func (c *Conn) startSubscribe(filters []string) paho.Token {
+// sending is a SUBSCRIBE or PUBLISH handed to paho on a goroutine of its
+// own. paho's SubscribeMultiple and Publish pass the packet to the
+// connection's writer and, when the connection drops between their check
+// that it is up and the handover (a policy denial closes it right after the
+// SUBSCRIBE that comes just before a request's PUBLISH), or while the
+// writer is stuck on a full socket, they block for the whole write timeout
+// before failing: a caller blocked in them would not see the loss it
+// watches for, and would report it late or as a timeout.
+type sending struct {
+	handed chan struct{} // paho's call returned: token is set
+	done   chan struct{} // and the token completed
+	token  paho.Token
+}
+
+// send runs call (paho's) on its own goroutine, after the call of prev
+// returned if prev is not nil, so that packets leave in the order sent.
+func send(prev *sending, call func() paho.Token) *sending {
+	s := &sending{handed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		if prev != nil {
+			<-prev.handed
+		}
+		s.token = call()
+		close(s.handed)
+		<-s.token.Done()
+		close(s.done)
+	}()
+	return s
+}
+
+// Done is closed when the packet was acknowledged or failed.
+func (s *sending) Done() <-chan struct{} { return s.done }
+
+// Error is the failure, once Done is closed.
+func (s *sending) Error() error { return s.token.Error() }
+
+// startSubscribe sends a SUBSCRIBE to filters, after prev's packet if prev
+// is not nil, without waiting for its SUBACK.
+func (c *Conn) startSubscribe(filters []string, prev *sending) *sending {
 	what := "SUBSCRIBE to " + strings.Join(filters, ", ")
 	c.cfg.Trace("> %s", what)
 	req := make(map[string]byte, len(filters))
@@ -538,14 +574,14 @@ func (c *Conn) startSubscribe(filters []string) paho.Token {
 		req[f] = qosAtLeastOnce
 	}
 	c.sent("SUBSCRIBE", filters...)
-	return c.client.SubscribeMultiple(req, nil)
+	return send(prev, func() paho.Token { return c.client.SubscribeMultiple(req, nil) })
 }
 
-// subscribed_ reads the SUBACK of a completed SUBSCRIBE: a refused filter
-// is an error, the others are noted as held.
-func (c *Conn) noteSubscribed(filters []string, token paho.Token) error {
+// noteSubscribed reads the SUBACK of a completed SUBSCRIBE: a refused
+// filter is an error, the others are noted as held.
+func (c *Conn) noteSubscribed(filters []string, sub *sending) error {
 	var refused []string
-	if st, ok := token.(*paho.SubscribeToken); ok {
+	if st, ok := sub.token.(*paho.SubscribeToken); ok {
 		for f, code := range st.Result() {
 			if code == 0x80 {
 				refused = append(refused, f)
@@ -566,28 +602,42 @@ func (c *Conn) noteSubscribed(filters []string, token paho.Token) error {
 // Publish sends payload to topic at QoS 1 and waits for the PUBACK.
 func (c *Conn) Publish(ctx context.Context, topic string, payload []byte) error {
 	down := c.connection()
-	token := c.publish(topic, payload)
-	return c.await(ctx, token, down, "publish")
+	pub := c.publish(topic, payload, nil)
+	return c.await(ctx, pub, down, "publish")
 }
 
-func (c *Conn) publish(topic string, payload []byte) paho.Token {
+// publish sends a PUBLISH at QoS 1, after prev's packet if prev is not nil.
+func (c *Conn) publish(topic string, payload []byte, prev *sending) *sending {
 	c.cfg.Trace("> PUBLISH %s %s", topic, payload)
 	c.sent("PUBLISH", topic)
-	return c.client.Publish(topic, qosAtLeastOnce, false, payload)
+	return send(prev, func() paho.Token { return c.client.Publish(topic, qosAtLeastOnce, false, payload) })
 }
 
-// await waits for token, the connection to drop, or ctx, whichever first.
-func (c *Conn) await(ctx context.Context, token paho.Token, down <-chan struct{}, op string) error {
+// await waits for s, the connection to drop, or ctx, whichever first.
+func (c *Conn) await(ctx context.Context, s *sending, down <-chan struct{}, op string) error {
 	select {
-	case <-token.Done():
-		if err := token.Error(); err != nil {
+	case <-s.Done():
+		if err := s.Error(); err != nil {
 			return c.lostError(op, err)
 		}
 		return nil
 	case <-down:
 		return c.lostError(op, nil)
 	case <-ctx.Done():
+		if isClosed(down) {
+			return c.lostError(op, nil)
+		}
 		return contextError(ctx, op)
+	}
+}
+
+// isClosed reports whether the connection that down watches is lost.
+func isClosed(down <-chan struct{}) bool {
+	select {
+	case <-down:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -628,13 +678,13 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 	// the request is served, and the SUBACK's round trip is saved.
 	down := c.connection()
 	var suback <-chan struct{}
-	var subToken paho.Token
+	var sub *sending
 	if len(missing) > 0 {
-		subToken = c.startSubscribe(missing)
-		suback = subToken.Done()
+		sub = c.startSubscribe(missing, nil)
+		suback = sub.Done()
 	}
 	start := time.Now()
-	puback := c.publish(topic.String(), payload).Done()
+	puback := c.publish(topic.String(), payload, sub).Done()
 	for {
 		select {
 		case r := <-replies:
@@ -644,10 +694,10 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 			puback = nil // the reply may still be on its way
 		case <-suback:
 			suback = nil
-			if err := subToken.Error(); err != nil {
+			if err := sub.Error(); err != nil {
 				return Reply{}, c.lostError("subscribe", err)
 			}
-			if err := c.noteSubscribed(missing, subToken); err != nil {
+			if err := c.noteSubscribed(missing, sub); err != nil {
 				return Reply{}, err
 			}
 		case <-down:
@@ -660,6 +710,9 @@ func (c *Conn) Request(ctx context.Context, topic jobs.Topic, payload []byte, cl
 			if r, ok := pending(replies); ok {
 				r.RoundTrip = time.Since(start)
 				return r, nil
+			}
+			if isClosed(down) { // both at once: the loss says more
+				return Reply{}, c.lostError("wait for the reply", nil)
 			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return Reply{}, &TimeoutError{Op: topic.Op.String(), After: time.Since(start).Round(time.Millisecond),

@@ -468,3 +468,60 @@ func TestAutoReconnectResubscribes(t *testing.T) {
 		}
 	}
 }
+
+// TestLossSeenWhilePacketsWaitForTheWriter: a request whose SUBSCRIBE and
+// PUBLISH cannot reach the socket yet (paho's writer is stuck on a full
+// one) sees the server hang up at once. paho's own calls would hold it
+// until their write timeout (10 s); CI saw the same when a policy denial
+// closed the connection between paho's check and its handover of the
+// PUBLISH, and the CLI waited for a reply that could not come.
+func TestLossSeenWhilePacketsWaitForTheWriter(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	hangUp := make(chan struct{})
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 1024)
+		_, _ = c.Read(buf)                             // CONNECT
+		_, _ = c.Write([]byte{0x20, 0x02, 0x00, 0x00}) // CONNACK
+		<-hangUp                                       // reading nothing more
+		c.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ep, _ := mqttclient.ParseEndpoint("mqtt://" + l.Addr().String())
+	conn, err := mqttclient.Dial(ctx, mqttclient.Config{Endpoint: ep, ClientID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// 64 MiB the server never reads: more than both sockets' buffers hold.
+	big := make([]byte, 1<<20)
+	for range 64 {
+		go func() { _ = conn.Publish(ctx, "big", big) }()
+	}
+	time.Sleep(500 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		_, err := conn.Request(ctx, jobs.GetPendingTopic(thing), []byte(`{"clientToken":"x"}`), "x")
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	close(hangUp)
+	closed := time.Now()
+	err = <-done
+	var lost *mqttclient.ConnectionError
+	if !errors.As(err, &lost) || !lost.Lost {
+		t.Fatalf("got %v, want the connection lost", err)
+	}
+	// paho's write timeout is 10 s: a request held by it took that long.
+	if waited := time.Since(closed); waited > 5*time.Second {
+		t.Errorf("the loss was reported %s after the server hung up", waited.Round(time.Millisecond))
+	}
+}
