@@ -18,6 +18,7 @@ type fanLine struct {
 	Thing    string          `json:"thing"`
 	Outcome  string          `json:"outcome"`
 	ExitCode int             `json:"exitCode"`
+	Error    string          `json:"error"`
 	Reply    json.RawMessage `json:"reply"`
 }
 

@@ -26,14 +26,19 @@ type waitOptions struct {
 	fan  fanOut
 	many bool
 
-	JobID string
-	Until string
+	JobID   string
+	Until   string
+	Missing string
 
-	until  statusSet
-	tokens clientTokens
+	until statusSet
+	// awaitCreation: --missing wait.
+	awaitCreation bool
+	tokens        clientTokens
 	// last is the status the execution was last seen in, for the timeout
 	// message; "" until the first describe answers.
 	last jobs.Status
+	// absent: the last look found no execution (--missing wait).
+	absent bool
 	// lineShown: the status line is on the terminal (showStatus).
 	lineShown bool
 }
@@ -81,6 +86,15 @@ in another terminal status (printed), or ended and the service would not say
 how; 4 when --timeout elapsed first; 14 when the thing has no execution of
 the job (ResourceNotFound), and the other codes of a rejected describe.
 
+A thing may have no execution of the job yet: a job with a rollout rate
+(maximumPerMinute, exponentialRate) creates its executions over time, and a
+continuous job creates one when a thing joins its group. By default wait
+takes that as a mistake in the thing or job id (exit 14); with --missing wait
+it waits for the execution to appear (the notify that lists it tells), then
+for the --until status, all within --timeout. A device cannot see a job's
+own status: a thing the job never reaches (its rollout aborted, or the job
+canceled first) waits until --timeout, and its line says it had no execution.
+
 Waiting for QUEUED or IN_PROGRESS has a limit: the service sends no
 notification when the head of the queue goes from QUEUED to IN_PROGRESS, so
 if that is the change awaited, wait sees it only with the next notification
@@ -110,6 +124,7 @@ every thing reached an awaited status, 1 otherwise, 130 on Ctrl-C.`,
   $ iotjobs wait job-1 -t my-thing --until terminal --timeout 1h | jq -r .execution.status
   $ iotjobs wait job-1 -t my-thing --until SUCCEEDED,FAILED,REJECTED && echo "the device answered"
   $ iotjobs wait fw-1-2-3 --things fleet.txt --until terminal --timeout 1h --summary
+  $ iotjobs wait fw-1-2-3 --things fleet.txt --until terminal --missing wait --timeout 2h   # a paced rollout
   $ iotjobs wait fw-1-2-3 --things fleet.txt --until SUCCEEDED | jq -r 'select(.outcome != "accepted").thing'`,
 		Args:              cmdutil.OneArg("<job-id>"),
 		ValidArgsFunction: cmdutil.JobIDCompletion(&opts.conn, false),
@@ -122,6 +137,8 @@ every thing reached an awaited status, 1 otherwise, 130 on Ctrl-C.`,
 	}
 	cmd.Flags().StringVar(&opts.Until, "until", "", "statuses to wait for: `STATUS`[,STATUS...], or terminal (required)")
 	_ = cmd.RegisterFlagCompletionFunc("until", cobra.FixedCompletions(untilCompletions(), cobra.ShellCompDirectiveNoFileComp))
+	cmd.Flags().StringVar(&opts.Missing, "missing", missingFail, "a thing with no execution of the job: `fail` (exit 14) or wait for one to appear (a rollout that has not reached it yet)")
+	_ = cmd.RegisterFlagCompletionFunc("missing", cobra.FixedCompletions([]string{missingFail, missingWait}, cobra.ShellCompDirectiveNoFileComp))
 	opts.conn.AddConnFlags(cmd)
 	opts.fan.addFlags(cmd)
 	timeout := cmd.Flags().Lookup("timeout")
@@ -146,12 +163,25 @@ func (o *waitOptions) complete(cmd *cobra.Command, args []string) (err error) {
 	if o.until, err = parseUntil(o.Until); err != nil {
 		return err
 	}
+	switch strings.ToLower(o.Missing) {
+	case missingFail:
+	case missingWait:
+		o.awaitCreation = true
+	default:
+		return cmdutil.Usagef("invalid --missing %q: use fail or wait, e.g. --missing wait", o.Missing)
+	}
 	if o.many, err = o.fan.complete(cmd, &o.conn, o.conn.IO.In); err != nil {
 		return err
 	}
 	o.tokens = newClientTokens(cmd, &o.conn)
 	return nil
 }
+
+// --missing's values.
+const (
+	missingFail = "fail"
+	missingWait = "wait"
+)
 
 // statusSet is the set of statuses --until awaits.
 type statusSet map[jobs.Status]bool
@@ -242,7 +272,7 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 		case mqttclient.Message:
 			status, again := opts.target().notified(e)
 			if status != "" {
-				opts.seen(status)
+				opts.seen(status, false)
 			}
 			recheck = again
 		case mqttclient.Lost, mqttclient.Retrying:
@@ -261,11 +291,17 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 // waitTarget is one execution a wait watches: the thing's execution of
 // the job. Its methods only ask and read; what to print is the caller's.
 type waitTarget struct {
-	conn   *cmdutil.ConnOptions // for the hints of a rejection
-	thing  string
-	jobID  string
-	until  statusSet
-	tokens clientTokens
+	conn  *cmdutil.ConnOptions // for the hints of a rejection
+	thing string
+	jobID string
+	until statusSet
+	// awaitCreation: no execution yet is something to wait out (--missing
+	// wait), not a failure.
+	awaitCreation bool
+	// waitMissing, when set, is the command that waits with --missing
+	// wait, for the hint of a thing with no execution.
+	waitMissing string
+	tokens      clientTokens
 }
 
 // look is what one look at the execution told.
@@ -279,6 +315,9 @@ type look struct {
 	payload []byte
 	done    bool
 	failure error
+	// absent: the thing has no execution of the job yet, and the wait
+	// goes on (awaitCreation).
+	absent bool
 }
 
 // notified reads a notification, noting the status it lists the
@@ -337,10 +376,22 @@ func (t waitTarget) look(ctx context.Context, conn *mqttclient.Conn) (look, erro
 		return t.reached(r.Execution.Status, reply.Payload), nil
 	}
 	var rej jobs.ErrorResponse
-	if json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
-		return look{done: true, payload: reply.Payload, failure: t.conn.Rejection(topic, nil, reply.Payload, nil)}, nil
+	_ = json.Unmarshal(reply.Payload, &rej)
+	switch rej.Code {
+	case jobs.CodeTerminalStateReached:
+		return t.ended(ctx, conn, reply.Payload)
+	case jobs.CodeResourceNotFound:
+		if t.awaitCreation {
+			return look{absent: true, payload: reply.Payload}, nil
+		}
+		err := t.conn.Rejection(topic, nil, reply.Payload, nil)
+		var rejected *cmdutil.RejectedError
+		if errors.As(err, &rejected) && t.waitMissing != "" {
+			rejected.Hint += "\n  if the job's rollout has not reached the thing yet, wait for its execution too: " + t.waitMissing
+		}
+		return look{done: true, payload: reply.Payload, failure: err}, nil
 	}
-	return t.ended(ctx, conn, reply.Payload)
+	return look{done: true, payload: reply.Payload, failure: t.conn.Rejection(topic, nil, reply.Payload, nil)}, nil
 }
 
 // reached is the look of an execution seen in status, described by
@@ -395,8 +446,8 @@ func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done
 	if err != nil {
 		return false, err
 	}
-	if l.status != "" {
-		opts.seen(l.status)
+	if l.status != "" || l.absent {
+		opts.seen(l.status, l.absent)
 	}
 	if !l.done {
 		return false, nil
@@ -413,12 +464,14 @@ func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done
 
 // target is the execution this wait watches.
 func (opts *waitOptions) target() waitTarget {
-	return waitTarget{conn: &opts.conn, thing: opts.conn.Thing, jobID: opts.JobID, until: opts.until, tokens: opts.tokens}
+	return waitTarget{conn: &opts.conn, thing: opts.conn.Thing, jobID: opts.JobID, until: opts.until, awaitCreation: opts.awaitCreation,
+		waitMissing: opts.conn.Suggest("wait", opts.JobID, "--until", opts.Until, "--missing", missingWait), tokens: opts.tokens}
 }
 
-// seen notes the status the execution was seen in.
-func (opts *waitOptions) seen(status jobs.Status) {
-	opts.last = status
+// seen notes the status the execution was seen in, or that there is none
+// yet (absent).
+func (opts *waitOptions) seen(status jobs.Status, absent bool) {
+	opts.last, opts.absent = status, absent
 	if opts.lineShown {
 		opts.showStatus()
 	}
@@ -432,7 +485,10 @@ func (opts *waitOptions) showStatus() {
 		return
 	}
 	last := "not seen yet"
-	if opts.last != "" {
+	switch {
+	case opts.absent:
+		last = "no execution yet"
+	case opts.last != "":
 		last = "last seen " + string(opts.last)
 	}
 	fmt.Fprintf(o.IO.ErrOut, "\r\033[Kwaiting for job %s of %s to be %s (%s)", opts.JobID, o.Thing, opts.until, last)
@@ -471,7 +527,7 @@ func (opts *waitOptions) explain(ctx context.Context, err error) error {
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &te) {
 		return err
 	}
-	return &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: opts.last, after: opts.conn.Timeout, check: opts.conn.Suggest("describe", opts.JobID)}
+	return &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: opts.last, absent: opts.absent, after: opts.conn.Timeout, check: opts.conn.Suggest("describe", opts.JobID)}
 }
 
 // waitTimeoutError is a wait that --timeout ended (exit 4).
@@ -479,14 +535,19 @@ type waitTimeoutError struct {
 	jobID string
 	until statusSet
 	last  jobs.Status
-	after time.Duration
+	// absent: the thing had no execution of the job at the last look.
+	absent bool
+	after  time.Duration
 	// check is the command that describes the execution.
 	check string
 }
 
 func (e *waitTimeoutError) Error() string {
 	msg := fmt.Sprintf("job %s did not reach %s within %s", e.jobID, e.until, e.after)
-	if e.last != "" {
+	switch {
+	case e.absent:
+		msg += "; the thing had no execution of it yet"
+	case e.last != "":
 		msg += "; it was last seen " + string(e.last)
 	}
 	if e.until[jobs.StatusInProgress] {

@@ -142,6 +142,7 @@ func TestWaitBadInputSendsNothing(t *testing.T) {
 		{[]string{"wait", "$next", "--until", "terminal"}, "wait needs the id of a job: the execution $next names changes as jobs finish; find the id with: iotjobs describe '$next' -t thing-1 -e " + ep + "\n"},
 		{[]string{"wait", "--until", "terminal"}, "wait needs <job-id>"},
 		{[]string{"wait", "job-1", "--until", "terminal", "--timeout", "0s"}, "--timeout"},
+		{[]string{"wait", "job-1", "--until", "terminal", "--missing", "maybe"}, `invalid --missing "maybe": use fail or wait, e.g. --missing wait`},
 	} {
 		r := iotjobs.Run(t, nil, append(tt.args, "-t", "thing-1", "-e", ep)...)
 		testutil.WantExit(t, r, 2)

@@ -64,6 +64,8 @@ func runWaitFanOut(parent context.Context, opts *waitOptions) error {
 type waiting struct {
 	target waitTarget
 	last   jobs.Status
+	// absent: the last look found no execution yet (--missing wait).
+	absent bool
 	// reply is the last describe reply, for the line of a thing that
 	// times out.
 	reply []byte
@@ -93,7 +95,7 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 	}
 	if err != nil {
 		for _, thing := range things {
-			run.done(run.unsettled(ctx, thing, nil, "", o.ExplainTimeout(err), opts))
+			run.done(run.unsettled(ctx, thing, nil, o.ExplainTimeout(err), opts))
 		}
 		return
 	}
@@ -115,7 +117,7 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 		queue <- st.target
 	}
 	for _, thing := range things {
-		state[thing] = &waiting{target: waitTarget{conn: o, thing: thing, jobID: opts.JobID, until: opts.until, tokens: opts.tokens}}
+		state[thing] = &waiting{target: waitTarget{conn: o, thing: thing, jobID: opts.JobID, until: opts.until, awaitCreation: opts.awaitCreation, tokens: opts.tokens}}
 		ask(thing)
 	}
 
@@ -185,8 +187,8 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 				run.done(settled(d.thing, d.look))
 				delete(state, d.thing)
 			default:
-				if d.look.status != "" {
-					st.last = d.look.status
+				if d.look.status != "" || d.look.absent {
+					st.last, st.absent = d.look.status, d.look.absent
 				}
 				st.reply = d.look.payload
 				if st.again {
@@ -204,7 +206,7 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 				}
 				status, recheck := st.target.notified(e)
 				if status != "" {
-					st.last = status
+					st.last, st.absent = status, false
 				}
 				if recheck {
 					ask(topic.Thing)
@@ -223,7 +225,7 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 	stopLooking()
 	lookers.Wait()
 	for thing, st := range state {
-		run.done(run.unsettled(ctx, thing, st.reply, st.last, nil, opts))
+		run.done(run.unsettled(ctx, thing, st, nil, opts))
 	}
 }
 
@@ -240,20 +242,21 @@ func settled(thing string, l look) fanResult {
 	return r
 }
 
-// unsettled is the result of a thing still waiting when the wait ended:
-// canceled by Ctrl-C, timed out, or never asked (err: no connection).
-func (run *fanOutRun) unsettled(ctx context.Context, thing string, reply []byte, last jobs.Status, err error, opts *waitOptions) fanResult {
+// unsettled is the result of a thing still waiting when the wait ended
+// (st: what was seen of it): canceled by Ctrl-C, timed out, or never asked
+// (err: no connection).
+func (run *fanOutRun) unsettled(ctx context.Context, thing string, st *waiting, err error, opts *waitOptions) fanResult {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fanResult{Thing: thing, Outcome: outcomeCanceled, ExitCode: cmdutil.ExitInterrupted}
 	}
 	if err != nil {
 		return run.failure(thing, err)
 	}
-	timeout := &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: last, after: run.conn.Timeout}
+	timeout := &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: st.last, absent: st.absent, after: run.conn.Timeout}
 	msg, _, _ := strings.Cut(timeout.Error(), "\n")
 	r := fanResult{Thing: thing, Outcome: outcomeTimeout, ExitCode: cmdutil.ExitTimeout, Error: msg}
-	if reply != nil {
-		r.Reply = compact(reply)
+	if st.reply != nil {
+		r.Reply = compact(st.reply)
 	}
 	return r
 }
