@@ -156,6 +156,7 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 	testutil.CreateJob(t, emu, "job-b", "thing-3", "{}")
 	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "group", "create", "fleet"), 0)
 	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "group", "add", "fleet", "thing-1", "thing-2"), 0)
+	testutil.WantExit(t, iotjobs.Run(t, env, "emulator", "group", "create", "lab"), 0)
 	for _, tt := range []struct {
 		name      string
 		args      []string
@@ -174,7 +175,11 @@ func TestCompleteControlPlaneVerbs(t *testing.T) {
 		{"the document is a file", []string{"emulator", "create-job", "j", "--document", ""}, []string{"json"}, ":8"},
 		{"a client id, not a file", []string{"emulator", "fault", "disconnect", ""}, nil, noFiles},
 		{"one client id", []string{"emulator", "fault", "disconnect", "x", ""}, nil, noFiles},
-		{"no list of groups", []string{"emulator", "group", "remove", ""}, nil, noFiles},
+		{"groups", []string{"emulator", "group", "remove", ""}, []string{"fleet", "lab"}, noFiles},
+		{"groups by prefix", []string{"emulator", "group", "describe", "f"}, []string{"fleet"}, noFiles},
+		{"one group", []string{"emulator", "group", "describe", "fleet", ""}, nil, noFiles},
+		{"groups to list", []string{"emulator", "group", "list", ""}, []string{"fleet", "lab"}, noFiles},
+		{"--group", []string{"emulator", "create-job", "j", "--group", ""}, []string{"fleet", "lab"}, noFiles},
 		{"members to remove", []string{"emulator", "group", "remove", "fleet", ""}, []string{"thing-1", "thing-2"}, noFiles},
 		{"members not yet given", []string{"emulator", "group", "remove", "fleet", "thing-1", ""}, []string{"thing-2"}, noFiles},
 		{"--things is a file", []string{"emulator", "group", "add", "fleet", "--things", ""}, []string{"txt"}, ":8"},

@@ -12,6 +12,7 @@ var (
 	RouteDescribeThing             = Route{http.MethodGet, "/things/{thingName}"}
 	RouteListThings                = Route{http.MethodGet, "/things"}
 	RouteDeleteThing               = Route{http.MethodDelete, "/things/{thingName}"}
+	RouteListThingGroups           = Route{http.MethodGet, "/thing-groups"}
 	RouteCreateThingGroup          = Route{http.MethodPost, "/thing-groups/{thingGroupName}"}
 	RouteDescribeThingGroup        = Route{http.MethodGet, "/thing-groups/{thingGroupName}"}
 	RouteDeleteThingGroup          = Route{http.MethodDelete, "/thing-groups/{thingGroupName}"}
@@ -125,6 +126,26 @@ type ThingGroup struct {
 	ThingGroupProperties ThingGroupProperties `json:"thingGroupProperties"`
 	ThingGroupMetadata   ThingGroupMetadata   `json:"thingGroupMetadata"`
 	Status               string               `json:"status"`
+}
+
+// ListThingGroupsInput pages ListThingGroups: GET /thing-groups, in the
+// query (namePrefixFilter: the groups whose name starts with it).
+type ListThingGroupsInput struct {
+	MaxResults       int
+	NextToken        string
+	NamePrefixFilter string
+}
+
+// ListThingGroupsOutput is one page of groups, by name.
+type ListThingGroupsOutput struct {
+	ThingGroups []GroupNameAndArn `json:"thingGroups"`
+	NextToken   string            `json:"nextToken,omitempty"`
+}
+
+// GroupNameAndArn is a group as ListThingGroups lists it.
+type GroupNameAndArn struct {
+	GroupName string `json:"groupName"`
+	GroupArn  string `json:"groupArn"`
 }
 
 // ThingGroupMetadata is when the group was created.

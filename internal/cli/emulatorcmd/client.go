@@ -279,6 +279,14 @@ func (c *client) removeThingFromThingGroup(ctx context.Context, group, thing str
 	return err
 }
 
+func (c *client) listThingGroups(ctx context.Context, in iotapi.ListThingGroupsInput) (answer[iotapi.ListThingGroupsOutput], error) {
+	q := pageQuery("", in.MaxResults, in.NextToken)
+	if in.NamePrefixFilter != "" {
+		q.Set("namePrefixFilter", in.NamePrefixFilter)
+	}
+	return call[iotapi.ListThingGroupsOutput](ctx, c, request{route: iotapi.RouteListThingGroups, query: q})
+}
+
 func (c *client) listThingsInThingGroup(ctx context.Context, in iotapi.ListThingsInThingGroupInput) (answer[iotapi.ListThingsInThingGroupOutput], error) {
 	return call[iotapi.ListThingsInThingGroupOutput](ctx, c, request{route: iotapi.RouteListThingsInThingGroup,
 		params: []string{in.ThingGroupName}, query: pageQuery("", in.MaxResults, in.NextToken)})

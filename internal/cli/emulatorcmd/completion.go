@@ -94,3 +94,33 @@ func noFileCompletion(cmd *cobra.Command) {
 		noFileCompletion(sub)
 	}
 }
+
+// completeGroupArg completes the <group> argument of a group verb, the
+// first: see completeGroups.
+func (o *controlOptions) completeGroupArg(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return o.completeGroups(cmd, args, toComplete)
+}
+
+// completeGroups completes a thing group name with the emulator's groups
+// (ListThingGroups, those starting with what is typed); never with file
+// names. It serves the <group> argument of the group verbs and create-job's
+// --group.
+func (o *controlOptions) completeGroups(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	ctx, cancel, ok := o.completionContext(cmd)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer cancel()
+	groups, err := o.client.allThingGroups(ctx, toComplete)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names := make([]cobra.Completion, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, g.GroupName)
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}

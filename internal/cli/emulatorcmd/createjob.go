@@ -88,6 +88,7 @@ Prints the CreateJob output: {"jobArn":...,"jobId":...,"description":...}.`,
 	f := cmd.Flags()
 	f.StringSliceVarP(&opts.Targets, "target", "t", nil, "`THING` name, thing ARN or thing group ARN to run the job on (repeatable, or comma-separated)")
 	f.StringSliceVar(&opts.Groups, "group", nil, "`NAME` of a thing group to run the job on (repeatable, or comma-separated)")
+	_ = cmd.RegisterFlagCompletionFunc("group", opts.ctl.completeGroups)
 	f.BoolVar(&opts.Continuous, "continuous", false, "targetSelection CONTINUOUS: run on things added to the groups later too")
 	f.StringVar(&opts.Document, "document", "", "the job document: a JSON object inline, a `FILE`, or - for stdin (required)")
 	f.StringVar(&opts.Description, "description", "", "`TEXT` describing the job")

@@ -23,9 +23,9 @@ func newGroupCmd(ios *iostreams.IOStreams) *cobra.Command {
 		Use:   "group <command>",
 		Short: "Manage the emulator's thing groups: create, add and remove things, list, describe, delete",
 		Long: `Manage the thing groups of a running emulator (CreateThingGroup,
-AddThingToThingGroup, RemoveThingFromThingGroup, ListThingsInThingGroup,
-DescribeThingGroup, DeleteThingGroup), to rehearse jobs that target groups
-without the aws CLI.
+AddThingToThingGroup, RemoveThingFromThingGroup, ListThingGroups,
+ListThingsInThingGroup, DescribeThingGroup, DeleteThingGroup), to rehearse
+jobs that target groups without the aws CLI.
 
 A job created with --group NAME runs on the group's members; with
 --continuous it also runs on a thing added to the group later, and the
@@ -36,6 +36,7 @@ flat (no parent groups, no dynamic groups); a thing belongs to at most 10.`,
   $ iotjobs emulator group add fleet --things things.txt
   $ iotjobs emulator create-job fw-2 --group fleet --continuous --document firmware.json
   $ iotjobs emulator group remove fleet dev-2
+  $ iotjobs emulator group list
   $ iotjobs emulator group list fleet | jq -r '.things[]'
   $ iotjobs emulator group delete fleet`,
 		Args: cmdutil.NoArgs,
@@ -284,14 +285,13 @@ func runGroupMembership(ctx context.Context, opts *groupMembershipOptions, m gro
 	})
 }
 
-// completeArgs completes the things after the group: for add, those the
-// profiles name; for remove, the group's members. There is no list of
-// groups (ListThingGroups) to complete the group with.
+// completeArgs completes the group, then the things after it: for add,
+// those the profiles name; for remove, the group's members.
 func (o *groupMembershipOptions) completeArgs(m groupMembership) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		switch {
 		case len(args) == 0:
-			return nil, cobra.ShellCompDirectiveNoFileComp
+			return o.ctl.completeGroups(cmd, args, toComplete)
 		case m == groupAdd:
 			return cmdutil.CompleteProfileThings(cmd, args, toComplete)
 		}
@@ -323,24 +323,97 @@ func newGroupNamedCmd(ios *iostreams.IOStreams, use, short, long, example string
 		Long:              long,
 		Example:           example,
 		Args:              cmdutil.OneArg("<group>"),
-		ValidArgsFunction: cobra.NoFileCompletions,
+		ValidArgsFunction: opts.ctl.completeGroupArg,
 		RunE:              groupVerb(&opts.Group, &opts.ctl, nil, func(ctx context.Context) error { return run(ctx, opts) }),
 	}
 	opts.ctl.addControlFlags(cmd)
 	return cmd
 }
 
-func newGroupListCmd(ios *iostreams.IOStreams) *cobra.Command {
-	return newGroupNamedCmd(ios, "list", "List the things in a thing group",
-		`List the things in a thing group of a running emulator, by name, all of
-them (ListThingsInThingGroup, GET /thing-groups/NAME/things, page after
-page).
+type groupListOptions struct {
+	groupOptions
+	Prefix string
+}
 
+func newGroupListCmd(ios *iostreams.IOStreams) *cobra.Command {
+	opts := &groupListOptions{groupOptions: groupOptions{ctl: controlOptions{IO: ios}}}
+	cmd := &cobra.Command{
+		Use:   "list [<group>]",
+		Short: "List the thing groups, or the things in one",
+		Long: `Without a group, list the thing groups of a running emulator, by name,
+all of them (ListThingGroups, GET /thing-groups, page after page); --prefix
+keeps those whose name starts with it. Prints the ListThingGroups output,
+{"thingGroups":[{"groupName":...,"groupArn":...},...]}; on a terminal, a
+table.
+
+With a group, list the things in it, by name, all of them
+(ListThingsInThingGroup, GET /thing-groups/NAME/things, page after page).
 Prints {"things":["dev-1",...]}; on a terminal, a name per line.`,
-		`  $ iotjobs emulator group list fleet
+		Example: `  $ iotjobs emulator group list fleet
+  $ iotjobs emulator group list
+  $ iotjobs emulator group list --prefix lab- | jq -r '.thingGroups[].groupName'
   $ iotjobs emulator group list fleet | jq -r '.things[]'
   $ iotjobs emulator group list fleet | jq '.things | length'`,
-		runGroupList)
+		Args:              cmdutil.MaxOneArg("<group>"),
+		ValidArgsFunction: opts.ctl.completeGroupArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				if err := opts.ctl.complete(cmd); err != nil {
+					return err
+				}
+				return runGroupsList(cmd.Context(), opts)
+			}
+			check := func(cmd *cobra.Command, _ []string) error {
+				if opts.Prefix != "" {
+					return cmdutil.UsageExample(cmd, "--prefix filters the list of groups, and the group %s was given: give one or the other", args[0])
+				}
+				return nil
+			}
+			return groupVerb(&opts.Group, &opts.ctl, check, func(ctx context.Context) error { return runGroupList(ctx, &opts.groupOptions) })(cmd, args)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Prefix, "prefix", "", "without a group: only the groups whose name starts with `PREFIX`")
+	opts.ctl.addControlFlags(cmd)
+	return cmd
+}
+
+func runGroupsList(ctx context.Context, opts *groupListOptions) error {
+	groups, err := opts.ctl.client.allThingGroups(ctx, opts.Prefix)
+	if err != nil {
+		return err
+	}
+	a, err := answerOf(iotapi.ListThingGroupsOutput{ThingGroups: groups})
+	return show(&opts.ctl, a, err, func(w io.Writer, out iotapi.ListThingGroupsOutput) {
+		if len(out.ThingGroups) == 0 {
+			if opts.Prefix != "" {
+				fmt.Fprintf(w, "no thing groups whose name starts with %s\n", opts.Prefix)
+				return
+			}
+			fmt.Fprintln(w, "no thing groups; create one with: iotjobs emulator group create NAME")
+			return
+		}
+		fmt.Fprintln(w, "GROUP\tARN")
+		for _, g := range out.ThingGroups {
+			fmt.Fprintf(w, "%s\t%s\n", g.GroupName, g.GroupArn)
+		}
+	})
+}
+
+// allThingGroups lists the groups whose name starts with prefix, every
+// page; never nil.
+func (c *client) allThingGroups(ctx context.Context, prefix string) ([]iotapi.GroupNameAndArn, error) {
+	groups := []iotapi.GroupNameAndArn{}
+	in := iotapi.ListThingGroupsInput{NamePrefixFilter: prefix}
+	for {
+		a, err := c.listThingGroups(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, a.out.ThingGroups...)
+		if in.NextToken = a.out.NextToken; in.NextToken == "" {
+			return groups, nil
+		}
+	}
 }
 
 func runGroupList(ctx context.Context, opts *groupOptions) error {

@@ -249,3 +249,47 @@ func TestGroupVerbsHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupListWithoutAGroup: group list alone lists the groups
+// (ListThingGroups, every page), --prefix filters them, and a group with
+// --prefix is a usage error.
+func TestGroupListWithoutAGroup(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	r := ctl(t, emu, "group", "list")
+	testutil.WantExit(t, r, 0)
+	if strings.TrimSpace(r.Stdout) != `{"thingGroups":[]}` {
+		t.Errorf("no groups:\n%s", r)
+	}
+	var want []string
+	for i := range 260 { // more than a page of the control plane (250)
+		name := fmt.Sprintf("lab-%03d", i)
+		if _, err := emu.Engine().CreateThingGroup(iotapi.CreateThingGroupInput{ThingGroupName: name}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	testutil.WantExit(t, ctl(t, emu, "group", "create", "fleet"), 0)
+	r = ctl(t, emu, "group", "list")
+	testutil.WantExit(t, r, 0)
+	var names []string
+	for _, g := range testutil.Reply(t, r)["thingGroups"].([]any) {
+		g := g.(map[string]any)
+		if g["groupArn"] != iotapi.ThingGroupARN(g["groupName"].(string)) {
+			t.Errorf("group %v", g)
+		}
+		names = append(names, g["groupName"].(string))
+	}
+	if !slices.Equal(names, append([]string{"fleet"}, want...)) {
+		t.Errorf("group list: %d groups, first %v", len(names), names[:min(3, len(names))])
+	}
+	r = ctl(t, emu, "group", "list", "--prefix", "lab-25")
+	testutil.WantExit(t, r, 0)
+	if got := testutil.Reply(t, r)["thingGroups"].([]any); len(got) != 10 {
+		t.Errorf("--prefix lab-25: %v", got)
+	}
+	r = ctl(t, emu, "group", "list", "fleet", "--prefix", "lab")
+	testutil.WantExit(t, r, 2)
+	if !strings.Contains(r.Stderr, "--prefix filters the list of groups, and the group fleet was given: give one or the other") {
+		t.Errorf("a group and --prefix:\n%s", r)
+	}
+}

@@ -62,6 +62,7 @@ func New(e *engine.Engine, listenAddr string, faults Faults) http.Handler {
 	routes.HandleFunc(iotapi.RouteDescribeThing.Pattern(), cp.describeThing)
 	routes.HandleFunc(iotapi.RouteListThings.Pattern(), cp.listThings)
 	routes.HandleFunc(iotapi.RouteDeleteThing.Pattern(), cp.deleteThing)
+	routes.HandleFunc(iotapi.RouteListThingGroups.Pattern(), cp.listThingGroups)
 	routes.HandleFunc(iotapi.RouteCreateThingGroup.Pattern(), cp.createThingGroup)
 	routes.HandleFunc(iotapi.RouteDescribeThingGroup.Pattern(), cp.describeThingGroup)
 	routes.HandleFunc(iotapi.RouteDeleteThingGroup.Pattern(), cp.deleteThingGroup)

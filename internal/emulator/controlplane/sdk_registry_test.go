@@ -310,6 +310,35 @@ func TestThingGroupsWithTheAWSSDK(t *testing.T) {
 		t.Errorf("ListThingsInThingGroup of an empty group: %v", names)
 	}
 
+	// ListThingGroups: by name, paged by the SDK's paginator, with a name
+	// prefix; groups are flat, so none has a parent.
+	groupOf(t, ctx, client, "fleet-b")
+	var listed []string
+	pages := iot.NewListThingGroupsPaginator(client, &iot.ListThingGroupsInput{MaxResults: aws.Int32(1)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("ListThingGroups: %v", err)
+		}
+		for _, g := range page.ThingGroups {
+			listed = append(listed, aws.ToString(g.GroupName))
+			if aws.ToString(g.GroupArn) != groupARNPrefix+aws.ToString(g.GroupName) {
+				t.Errorf("ListThingGroups: %s has ARN %s", aws.ToString(g.GroupName), aws.ToString(g.GroupArn))
+			}
+		}
+	}
+	if !slices.Equal(listed, []string{"fleet", "fleet-b", "others"}) {
+		t.Errorf("ListThingGroups by 1: %v, want fleet, fleet-b, others", listed)
+	}
+	prefixed, err := client.ListThingGroups(ctx, &iot.ListThingGroupsInput{NamePrefixFilter: aws.String("fleet"), Recursive: aws.Bool(true)})
+	if err != nil || len(prefixed.ThingGroups) != 2 || prefixed.NextToken != nil {
+		t.Errorf("ListThingGroups fleet*: %+v, %v; want fleet, fleet-b", prefixed, err)
+	}
+	children, err := client.ListThingGroups(ctx, &iot.ListThingGroupsInput{ParentGroup: aws.String("fleet")})
+	if err != nil || len(children.ThingGroups) != 0 {
+		t.Errorf("ListThingGroups under fleet: %+v, %v; want none (groups are flat)", children, err)
+	}
+
 	if _, err := client.RemoveThingFromThingGroup(ctx, &iot.RemoveThingFromThingGroupInput{
 		ThingGroupArn: aws.String(groupARNPrefix + "fleet"), ThingName: aws.String("dev-1"),
 	}); err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // The registry routes: CreateThing, DescribeThing, ListThings, DeleteThing,
-// CreateThingGroup, DescribeThingGroup, DeleteThingGroup,
+// ListThingGroups, CreateThingGroup, DescribeThingGroup, DeleteThingGroup,
 // AddThingToThingGroup, RemoveThingFromThingGroup, ListThingsInThingGroup,
 // UpdateEventConfigurations and DescribeEventConfigurations. Groups are
 // flat: no parent groups, no dynamic groups, no billing groups.
@@ -95,6 +95,28 @@ func (cp *controlPlane) createThingGroup(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	out, err := cp.engine.CreateThingGroup(in)
+	reply(w, out, err)
+}
+
+// listThingGroups: groups are flat, so no group is the child of
+// parentGroup, and every group is a root (recursive changes nothing).
+func (cp *controlPlane) listThingGroups(w http.ResponseWriter, r *http.Request) {
+	var in iotapi.ListThingGroupsInput
+	var err error
+	in.MaxResults, in.NextToken, err = queryPage(r)
+	if err == nil {
+		_, err = queryBool(r, "recursive")
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if r.URL.Query().Has("parentGroup") {
+		reply(w, iotapi.ListThingGroupsOutput{ThingGroups: []iotapi.GroupNameAndArn{}}, nil)
+		return
+	}
+	in.NamePrefixFilter = r.URL.Query().Get("namePrefixFilter")
+	out, err := cp.engine.ListThingGroups(in)
 	reply(w, out, err)
 }
 

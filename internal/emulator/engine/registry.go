@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -241,6 +242,26 @@ func (e *Engine) DescribeThingGroup(name string) (iotapi.ThingGroup, error) {
 	}
 	if len(r.Attributes) > 0 {
 		out.ThingGroupProperties.AttributePayload = &iotapi.AttributePayload{Attributes: maps.Clone(r.Attributes)}
+	}
+	return out, nil
+}
+
+// ListThingGroups lists the groups by name, those whose name starts with
+// in.NamePrefixFilter when it is set.
+func (e *Engine) ListThingGroups(in iotapi.ListThingGroupsInput) (iotapi.ListThingGroupsOutput, error) {
+	e.stateMu.RLock()
+	defer e.stateMu.RUnlock()
+	names := slices.Sorted(maps.Keys(e.groups))
+	if in.NamePrefixFilter != "" {
+		names = slices.DeleteFunc(names, func(name string) bool { return !strings.HasPrefix(name, in.NamePrefixFilter) })
+	}
+	page, next, err := pageNames(names, in.MaxResults, in.NextToken)
+	if err != nil {
+		return iotapi.ListThingGroupsOutput{}, err
+	}
+	out := iotapi.ListThingGroupsOutput{ThingGroups: make([]iotapi.GroupNameAndArn, len(page)), NextToken: next}
+	for i, name := range page {
+		out.ThingGroups[i] = iotapi.GroupNameAndArn{GroupName: name, GroupArn: iotapi.ThingGroupARN(name)}
 	}
 	return out, nil
 }
