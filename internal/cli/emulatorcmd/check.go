@@ -1,6 +1,7 @@
 package emulatorcmd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -37,8 +38,10 @@ of every page, then every job and execution record decoded, and every
 execution's job present. Run it on a store the emulator refuses to open, or
 before trusting a backup. The emulator using the file must be stopped.
 
-Prints the schema version, the counts and each problem found. Exit status:
-0 when the file is sound, 1 when it has problems or cannot be read at all.`,
+Prints the schema version, the counts and each problem found. A file that is
+not there, or that a running emulator holds, gets no report: stderr says so.
+Exit status: 0 when the file is sound, 1 when it has problems or cannot be
+read at all.`,
 		Example: `  $ iotjobs emulator check
   $ iotjobs emulator check --data ./jobs.db
   $ iotjobs emulator check --data ./jobs.db -o json | jq '.problems | length'`,
@@ -98,6 +101,12 @@ func runCheck(opts *checkOptions) error {
 	report, err := store.Check(opts.Data)
 	if opts.Verbose {
 		fmt.Fprintf(opts.IO.ErrOut, "checked in %s\n", time.Since(start).Round(time.Millisecond))
+	}
+	// A store that cannot be read at all (none there, locked by a running
+	// emulator) is not a damaged one: no report, the reason.
+	var damaged *store.DamagedError
+	if err != nil && !errors.As(err, &damaged) {
+		return err
 	}
 	out := checkJSON{Path: opts.Data, Schema: report.Schema, Jobs: report.Jobs, Executions: report.Executions, Problems: report.Problems}
 	if err != nil {

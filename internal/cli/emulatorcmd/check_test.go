@@ -2,6 +2,7 @@ package emulatorcmd_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -76,6 +77,30 @@ func TestCheckAndDamagedStores(t *testing.T) {
 		t.Errorf("emulator on an empty file:\n%s", r)
 	}
 	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "check", "--data", ":memory:"), 2)
+	r = iotjobs.Run(t, nil, "emulator", "check", "--data", empty)
+	testutil.WantExit(t, r, 1)
+	if m := testutil.Reply(t, r); m["sound"] != false || !strings.Contains(fmt.Sprint(m["problems"]), "is empty (0 bytes)") {
+		t.Errorf("check of an empty file:\n%s", r)
+	}
+}
+
+// TestCheckWhatIsNotAStore: a store that is not there, or that a running
+// emulator holds, is not called damaged: check says why it cannot read it
+// and prints no report.
+func TestCheckWhatIsNotAStore(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	r := iotjobs.Run(t, nil, "emulator", "check", "--data", missing)
+	testutil.WantExit(t, r, 1)
+	if r.Stdout != "" || !strings.Contains(r.Stderr, "there is no store at "+missing) || strings.Contains(r.Stderr, "damaged") {
+		t.Errorf("check of a missing file:\n%s", r)
+	}
+	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
+	testutil.CreateJob(t, emu, "job-1", "thing-1", "{}")
+	r = iotjobs.Run(t, nil, "emulator", "check", "--data", emu.DataPath)
+	testutil.WantExit(t, r, 1)
+	if r.Stdout != "" || !strings.Contains(r.Stderr, "the file is locked by another process (a running emulator? stop it first)") || strings.Contains(r.Stderr, "damaged") {
+		t.Errorf("check of a running emulator's store:\n%s", r)
+	}
 }
 
 // TestFullDiskLeavesNoFile: a store whose creation fails for want of space

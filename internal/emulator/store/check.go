@@ -2,7 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"time"
 
@@ -26,9 +29,17 @@ func Check(path string) (r Report, err error) {
 	r.Path = path
 	defer faultsPanic()()
 	defer readable(path, &err)
+	switch info, err := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return r, fmt.Errorf("there is no store at %s", path)
+	case err != nil:
+		return r, err
+	case info.Size() == 0:
+		return r, &DamagedError{Path: path, Reason: emptyReason}
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		return r, &DamagedError{Path: path, Reason: err.Error()}
+		return r, openError(path, err)
 	}
 	defer db.Close()
 	if err := truncated(db); err != nil {

@@ -211,6 +211,22 @@ type DamagedError struct {
 
 func (e *DamagedError) Error() string { return "the store " + e.Path + " is damaged: " + e.Reason }
 
+// emptyReason is why an empty store file is damaged.
+const emptyReason = "it is empty (0 bytes), as a store whose creation failed is"
+
+// openError explains why bbolt could not open the store at path: locked
+// (another emulator, or a check, has it open), damaged, or the system's
+// error.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("open %s: the file is locked by another process (a running emulator? stop it first)", path)
+	case errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch):
+		return &DamagedError{Path: path, Reason: err.Error()}
+	}
+	return fmt.Errorf("open %s: %w", path, err)
+}
+
 // readable turns a panic of bbolt reading a damaged file (it panics on some
 // corrupt pages) into a DamagedError. Defer it after faultsPanic, on the
 // goroutine that reads.
@@ -261,7 +277,7 @@ func Open(path string) (s *Store, err error) {
 		// Nothing outlives the process, so waiting for the disk buys nothing.
 		opts.NoSync = true
 	} else if info, err := os.Stat(path); err == nil && info.Size() == 0 {
-		return nil, &DamagedError{Path: path, Reason: "it is empty (0 bytes), as a store whose creation failed is"}
+		return nil, &DamagedError{Path: path, Reason: emptyReason}
 	} else if errors.Is(err, fs.ErrNotExist) {
 		created = true
 	}
@@ -281,13 +297,7 @@ func Open(path string) (s *Store, err error) {
 		s.db, err = bolt.Open(path, 0o600, opts)
 		if err != nil {
 			s.db = nil
-			if errors.Is(err, bolterrors.ErrTimeout) {
-				return fmt.Errorf("open %s: the file is locked by another process", path)
-			}
-			if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
-				return &DamagedError{Path: path, Reason: err.Error()}
-			}
-			return fmt.Errorf("open %s: %w", path, err)
+			return openError(path, err)
 		}
 		if err := truncated(s.db); err != nil {
 			return err
