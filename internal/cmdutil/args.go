@@ -75,18 +75,53 @@ func example(cmd *cobra.Command) string {
 	return "; e.g. " + first
 }
 
-// pflagInvalid is pflag's message for a value its parser refused.
-var pflagInvalid = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+// pflag's messages, which FlagError rewords: a value its parser refused, an
+// unknown flag, and a flag given without its value.
+var pflagMessages = sync.OnceValue(func() (m struct{ invalid, unknown, unknownShort, needsValue, needsValueShort *regexp.Regexp }) {
+	m.invalid = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+	m.unknown = regexp.MustCompile(`^unknown flag: --([^=]+)`)
+	m.unknownShort = regexp.MustCompile(`^unknown shorthand flag: '(.)' in (-\S+)`)
+	m.needsValue = regexp.MustCompile(`^flag needs an argument: --(\S+)`)
+	m.needsValueShort = regexp.MustCompile(`^flag needs an argument: '(.)' in -`)
+	return m
 })
 
-// FlagError is the commands' flag error function: a value a flag's parser
-// refused becomes a usage error that says what the flag wants.
+// FlagError is the commands' flag error function: pflag's complaint (a
+// value its parser refused, an unknown flag, a flag without its value)
+// becomes a usage error that names the flag, says what it wants and shows
+// an example, or where the flags are listed.
 func FlagError(cmd *cobra.Command, err error) error {
-	if m := pflagInvalid().FindStringSubmatch(err.Error()); m != nil {
+	msg := err.Error()
+	re := pflagMessages()
+	if m := re.invalid.FindStringSubmatch(msg); m != nil {
 		if fl := cmd.Flags().Lookup(m[2]); fl != nil {
 			return Usagef("invalid --%s %q: want %s", fl.Name, m[1], expectation(fl))
 		}
+	}
+	var fl *pflag.Flag
+	if m := re.needsValue.FindStringSubmatch(msg); m != nil {
+		fl = cmd.Flags().Lookup(m[1])
+	} else if m := re.needsValueShort.FindStringSubmatch(msg); m != nil {
+		fl = cmd.Flags().ShorthandLookup(m[1])
+	}
+	if fl != nil {
+		want := expectation(fl)
+		if !strings.Contains(want, "e.g.") {
+			want += example(cmd)
+		}
+		return Usagef("--%s needs a value: %s", fl.Name, want)
+	}
+	unknown := ""
+	if m := re.unknown.FindStringSubmatch(msg); m != nil {
+		unknown = "--" + m[1]
+	} else if m := re.unknownShort.FindStringSubmatch(msg); m != nil {
+		unknown = "-" + m[1]
+		if m[2] != unknown {
+			unknown += " (in " + m[2] + ")"
+		}
+	}
+	if unknown != "" {
+		return Usagef("%s has no flag %s; its flags are listed by: %s --help", cmd.CommandPath(), unknown, cmd.CommandPath())
 	}
 	return &UsageError{Err: err}
 }

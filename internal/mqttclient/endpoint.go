@@ -46,6 +46,14 @@ func (e Endpoint) ALPN() []string {
 	return nil
 }
 
+// IsAWSIoT reports whether the endpoint is AWS IoT Core's by its name
+// (*.amazonaws.com, and *.amazonaws.com.cn in the China regions). A
+// custom domain cannot be told apart.
+func (e Endpoint) IsAWSIoT() bool {
+	host := strings.TrimSuffix(strings.ToLower(e.Host), ".")
+	return strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
+}
+
 // IsLoopback reports whether the endpoint is on this machine (localhost or
 // a loopback address), where no real device can share the client id.
 func (e Endpoint) IsLoopback() bool {

@@ -107,6 +107,18 @@ func TestEndpointIsLoopback(t *testing.T) {
 	}
 }
 
+func TestEndpointIsAWSIoT(t *testing.T) {
+	for host, want := range map[string]bool{
+		"a1b2-ats.iot.eu-west-1.amazonaws.com": true, "A1B2-ATS.IOT.US-EAST-1.AMAZONAWS.COM.": true,
+		"a1b2-ats.iot.cn-north-1.amazonaws.com.cn": true,
+		"127.0.0.1": false, "amazonaws.com.example.com": false, "iot.example.com": false, "amazonaws.com": false,
+	} {
+		if got := (Endpoint{Host: host}).IsAWSIoT(); got != want {
+			t.Errorf("IsAWSIoT(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 func TestMatchTopic(t *testing.T) {
 	for _, tt := range []struct {
 		filter, topic string

@@ -48,11 +48,12 @@ stdin). One connection asks them all, with up to --parallel requests in
 flight and at most --rate requests per second on it; --connections N
 spreads them over N connections with client ids derived from --client-id
 (default: a fresh iotjobs-... id, never a thing's own). Against AWS IoT Core
-(*.amazonaws.com) the default rate keeps under its limits (100 publishes/s
-per connection, 200 Jobs reads/s per account): 80/s per connection, 160/s in
-all; elsewhere (the emulator, a local broker) requests are not paced. On AWS
-the replies come without a subscription; elsewhere one wildcard subscription
-per connection brings them.
+(*.amazonaws.com, *.amazonaws.com.cn) the default rate keeps under its limits
+(100 publishes/s per connection, 200 Jobs reads/s per account): 80/s per
+connection, 160/s in all; elsewhere (the emulator, a local broker, an AWS IoT
+custom domain, which the name does not tell) requests are not paced: give
+--rate. On AWS the replies come without a subscription; elsewhere one
+wildcard subscription per connection brings them.
 
 Piped, it prints one JSON line per thing as it finishes:
   {"thing":"...","outcome":"accepted|rejected|timeout|error|canceled","exitCode":N,"reply":{...}}
@@ -195,7 +196,7 @@ func newFanOutRun(conn *cmdutil.ConnOptions, f *fanOut, filters []string, build 
 		run.lines = json.NewEncoder(ios.Out)
 		run.lines.SetEscapeHTML(false)
 	}
-	aws = strings.HasSuffix(conn.ParsedEndpoint().Host, ".amazonaws.com")
+	aws = conn.ParsedEndpoint().IsAWSIoT()
 	perConnection = f.Rate
 	if !f.rateSet && aws {
 		perConnection = min(awsRatePerConnection, awsRatePerAccount/float64(f.Connections))
