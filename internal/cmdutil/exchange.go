@@ -41,11 +41,11 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 	var reply mqttclient.Reply
 	for attempt := 1; ; attempt++ {
 		reply, err = o.requestOnce(ctx, topic, payload)
-		why := retryCause(reply, err)
+		why := RetryCause(reply, err)
 		if why == "" || attempt == attempts {
 			break
 		}
-		wait := backoff(attempt)
+		wait := Backoff(attempt)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			break
 		}
@@ -123,8 +123,10 @@ func (o *ConnOptions) requestOnce(ctx context.Context, topic jobs.Topic, payload
 	return conn.Request(ctx, topic, payload, o.ClientToken)
 }
 
-// retryCause says why an attempt is worth repeating, "" when it is not.
-func retryCause(reply mqttclient.Reply, err error) string {
+// RetryCause says why an attempt is worth repeating, "" when it is not: a
+// connection lost before the reply, or the service's passing refusals
+// (RequestThrottled, InternalError).
+func RetryCause(reply mqttclient.Reply, err error) string {
 	var lost *mqttclient.ConnectionError
 	switch {
 	case errors.As(err, &lost) && lost.Lost:
@@ -139,10 +141,10 @@ func retryCause(reply mqttclient.Reply, err error) string {
 	return ""
 }
 
-// backoff is the wait before attempt+1: 250 ms doubling, at most 5 s, each
+// Backoff is the wait before attempt+1: 250 ms doubling, at most 5 s, each
 // between half and one and a half of that (jitter), so that clients
 // throttled together do not come back together.
-func backoff(attempt int) time.Duration {
+func Backoff(attempt int) time.Duration {
 	base := min(250*time.Millisecond<<(attempt-1), 5*time.Second)
 	return base/2 + rand.N(base)
 }

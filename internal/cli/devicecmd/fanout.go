@@ -53,7 +53,9 @@ spreads them over N connections with client ids derived from --client-id
 connection, 160/s in all; elsewhere (the emulator, a local broker, an AWS IoT
 custom domain, which the name does not tell) requests are not paced: give
 --rate. On AWS the replies come without a subscription; elsewhere one
-wildcard subscription per connection brings them.
+wildcard subscription per connection brings them. --retries counts per
+thing: a RequestThrottled or InternalError refusal is asked again after a
+backoff, paced with the rest, within --timeout.
 
 Piped, it prints one JSON line per thing as it finishes:
   {"thing":"...","outcome":"accepted|rejected|timeout|error|canceled","exitCode":N,"reply":{...}}
@@ -335,7 +337,7 @@ func (run *fanOutRun) connection(ctx context.Context, clientID string, aws bool,
 						run.done(fanResult{Thing: thing, Outcome: outcomeCanceled, ExitCode: cmdutil.ExitInterrupted})
 						continue
 					}
-					result, err := run.ask(ctx, c, thing)
+					result, err := run.ask(ctx, c, thing, limiter.Wait)
 					run.done(result)
 					var ce *mqttclient.ConnectionError
 					if errors.As(err, &ce) {
@@ -353,8 +355,9 @@ func (run *fanOutRun) connection(ctx context.Context, clientID string, aws bool,
 }
 
 // ask sends one thing's request and waits for its reply; err is why it got
-// none.
-func (run *fanOutRun) ask(ctx context.Context, c *mqttclient.Conn, thing string) (fanResult, error) {
+// none. A passing refusal of the service (RequestThrottled, InternalError)
+// is asked again, up to --retries times, after a backoff and pace.
+func (run *fanOutRun) ask(ctx context.Context, c *mqttclient.Conn, thing string, pace func(context.Context) error) (fanResult, error) {
 	// A token per request, so that each reply finds its request.
 	token := fmt.Sprintf("%.40s-%d", run.conn.ClientToken, run.seq.Add(1))
 	topic, req := run.build(thing, token)
@@ -366,6 +369,20 @@ func (run *fanOutRun) ask(ctx context.Context, c *mqttclient.Conn, thing string)
 	defer cancel()
 	start := time.Now()
 	reply, err := c.Request(reqCtx, topic, payload, token)
+	for attempt := 1; err == nil && attempt <= run.conn.Retries && cmdutil.RetryCause(reply, nil) != ""; attempt++ {
+		wait := cmdutil.Backoff(attempt)
+		if deadline, ok := reqCtx.Deadline(); ok && time.Until(deadline) < wait {
+			break // no time to ask again: the refusal stands
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil || pace(reqCtx) != nil {
+			break
+		}
+		reply, err = c.Request(reqCtx, topic, payload, token)
+	}
 	elapsed := time.Since(start)
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):

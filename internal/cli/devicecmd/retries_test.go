@@ -90,3 +90,33 @@ func TestThrottledByTheEmulator(t *testing.T) {
 	}
 	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "4"}, conn...)...), 0)
 }
+
+// TestFanOutRetriesThrottling: a fan-out honours --retries as a lone
+// command does: against an emulator that allows 20 reads a second, 30
+// things asked at once are all accepted with retries, and with
+// --retries 0 the refused ones are rejected (17) at once.
+func TestFanOutRetriesThrottling(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 20} }))
+	var things []string
+	for i := range 30 {
+		things = append(things, fmt.Sprintf("thing-%02d", i))
+	}
+	args := []string{"get-pending", "-t", strings.Join(things, ","), "-e", emu.Endpoint, "--parallel", "30"}
+	r := iotjobs.Run(t, nil, append(args, "--retries", "0")...)
+	testutil.WantExit(t, r, 1)
+	refused := 0
+	for _, l := range fanLines(t, r) {
+		if l.Outcome == "rejected" && l.ExitCode == 17 && strings.Contains(string(l.Reply), "RequestThrottled") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("30 reads at once at 20/s, none throttled:\n%s", r)
+	}
+	time.Sleep(2 * time.Second) // the bucket fills again
+	r = iotjobs.Run(t, nil, append(args, "--retries", "6")...)
+	testutil.WantExit(t, r, 0)
+	if lines := fanLines(t, r); len(lines) != 30 {
+		t.Errorf("%d lines:\n%s", len(lines), r)
+	}
+}
