@@ -159,7 +159,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		SetCleanSession(true).
 		SetAutoReconnect(cfg.AutoReconnect).
 		SetConnectRetry(false).
-		SetMaxReconnectInterval(MaxRetryInterval).
+		SetMaxReconnectInterval(cfg.Endpoint.RetryInterval()).
 		SetKeepAlive(keepAlive).
 		SetPingTimeout(10 * time.Second).
 		SetConnectTimeout(connectTimeout).

@@ -16,7 +16,7 @@ const (
 	Message EventKind = iota + 1
 	// Lost is the connection dropping; the client is reconnecting: after
 	// RetryIn when the server hung up (see Conn's pacing), then with paho's
-	// backoff (1 s, doubling, at most 30 s).
+	// backoff (1 s, doubling, at most the endpoint's MaxRetryInterval).
 	Lost
 	// Reconnected is a new connection on which the watched filters are
 	// subscribed again. Messages sent while the client was away are gone
@@ -24,12 +24,27 @@ const (
 	Reconnected
 	// Retrying is a reconnect attempt after the previous one failed (the
 	// server is still away); the next one, if this fails too, comes within
-	// MaxRetryInterval.
+	// the event's Within.
 	Retrying
 )
 
-// MaxRetryInterval bounds the wait between two reconnect attempts.
-const MaxRetryInterval = 30 * time.Second
+// MaxRetryInterval bounds the wait between two reconnect attempts to a
+// remote endpoint; to one on this machine (an emulator restarted by hand or
+// by a test rig) the bound is LocalMaxRetryInterval, so that the client is
+// back within seconds of it, and attempts cost nothing but a refused dial.
+const (
+	MaxRetryInterval      = 30 * time.Second
+	LocalMaxRetryInterval = 5 * time.Second
+)
+
+// RetryInterval is the bound on the wait between two reconnect attempts
+// to e.
+func (e Endpoint) RetryInterval() time.Duration {
+	if e.IsLoopback() {
+		return LocalMaxRetryInterval
+	}
+	return MaxRetryInterval
+}
 
 // Event is one thing a Watch saw, in the order it saw them.
 type Event struct {
@@ -39,6 +54,7 @@ type Event struct {
 	Err     error         // Lost: why the connection dropped
 	RetryIn time.Duration // Lost: the wait before reconnecting (0: at once)
 	Attempt int           // Retrying: the attempt's number since the drop, from 2
+	Within  time.Duration // Retrying: the bound on the wait before the next attempt
 	At      time.Time     // when it was received
 }
 
@@ -72,7 +88,9 @@ func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error
 	cfg.inOrder = true
 	cfg.onLost = func(err error, retryIn time.Duration) { w.push(Event{Kind: Lost, Err: err, RetryIn: retryIn}) }
 	cfg.onReconnect = func() { w.push(Event{Kind: Reconnected}) }
-	cfg.onRetry = func(attempt int) { w.push(Event{Kind: Retrying, Attempt: attempt}) }
+	cfg.onRetry = func(attempt int) {
+		w.push(Event{Kind: Retrying, Attempt: attempt, Within: cfg.Endpoint.RetryInterval()})
+	}
 	conn, err := Dial(ctx, cfg)
 	if err != nil {
 		return nil, err

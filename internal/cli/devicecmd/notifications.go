@@ -88,7 +88,7 @@ func (s *stream) report(e mqttclient.Event) {
 		}
 	case mqttclient.Retrying:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s: reconnect attempt %d failed; trying again now (attempts back off to one every %s)\n",
-			at, color.YellowString("still disconnected"), o.ParsedEndpoint(), e.Attempt-1, mqttclient.MaxRetryInterval)
+			at, color.YellowString("still disconnected"), o.ParsedEndpoint(), e.Attempt-1, e.Within)
 	case mqttclient.Reconnected:
 		fmt.Fprintf(o.IO.ErrOut, "%s %s to %s\n", at, color.GreenString("reconnected"), o.ParsedEndpoint())
 	}

@@ -52,7 +52,8 @@ each is a summary line: time received, stream, execution ids and statuses:
 Use -o json on a terminal for the full messages.
 
 The watch keeps going when the connection drops: it reconnects with backoff
-(1 s doubling up to 30 s), subscribes again, and says so on stderr. Messages
+(1 s doubling up to 30 s; up to 5 s to an endpoint on this machine, such as
+a local emulator), subscribes again, and says so on stderr. Messages
 sent while it was away are lost, so after each reconnect it asks for the
 pending jobs (get-pending) and prints the reply as a resync line:
   {"topic":"$aws/things/THING/jobs/get/accepted","resync":true,"payload":{...}}
