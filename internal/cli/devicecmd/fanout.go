@@ -176,6 +176,9 @@ type fanOutRun struct {
 	// unmet says, in the final error, what the things not accepted did
 	// not do ("" for "were not accepted").
 	unmet string
+	// began is when a many-thing wait began: a thing's time is its wait's,
+	// not one request's.
+	began time.Time
 }
 
 func (run *fanOutRun) lastErr() error {

@@ -70,6 +70,18 @@ func TestWaitMissingTimesOut(t *testing.T) {
 			t.Errorf("%s: %+v", l.Thing, l)
 		}
 	}
+	// The summary's slowest things are those that waited longest.
+	r = iotjobs.Run(t, nil, "wait", "fw", "-t", "thing-8,thing-9", "-e", emu.Endpoint, "--until", "SUCCEEDED", "--missing", "wait", "--timeout", "500ms", "--summary")
+	testutil.WantExit(t, r, 1)
+	rows := map[string]bool{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		rows[strings.Join(strings.Fields(line), " ")] = true
+	}
+	for _, want := range []string{"THINGS 2", "TIMEOUT 2", "SLOWEST TIME OUTCOME"} {
+		if !rows[want] {
+			t.Errorf("summary lacks the row %q:\n%s", want, r.Stdout)
+		}
+	}
 }
 
 // TestWaitFanOutThroughAPacedRollout: a rollout of one thing a minute

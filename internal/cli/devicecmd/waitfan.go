@@ -43,6 +43,7 @@ func runWaitFanOut(parent context.Context, opts *waitOptions) error {
 	o := &opts.conn
 	run, perConnection, aws := newFanOutRun(o, &opts.fan, nil, nil)
 	run.unmet = "did not reach " + opts.until.String()
+	run.began = time.Now()
 	ctx, cancel := context.WithTimeout(parent, o.Timeout)
 	defer cancel()
 	ids := run.clientIDs()
@@ -184,7 +185,9 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 				run.done(run.failure(d.thing, d.err))
 				delete(state, d.thing)
 			case d.look.done:
-				run.done(settled(d.thing, d.look))
+				r := settled(d.thing, d.look)
+				r.elapsed = time.Since(run.began)
+				run.done(r)
 				delete(state, d.thing)
 			default:
 				if d.look.status != "" || d.look.absent {
@@ -254,7 +257,7 @@ func (run *fanOutRun) unsettled(ctx context.Context, thing string, st *waiting, 
 	}
 	timeout := &waitTimeoutError{jobID: opts.JobID, until: opts.until, last: st.last, absent: st.absent, after: run.conn.Timeout}
 	msg, _, _ := strings.Cut(timeout.Error(), "\n")
-	r := fanResult{Thing: thing, Outcome: outcomeTimeout, ExitCode: cmdutil.ExitTimeout, Error: msg}
+	r := fanResult{Thing: thing, Outcome: outcomeTimeout, ExitCode: cmdutil.ExitTimeout, Error: msg, elapsed: time.Since(run.began)}
 	if st.reply != nil {
 		r.Reply = compact(st.reply)
 	}
