@@ -61,7 +61,11 @@ func StartBroker(plain, secure net.Listener, opts Options) (*Broker, error) {
 	log := svc.log.With("component", "broker")
 	caps := mqtt.NewDefaultServerCapabilities()
 	// AWS IoT supports QoS 0 and 1 only; mochi downgrades anything higher.
+	// A lenient broker is a general one.
 	caps.MaximumQos = 1
+	if opts.Lenient {
+		caps.MaximumQos = 2
+	}
 	// mochi allocates a packet's whole length before reading it: without a
 	// cap, five bytes announcing 256 MB cost 256 MB. AWS IoT takes payloads
 	// up to 128 KB; the cap leaves room for the topic and the header.

@@ -138,3 +138,18 @@ func TestQoS2PublishIsNotAcknowledged(t *testing.T) {
 		t.Fatalf("after a QoS 2 PUBLISH: % x, %v", got, err)
 	}
 }
+
+// TestLenientTakesQoS2: with Lenient the embedded broker is a general one,
+// QoS 2 included: a QoS 2 PUBLISH gets its PUBREC.
+func TestLenientTakesQoS2(t *testing.T) {
+	emu, _ := startRulesEmulator(t, true)
+	c := dialRaw(t, emu.MQTTAddr(), "general", 60)
+	if _, err := c.Write(rawPublish("t/x", []byte(`hello`), 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	_ = c.SetReadDeadline(time.Now().Add(testutil.DeviceWait))
+	if _, err := io.ReadFull(c, got); err != nil || got[0] != 0x50 {
+		t.Fatalf("after a QoS 2 PUBLISH to the lenient broker: % x, %v", got, err)
+	}
+}
