@@ -12,10 +12,12 @@ import (
 // does not say (it answers TerminalStateReached): it asks for an update to
 // QUEUED, which no device may set, and the InvalidStateTransition refusal
 // carries the execution's state. Nothing changes: an ended execution takes
-// no update. state is that terminal state, with the refusal's timestamp;
-// nil when the service did not say (reply tells what it said instead).
-func ProbeEnded(ctx context.Context, conn *mqttclient.Conn, thing, jobID, token string) (reply mqttclient.Reply, state *jobs.JobExecutionState, timestamp int64, err error) {
-	payload, err := json.Marshal(jobs.UpdateRequest{Status: jobs.StatusQueued, ClientToken: token})
+// no update. executionNumber names the execution, nil the latest (a retry
+// is a later one). state is that terminal state, with the refusal's
+// timestamp; nil when the service did not say (reply tells what it said
+// instead).
+func ProbeEnded(ctx context.Context, conn *mqttclient.Conn, thing, jobID string, executionNumber *int64, token string) (reply mqttclient.Reply, state *jobs.JobExecutionState, timestamp int64, err error) {
+	payload, err := json.Marshal(jobs.UpdateRequest{Status: jobs.StatusQueued, ExecutionNumber: executionNumber, ClientToken: token})
 	if err != nil {
 		return reply, nil, 0, err
 	}

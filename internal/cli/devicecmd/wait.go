@@ -412,7 +412,7 @@ func (t waitTarget) reached(status jobs.Status, payload []byte) look {
 // describe (TerminalStateReached, whose payload is terminalReply), with
 // cmdutil.ProbeEnded.
 func (t waitTarget) ended(ctx context.Context, conn *mqttclient.Conn, terminalReply []byte) (look, error) {
-	reply, state, timestamp, err := cmdutil.ProbeEnded(ctx, conn, t.thing, t.jobID, t.tokens.next())
+	reply, state, timestamp, err := cmdutil.ProbeEnded(ctx, conn, t.thing, t.jobID, nil, t.tokens.next())
 	switch {
 	case err != nil:
 		return look{}, err

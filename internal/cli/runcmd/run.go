@@ -85,12 +85,15 @@ service allows. Its other output is passed on to stderr.
 
 --step-timeout MINUTES sets a step timer on each execution and renews it,
 halfway through, for as long as the handler runs; every update carries
-expectedVersion.
+expectedVersion and the executionNumber of the execution it is for.
 
-When the execution ends under the handler (canceled, or timed out by its
-step timer: a notify-next that no longer shows it), the handler is stopped
-(SIGTERM, then SIGKILL 5 s later), run says what happened and sends no
-update, which the service would refuse.
+When the execution ends under the handler (canceled, or timed out by a
+timer: a notify-next that no longer shows it, or shows its retry, a new
+executionNumber of the same job), the handler is stopped (SIGTERM, then
+SIGKILL 5 s later), run says what happened and sends no update, which the
+service would refuse. When the final update is refused all the same (the
+execution ended unseen), run reports the status the service has, never
+the handler's. A retry is taken as any other job.
 
 --once handles one job (waiting for one if none is pending) and exits with
 its outcome: 0 for SUCCEEDED, 1 otherwise. --max-jobs N stops after N.
@@ -366,16 +369,19 @@ type result struct {
 type execution struct {
 	mu      sync.Mutex
 	jobID   string
+	number  int64
 	version int64
 	details map[string]string
 }
 
-// update sends an update of the execution and learns its new version.
+// update sends an update of the execution and learns its new version. It
+// names the execution by its number: without it the service updates the
+// job's latest execution, which a retry queued after this one would be.
 func (r *runner) update(x *execution, status jobs.Status, stepTimeout *int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	v := jobs.Version(x.version)
-	req := jobs.UpdateRequest{Status: status, StatusDetails: x.details, ExpectedVersion: &v,
+	req := jobs.UpdateRequest{Status: status, StatusDetails: x.details, ExpectedVersion: &v, ExecutionNumber: &x.number,
 		IncludeJobExecutionState: true, StepTimeoutInMinutes: stepTimeout, ClientToken: uuid.NewString()}
 	var resp jobs.UpdateResponse
 	if err := r.request(jobs.UpdateTopic(r.o.conn.Thing, x.jobID), req, req.ClientToken, &resp); err != nil {
@@ -449,18 +455,19 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 		doc = []byte("{}")
 	}
 	steps, final, dc := r.plan(doc)
-	jr := &jobRun{je: je, x: &execution{jobID: je.JobID, version: je.VersionNumber, details: map[string]string{}},
+	jr := &jobRun{je: je, x: &execution{jobID: je.JobID, number: je.ExecutionNumber, version: je.VersionNumber, details: map[string]string{}},
 		gone: make(chan struct{}, 1), stopping: ctx.Done()}
 	if o.StepTimeout > 0 {
 		ticker := time.NewTicker(time.Duration(o.StepTimeout) * time.Minute / 2)
 		defer ticker.Stop()
 		jr.renew = ticker.C
 	}
-	// The execution may end under the handler (canceled, timed out): a
-	// notify-next that no longer shows it as the head says so.
+	// The execution may end under the handler (canceled, timed out, and
+	// maybe retried): a notify-next that no longer shows it as the head
+	// says so.
 	watchCtx, stopWatching := context.WithCancel(r.work)
 	defer stopWatching()
-	go r.watchHead(watchCtx, je.JobID, jr.gone)
+	go r.watchHead(watchCtx, je, jr.gone)
 	if o.conn.IO.IsStderrTTY() {
 		fmt.Fprintf(o.conn.IO.ErrOut, "running job %s (execution %d, version %d)\n", je.JobID, je.ExecutionNumber, je.VersionNumber)
 	}
@@ -545,12 +552,22 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 	}
 	err := r.update(x, res.Status, nil)
 	var rej *cmdutil.RejectedError
+	if errors.As(err, &rej) {
+		// The service refused the outcome, so the execution does not have
+		// it: the status reported is the one it has, which the refusal
+		// carries or describe tells ("" when neither says).
+		if rej.State != nil {
+			res.Status = rej.State.Status
+		} else {
+			res.Status, _ = r.executionStatus(je.JobID, je.ExecutionNumber)
+		}
+	}
 	switch {
-	case errors.As(err, &rej) && rej.State != nil && rej.State.Status.Terminal():
+	case rej != nil && res.Status.Terminal():
 		// It ended (a timer ran out) between the handler's end and our
 		// report: the service's status is the outcome, as above.
-		res.Status, res.Error = rej.State.Status, "the execution ended before its outcome was reported"
-		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: the execution ended %s before the handler's outcome was reported\n", je.JobID, rej.State.Status)
+		res.Error = "the execution ended before its outcome was reported"
+		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: the execution ended %s before the handler's outcome was reported\n", je.JobID, res.Status)
 	case err != nil:
 		res.Error = "the final update failed: " + strings.SplitN(err.Error(), "\n", 2)[0]
 		fmt.Fprintf(o.conn.IO.ErrOut, "job %s: %v\n", je.JobID, err)
@@ -630,7 +647,7 @@ func (r *runner) supervise(jr *jobRun, cmd *exec.Cmd, exited <-chan error) error
 		case err := <-exited:
 			return err
 		case <-jr.gone:
-			if st, over := r.endedStatus(je.JobID); over && !jr.endedUnder {
+			if st, over := r.executionStatus(je.JobID, je.ExecutionNumber); over && !jr.endedUnder {
 				jr.ended, jr.endedUnder = st, true
 				fmt.Fprintf(o.conn.IO.ErrOut, "job %s is %s: its handler is stopped (SIGTERM, then SIGKILL in 5s)\n", je.JobID, cmp.Or(string(st), "over"))
 				terminate()
@@ -651,9 +668,11 @@ func (r *runner) supervise(jr *jobRun, cmd *exec.Cmd, exited <-chan error) error
 	}
 }
 
-// watchHead signals gone when a notify-next no longer names jobID as the
-// head of the queue: the execution may have ended (canceled, timed out).
-func (r *runner) watchHead(ctx context.Context, jobID string, gone chan<- struct{}) {
+// watchHead signals gone when a notify-next no longer names the execution
+// je as the head of the queue: it names another job, none, or another
+// execution of the same job (a retry queued when je ended). The execution
+// may have ended (canceled, timed out).
+func (r *runner) watchHead(ctx context.Context, je *jobs.JobExecution, gone chan<- struct{}) {
 	for {
 		e, err := r.w.Next(ctx)
 		if err != nil {
@@ -663,7 +682,10 @@ func (r *runner) watchHead(ctx context.Context, jobID string, gone chan<- struct
 			continue
 		}
 		var m jobs.NotifyNextMessage
-		if json.Unmarshal(e.Payload, &m) == nil && (m.Execution == nil || m.Execution.JobID != jobID) {
+		if json.Unmarshal(e.Payload, &m) != nil {
+			continue
+		}
+		if head := m.Execution; head == nil || head.JobID != je.JobID || head.ExecutionNumber != je.ExecutionNumber {
 			select {
 			case gone <- struct{}{}:
 			default:
@@ -672,21 +694,33 @@ func (r *runner) watchHead(ctx context.Context, jobID string, gone chan<- struct
 	}
 }
 
-// endedStatus asks whether the execution of jobID has ended and in what
-// status: describe answers TerminalStateReached for an ended one, and
-// cmdutil.ProbeEnded learns the status, as iotjobs wait does. over is
-// false while it is still pending.
-func (r *runner) endedStatus(jobID string) (status jobs.Status, over bool) {
+// executionStatus asks the service for the status of execution number of
+// jobID: describe tells it while the execution is pending, and answers
+// TerminalStateReached once it has ended, when cmdutil.ProbeEnded learns
+// the status, as iotjobs wait does. over says it has ended, its status ""
+// when the service did not say; status is "" and over false when describe
+// got no answer or another refusal (the execution was deleted).
+func (r *runner) executionStatus(jobID string, number int64) (status jobs.Status, over bool) {
 	ctx, cancel := context.WithTimeout(r.work, r.o.conn.Timeout)
 	defer cancel()
 	token := uuid.NewString()
-	payload, _ := json.Marshal(jobs.DescribeRequest{ClientToken: token})
+	payload, _ := json.Marshal(jobs.DescribeRequest{ExecutionNumber: &number, IncludeJobDocument: new(false), ClientToken: token})
 	reply, err := r.w.Request(ctx, jobs.DescribeTopic(r.o.conn.Thing, jobID), payload, token)
-	var rej jobs.ErrorResponse
-	if err != nil || reply.Accepted || json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
+	if err != nil {
 		return "", false
 	}
-	if _, state, _, err := cmdutil.ProbeEnded(ctx, r.w.Conn, r.o.conn.Thing, jobID, uuid.NewString()); err == nil && state != nil {
+	if reply.Accepted {
+		var resp jobs.ExecutionResponse
+		if json.Unmarshal(reply.Payload, &resp) != nil || resp.Execution == nil {
+			return "", false
+		}
+		return resp.Execution.Status, resp.Execution.Status.Terminal()
+	}
+	var rej jobs.ErrorResponse
+	if json.Unmarshal(reply.Payload, &rej) != nil || rej.Code != jobs.CodeTerminalStateReached {
+		return "", false
+	}
+	if _, state, _, err := cmdutil.ProbeEnded(ctx, r.w.Conn, r.o.conn.Thing, jobID, &number, uuid.NewString()); err == nil && state != nil {
 		return state.Status, true
 	}
 	return "", true

@@ -28,10 +28,11 @@ func handler(t *testing.T, body string) string {
 	return path
 }
 
-// execution is what the control plane says of thing's execution of job.
-func execution(t *testing.T, emu *testutil.Emulator, job, thing string) (status string, details map[string]string) {
+// execution is what the control plane says of thing's latest execution of
+// job, or of the one that flags such as --execution-number N name.
+func execution(t *testing.T, emu *testutil.Emulator, job, thing string, flags ...string) (status string, details map[string]string) {
 	t.Helper()
-	r := iotjobs.Run(t, nil, "emulator", "describe-execution", job, "-t", thing, "--emulator", emu.HTTPURL, "-o", "json")
+	r := iotjobs.Run(t, nil, append([]string{"emulator", "describe-execution", job, "-t", thing, "--emulator", emu.HTTPURL, "-o", "json"}, flags...)...)
 	testutil.WantExit(t, r, 0)
 	var m struct {
 		Execution struct {
@@ -185,10 +186,66 @@ func TestRunStopsWhenTheExecutionEnds(t *testing.T) {
 	}
 }
 
+// TestRunStopsARetriedExecution: an execution that times out under its
+// handler and is retried, which puts the same job at the head of the queue
+// with another executionNumber, is over for its handler: the handler is
+// stopped, and run reports that execution number TIMED_OUT, not the
+// handler's outcome (which the retry would have taken, or refused). A run
+// that goes on then runs the retry.
+func TestRunStopsARetriedExecution(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(time.Second))
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "create-job", "rt", "-t", "thing-1,thing-2", "--document", `{}`,
+		"--in-progress-timeout", "3", "--retry", "TIMED_OUT:1", "--emulator", emu.HTTPURL), 0)
+	// The first execution outlives its in-progress timer (3 emulated
+	// minutes, 3 s) and leaves a file only if it is not stopped; the retry
+	// leaves its file at once.
+	dir := t.TempDir()
+	h := handler(t, `if [ "$IOTJOBS_EXECUTION_NUMBER" = 1 ]; then sleep 20; fi
+touch "`+dir+`/$IOTJOBS_THING-$IOTJOBS_EXECUTION_NUMBER"
+`)
+	ran := func(thing string, number int) bool {
+		_, err := os.Stat(filepath.Join(dir, fmt.Sprintf("%s-%d", thing, number)))
+		return err == nil
+	}
+
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", h, "--once")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"rt","executionNumber":1,"status":"TIMED_OUT","signal":"terminated"`) ||
+		strings.Contains(r.Stdout, "SUCCEEDED") || !strings.Contains(r.Stderr, "job rt is TIMED_OUT: its handler is stopped") {
+		t.Errorf("a retried execution:\n%s", r)
+	}
+	if ran("thing-1", 1) {
+		t.Error("the handler of the timed-out execution ran to its end")
+	}
+	if status, _ := execution(t, emu, "rt", "thing-1", "--execution-number", "1"); status != "TIMED_OUT" {
+		t.Errorf("thing-1 execution 1: %s", status)
+	}
+	if status, _ := execution(t, emu, "rt", "thing-1"); status != "QUEUED" {
+		t.Errorf("thing-1 execution 2: %s", status)
+	}
+
+	// Without --once, the run takes the retry next.
+	r = iotjobs.Run(t, nil, "run", "-t", "thing-2", "-e", emu.Endpoint, "--exec", h, "--max-jobs", "2")
+	testutil.WantExit(t, r, 0)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"jobId":"rt","executionNumber":1,"status":"TIMED_OUT","signal":"terminated"`) ||
+		!strings.Contains(lines[1], `"jobId":"rt","executionNumber":2,"status":"SUCCEEDED","exitCode":0`) {
+		t.Errorf("a retry after the time-out:\n%s", r)
+	}
+	if ran("thing-2", 1) || !ran("thing-2", 2) {
+		t.Errorf("thing-2: execution 1 ran to its end: %v; execution 2 ran: %v", ran("thing-2", 1), ran("thing-2", 2))
+	}
+	if status, _ := execution(t, emu, "rt", "thing-2"); status != "SUCCEEDED" {
+		t.Errorf("thing-2 execution 2: %s", status)
+	}
+}
+
 // TestRunReportsAnEndItDidNotSee: when the execution times out and no
 // notification says so (here an IoT policy keeps notify and notify-next
 // from the runner), the final update is refused, and the runner reports
-// the status the refusal carries, not the handler's outcome.
+// the status the refusal carries, not the handler's outcome. So too when
+// the execution was retried: the update names its executionNumber, not
+// the retry's.
 func TestRunReportsAnEndItDidNotSee(t *testing.T) {
 	policy := filepath.Join(t.TempDir(), "policy.json")
 	testutil.WriteFile(t, policy, `{"Version": "2012-10-17", "Statement": [
@@ -205,6 +262,39 @@ func TestRunReportsAnEndItDidNotSee(t *testing.T) {
 	}
 	if status, _ := execution(t, emu, "late", "thing-1"); status != "TIMED_OUT" {
 		t.Errorf("late: %s", status)
+	}
+
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "create-job", "retried", "-t", "thing-1", "--document", `{}`,
+		"--in-progress-timeout", "1", "--retry", "TIMED_OUT:1", "--emulator", emu.HTTPURL), 0)
+	r = iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", "sleep 1", "--once")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"retried","executionNumber":1,"status":"TIMED_OUT"`) ||
+		!strings.Contains(r.Stderr, "job retried: the execution ended TIMED_OUT before the handler's outcome was reported") {
+		t.Errorf("a time-out and retry the runner did not see:\n%s", r)
+	}
+	if status, _ := execution(t, emu, "retried", "thing-1"); status != "QUEUED" {
+		t.Errorf("the retry: %s", status)
+	}
+}
+
+// TestRunReportsARefusedOutcome: a final update the service refuses for
+// an execution that has not ended (here another client updates it under
+// the handler, so that expectedVersion no longer matches) is reported with
+// the status the service has, not the handler's SUCCEEDED, and --once
+// exits 1.
+func TestRunReportsARefusedOutcome(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "raced", "thing-1", `{}`)
+	h := handler(t, `"`+iotjobs.Path+`" update raced -t thing-1 -e `+emu.Endpoint+` --client-id other --status IN_PROGRESS --status-detail by=other >/dev/null
+`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", h, "--once")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stdout, `"jobId":"raced","executionNumber":1,"status":"IN_PROGRESS","exitCode":0`) ||
+		!strings.Contains(r.Stdout, `"error":"the final update failed: rejected: VersionMismatch`) {
+		t.Errorf("a refused outcome:\n%s", r)
+	}
+	if status, details := execution(t, emu, "raced", "thing-1"); status != "IN_PROGRESS" || details["by"] != "other" {
+		t.Errorf("raced: %s %v", status, details)
 	}
 }
 

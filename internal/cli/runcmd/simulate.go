@@ -102,7 +102,7 @@ func (r *runner) simulateStep(jr *jobRun) stepOutcome {
 			out.exitCode = &code
 			return out
 		case <-jr.gone:
-			if st, over := r.endedStatus(jr.je.JobID); over {
+			if st, over := r.executionStatus(jr.je.JobID, jr.je.ExecutionNumber); over {
 				jr.ended, jr.endedUnder = st, true
 				out.signal = "simulated stop"
 				return out
