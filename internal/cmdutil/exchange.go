@@ -233,7 +233,11 @@ func (o *ConnOptions) rejectionHint(topic jobs.Topic, request []byte, resp jobs.
 	case jobs.CodeTerminalStateReached:
 		return "the execution has finished; see the thing's pending jobs with: " + o.Suggest("get-pending")
 	case jobs.CodeRequestThrottled:
-		return "AWS IoT allows an account 200 Jobs reads (get-pending, describe) and 200 writes (start-next, update) per second by default; " +
+		limit := "200 Jobs reads (get-pending, describe) a second"
+		if topic.Op == jobs.OpStartNext || topic.Op == jobs.OpUpdate {
+			limit = "200 Jobs writes (start-next, update) a second"
+		}
+		return "AWS IoT allows an account " + limit + " by default, all its devices together; " +
 			"wait a moment and try again (--retries does, with backoff), or pace a fan-out with --rate"
 	case jobs.CodeInternalError:
 		return "the service failed; try again"

@@ -72,7 +72,7 @@ var connackHints = map[byte]string{
 	packets.ErrRefusedIDRejected:            "the server does not accept this client id; choose another with --client-id",
 	packets.ErrRefusedServerUnavailable:     "the server is up but not accepting clients; try again later",
 	packets.ErrRefusedBadUsernameOrPassword: "the server wants other credentials",
-	packets.ErrRefusedNotAuthorised:         "the server does not authorise this client: on AWS IoT, check that the certificate is ACTIVE and its policy allows iot:Connect for this client id",
+	packets.ErrRefusedNotAuthorised:         "the server does not authorise this client: on AWS IoT, check that the certificate is ACTIVE and its policy allows iot:Connect for this client id (iotjobs policy -t THING --check POLICY.json says)",
 }
 
 // classifyConnect turns a failed connection into a ConnectionError that

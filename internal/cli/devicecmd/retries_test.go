@@ -79,14 +79,21 @@ func TestNoPingPongWithAWatch(t *testing.T) {
 // and the hint AWS's defaults; with --retries the backoff gets it through.
 func TestThrottledByTheEmulator(t *testing.T) {
 	// One read every two seconds, a burst of one.
-	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.5} }))
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.5, Writes: 0.5} }))
 	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "0"}, conn...)...), 0)
 	r := iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "0"}, conn...)...)
 	testutil.WantExit(t, r, 17)
 	if !strings.Contains(r.Stdout+r.Stderr, "the account's Jobs reads are limited to 0.5 per second") ||
-		!strings.Contains(r.Stderr, "AWS IoT allows an account 200 Jobs reads (get-pending, describe) and 200 writes (start-next, update) per second by default") {
+		!strings.Contains(r.Stderr, "AWS IoT allows an account 200 Jobs reads (get-pending, describe) a second by default, all its devices together") {
 		t.Errorf("throttled:\n%s", r)
+	}
+	// A write names the write limit.
+	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"start-next", "--retries", "0"}, conn...)...), 0)
+	r = iotjobs.Run(t, nil, append([]string{"start-next", "--retries", "0"}, conn...)...)
+	testutil.WantExit(t, r, 17)
+	if !strings.Contains(r.Stderr, "AWS IoT allows an account 200 Jobs writes (start-next, update) a second by default") {
+		t.Errorf("throttled write:\n%s", r)
 	}
 	testutil.WantExit(t, iotjobs.Run(t, nil, append([]string{"get-pending", "--retries", "4"}, conn...)...), 0)
 }
