@@ -154,10 +154,15 @@ const (
 type errNotAllAccepted struct {
 	failed, total int
 	what          string
+	hint          string
 }
 
 func (e errNotAllAccepted) Error() string {
-	return fmt.Sprintf("%d of %d things %s", e.failed, e.total, cmp.Or(e.what, "were not accepted"))
+	msg := fmt.Sprintf("%d of %d things %s", e.failed, e.total, cmp.Or(e.what, "were not accepted"))
+	if e.hint != "" {
+		msg += "\n  hint: " + e.hint
+	}
+	return msg
 }
 
 // fanOutRun is one fan-out in progress.
@@ -179,6 +184,8 @@ type fanOutRun struct {
 	// began is when a many-thing wait began: a thing's time is its wait's,
 	// not one request's.
 	began time.Time
+	// unpaced: the requests were sent as fast as they came (--rate 0).
+	unpaced bool
 }
 
 func (run *fanOutRun) lastErr() error {
@@ -206,6 +213,7 @@ func newFanOutRun(conn *cmdutil.ConnOptions, f *fanOut, filters []string, build 
 	if !f.rateSet && aws {
 		perConnection = min(awsRatePerConnection, awsRatePerAccount/float64(f.Connections))
 	}
+	run.unpaced = perConnection == 0
 	if ios.IsStderrTTY() {
 		pacing := "unpaced"
 		if perConnection > 0 {
@@ -282,16 +290,25 @@ func (run *fanOutRun) finish(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return context.Canceled
 	}
-	failed := 0
+	failed, timedOut := 0, 0
 	for _, r := range run.results {
 		if r.Outcome != outcomeAccepted {
 			failed++
 		}
+		if r.Outcome == outcomeTimeout {
+			timedOut++
+		}
 	}
-	if failed > 0 {
-		return errNotAllAccepted{failed: failed, total: len(run.results), what: run.unmet}
+	if failed == 0 {
+		return nil
 	}
-	return nil
+	e := errNotAllAccepted{failed: failed, total: len(run.results), what: run.unmet}
+	if timedOut > 0 && run.unpaced && run.unmet == "" {
+		// A wait's timeouts are things that did not get there; a request's
+		// are replies that never came.
+		e.hint = fmt.Sprintf("%d got no reply: a broker that discards publishes over a rate (AWS IoT: 100 a second per connection, as the emulator does with --throttle aws) drops an unpaced fan-out's excess; pace it, e.g. --rate 80", timedOut)
+	}
+	return e
 }
 
 // connection asks the things it takes from queue over one connection. A

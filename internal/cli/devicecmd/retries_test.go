@@ -127,3 +127,22 @@ func TestFanOutRetriesThrottling(t *testing.T) {
 		t.Errorf("%d lines:\n%s", len(lines), r)
 	}
 }
+
+// TestUnpacedFanOutIntoADiscardingBroker: a broker that discards publishes
+// over a rate (AWS IoT, and the emulator with --throttle) leaves an
+// unpaced fan-out's excess unanswered; the error says so and how to pace
+// it, and paced, every thing is answered.
+func TestUnpacedFanOutIntoADiscardingBroker(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Publishes: 20} }))
+	var things []string
+	for i := range 40 {
+		things = append(things, fmt.Sprintf("thing-%02d", i))
+	}
+	r := iotjobs.Run(t, nil, "get-pending", "-t", strings.Join(things, ","), "-e", emu.Endpoint, "--parallel", "40", "--timeout", "1s")
+	testutil.WantExit(t, r, 1)
+	if !strings.Contains(r.Stderr, "got no reply: a broker that discards publishes over a rate (AWS IoT: 100 a second per connection, as the emulator does with --throttle aws) drops an unpaced fan-out's excess; pace it, e.g. --rate 80") {
+		t.Errorf("unpaced into a discarding broker:\n%s", r)
+	}
+	r = iotjobs.Run(t, nil, "get-pending", "-t", strings.Join(things[:20], ","), "-e", emu.Endpoint, "--rate", "15", "--timeout", "5s")
+	testutil.WantExit(t, r, 0)
+}
