@@ -3,6 +3,8 @@ package devicecmd_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -136,6 +138,14 @@ func TestFanOutThingsFromFlagsAndStdin(t *testing.T) {
 	testutil.WantExit(t, r, 0)
 	if lines := fanLines(t, r); len(lines) != 3 {
 		t.Errorf("-t a,b -t c: %v", lines)
+	}
+	// --things - reads stdin: comments, blank lines and spaces ignored.
+	cmd := exec.Command(iotjobs.Path, "get-pending", "--things", "-", "-e", emu.Endpoint)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader("# the bench\n\nt1\n  t2  # second\n")
+	out, err := cmd.Output()
+	if err != nil || strings.Count(string(out), `"outcome":"accepted"`) != 2 || !strings.Contains(string(out), `"thing":"t2"`) {
+		t.Errorf("--things - from stdin: %v\n%s", err, out)
 	}
 	for _, bad := range [][]string{
 		{"get-pending", "-t", "a,b/c", "-e", emu.Endpoint},
