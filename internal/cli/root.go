@@ -75,13 +75,7 @@ func topLevel() []topLevelCmd {
 		{"config", configcmd.NewConfigCmd},
 		{"run", runcmd.NewRunCmd},
 		{"policy", policycmd.NewPolicyCmd},
-		{"shell", func(ios *iostreams.IOStreams) *cobra.Command {
-			return shellcmd.NewShellCmd(ios, func(ctx context.Context, lineIOS *iostreams.IOStreams, args []string) error {
-				step := NewRootCmdFor(lineIOS, args)
-				step.SetArgs(args)
-				return step.ExecuteContext(ctx)
-			})
-		}},
+		{"shell", func(ios *iostreams.IOStreams) *cobra.Command { return shellcmd.NewShellCmd(ios, NewRootCmdFor) }},
 	}
 }
 

@@ -34,16 +34,17 @@ import (
 	"github.com/iotjobs/iotjobs/internal/render"
 )
 
-// RunFunc runs one command line (without the program name) with ios, as
-// the root command would.
-type RunFunc func(ctx context.Context, ios *iostreams.IOStreams, args []string) error
+// TreeFunc builds the command tree that runs args, a command line
+// without the program name, with ios: the root command's tree. A line runs
+// through it, and Tab completes a line from the command it finds there.
+type TreeFunc func(ios *iostreams.IOStreams, args []string) *cobra.Command
 
 // lineCommands are the commands a line may run.
 var lineCommands = []string{"get-pending", "start-next", "describe", "update", "wait"}
 
 type shellOptions struct {
 	conn cmdutil.ConnOptions
-	run  RunFunc
+	tree TreeFunc
 
 	// watching: notifications are printed (watch on|off).
 	watching atomic.Bool
@@ -52,9 +53,10 @@ type shellOptions struct {
 	mu sync.Mutex
 }
 
-// NewShellCmd is `iotjobs shell`; run runs each line's command.
-func NewShellCmd(ios *iostreams.IOStreams, run RunFunc) *cobra.Command {
-	opts := &shellOptions{conn: cmdutil.ConnOptions{IO: ios}, run: run}
+// NewShellCmd is `iotjobs shell`; each line's command runs through the
+// tree that tree builds.
+func NewShellCmd(ios *iostreams.IOStreams, tree TreeFunc) *cobra.Command {
+	opts := &shellOptions{conn: cmdutil.ConnOptions{IO: ios}, tree: tree}
 	cmd := &cobra.Command{
 		Use:   "shell",
 		Short: "An interactive session as the thing, on one connection",
@@ -215,7 +217,7 @@ func (s *session) interactive() error {
 		_ = os.MkdirAll(strings.TrimSuffix(history, "/shell_history"), 0o700)
 	}
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt: s.prompt(), HistoryFile: history, AutoComplete: s.completer(),
+		Prompt: s.prompt(), HistoryFile: history, AutoComplete: completer{tree: s.o.tree, ios: s.o.conn.IO, mem: s.mem},
 		InterruptPrompt: "^C", EOFPrompt: "exit", Stdin: io.NopCloser(s.o.conn.IO.In),
 		Stdout: s.o.conn.IO.Out, Stderr: s.o.conn.IO.ErrOut,
 	})
@@ -353,7 +355,9 @@ func (s *session) run(line string, ios *iostreams.IOStreams, jsonLines bool) err
 		case <-done:
 		}
 	}()
-	return s.o.run(ctx, ios, args)
+	root := s.o.tree(ios, args)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // connArgs are the session's connection flags for a line's command: the
@@ -370,28 +374,4 @@ func (s *session) connArgs(words []string) []string {
 		args = append(args, "-o", o.Output)
 	}
 	return args
-}
-
-// completer completes commands, their flags, statuses and the job ids the
-// session has seen.
-func (s *session) completer() readline.AutoCompleter {
-	jobIDs := func(string) []string { return s.mem.jobIDs() }
-	statuses := []readline.PrefixCompleterInterface{}
-	for _, st := range jobs.DeviceStatuses {
-		statuses = append(statuses, readline.PcItem(string(st)))
-	}
-	return readline.NewPrefixCompleter(
-		readline.PcItem("get-pending"),
-		readline.PcItem("start-next", readline.PcItem("--status-detail"), readline.PcItem("--step-timeout")),
-		readline.PcItem("describe", readline.PcItem("'$next'"), readline.PcItemDynamic(jobIDs,
-			readline.PcItem("--execution-number"), readline.PcItem("--include-job-document=false"))),
-		readline.PcItem("update", readline.PcItemDynamic(jobIDs,
-			readline.PcItem("--status", statuses...), readline.PcItem("--expected-version"), readline.PcItem("--status-detail"),
-			readline.PcItem("--step-timeout"), readline.PcItem("--include-job-execution-state"))),
-		readline.PcItem("wait", readline.PcItemDynamic(jobIDs, readline.PcItem("--until", append(statuses, readline.PcItem("terminal"))...),
-			readline.PcItem("--timeout"))),
-		readline.PcItem("watch", readline.PcItem("on"), readline.PcItem("off")),
-		readline.PcItem("help"),
-		readline.PcItem("exit"),
-	)
 }

@@ -137,13 +137,16 @@ func (term *terminal) text() string {
 func (term *terminal) waitFor(s string, n int) {
 	term.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(term.text(), s) < n {
+	for term.count(s) < n {
 		if time.Now().After(deadline) {
 			term.t.Fatalf("the terminal does not show %q %d times:\n%s", s, n, term.text())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// count is how many times the screen has shown s so far.
+func (term *terminal) count(s string) int { return strings.Count(term.text(), s) }
 
 func (term *terminal) typeIn(s string) {
 	term.t.Helper()
@@ -189,6 +192,48 @@ func TestInteractiveSession(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the shell did not end:\n%s", term.text())
+	}
+}
+
+// TestInteractiveCompletesFlagsAnywhere: at a real terminal Tab completes
+// a flag wherever the line is among its flags: after update without a job
+// id, after other flags and their values, after $next, and after wait;
+// the first line, so completed, runs on the execution in progress.
+func TestInteractiveCompletesFlagsAnywhere(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "job-a", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-b", "thing-1", `{}`)
+	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	term.waitFor("thing-1 (connected)> ", 1)
+	term.typeIn("start-next\r")
+	term.waitFor(`"status": "IN_PROGRESS"`, 1)
+	term.waitFor("thing-1 (connected)> ", 2)
+
+	term.typeIn("update --st\t") // lists --status, --status-detail, --step-timeout
+	term.waitFor("--status-detail", 1)
+	term.typeIn("atus SUCC\t\r")
+	term.waitFor("update --status SUCCEEDED", 1)
+	term.waitFor(`"status": "SUCCEEDED"`, 1) // job-a's, the session's execution in progress
+
+	listed := term.count("--status-detail") // the list above is redrawn as the line is typed
+	term.typeIn("update job-b --expected-version 1 --st\t")
+	term.waitFor("--status-detail", listed+1)
+	term.typeIn("\x03\x03") // the list closes, then the line is dropped
+	term.waitFor("^C", 1)
+
+	term.typeIn("describe $next --inc\t")
+	term.waitFor("describe $next --include-job-document=false", 1)
+	term.typeIn("\x03")
+	term.waitFor("^C", 2)
+
+	term.typeIn("wait --ti\t")
+	term.waitFor("wait --timeout", 1)
+	term.typeIn("\x03")
+	term.waitFor("^C", 3)
+
+	term.typeIn("exit\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, term.text())
 	}
 }
 
