@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -166,12 +167,12 @@ func (s *session) events(ctx context.Context) {
 			s.o.mu.Unlock()
 		case mqttclient.Lost:
 			s.setState("disconnected")
-			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s disconnected (%v); reconnecting\n", jobs.HumanTime(e.At), e.Err)
+			fmt.Fprintf(s.errOut(), "%s disconnected (%v); reconnecting\n", jobs.HumanTime(e.At), e.Err)
 		case mqttclient.Retrying:
 			s.setState(fmt.Sprintf("reconnecting, attempt %d", e.Attempt))
 		case mqttclient.Reconnected:
 			s.setState("connected")
-			fmt.Fprintf(s.o.conn.IO.ErrOut, "%s reconnected; resyncing with get-pending\n", jobs.HumanTime(e.At))
+			fmt.Fprintf(s.errOut(), "%s reconnected; resyncing with get-pending\n", jobs.HumanTime(e.At))
 			go s.resync()
 		}
 	}
@@ -187,13 +188,23 @@ func (s *session) resync() {
 	payload, _ := json.Marshal(jobs.GetPendingRequest{ClientToken: token})
 	reply, err := s.w.Request(ctx, topic, payload, token)
 	if err != nil {
-		fmt.Fprintf(s.o.conn.IO.ErrOut, "resync after the reconnect failed: %v\n", err)
+		fmt.Fprintf(s.errOut(), "resync after the reconnect failed: %v\n", err)
 		return
 	}
 	s.mem.seen(topic, reply.Payload)
 	s.o.mu.Lock()
 	defer s.o.mu.Unlock()
 	_ = s.notes.Notification(render.Notification{Topic: reply.Topic, Payload: reply.Payload, At: time.Now(), Resync: true})
+}
+
+// errOut is where the session's own messages go while lines are read: on a
+// terminal through the line editor, which prints them above the line being
+// edited instead of over it.
+func (s *session) errOut() io.Writer {
+	if s.rl != nil {
+		return s.rl.Stderr()
+	}
+	return s.o.conn.IO.ErrOut
 }
 
 func (s *session) setState(state string) {
@@ -214,7 +225,7 @@ func (s *session) interactive() error {
 	s.state.Store("connected")
 	history, _ := config.HistoryPath()
 	if history != "" {
-		_ = os.MkdirAll(strings.TrimSuffix(history, "/shell_history"), 0o700)
+		history = privateHistory(history)
 	}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt: s.prompt(), HistoryFile: history, AutoComplete: completer{tree: s.o.tree, ios: s.o.conn.IO, mem: s.mem},
@@ -225,6 +236,11 @@ func (s *session) interactive() error {
 		return err
 	}
 	defer rl.Close()
+	if history != "" {
+		// readline replaces the file when it trims it to its limit, and an
+		// older iotjobs created it, 0666 less the umask.
+		_ = os.Chmod(history, 0o600)
+	}
 	s.rl = rl
 	above := iostreams.System(nil, rl.Stdout(), s.o.conn.IO.ErrOut)
 	above.SetTTY(true, s.o.conn.IO.IsStderrTTY())
@@ -374,4 +390,20 @@ func (s *session) connArgs(words []string) []string {
 		args = append(args, "-o", o.Output)
 	}
 	return args
+}
+
+// privateHistory creates the history file at path, if it is not there,
+// readable by its owner only: it holds what was typed, status details and
+// all, and readline would create it 0666 less the umask. It returns path,
+// or "" (no history kept) when it cannot.
+func privateHistory(path string) string {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return ""
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return ""
+	}
+	f.Close()
+	return path
 }

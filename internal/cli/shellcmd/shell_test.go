@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -93,16 +94,23 @@ type terminal struct {
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	screen strings.Builder
+	// state is the shell's $XDG_STATE_HOME.
+	state string
 }
 
 func startTerminal(t *testing.T, args ...string) *terminal {
+	return startTerminalIn(t, t.TempDir(), args...)
+}
+
+// startTerminalIn starts the shell with state as its $XDG_STATE_HOME.
+func startTerminalIn(t *testing.T, state string, args ...string) *terminal {
 	cmd := exec.Command(iotjobs.Path, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir(), "TERM=xterm", "NO_COLOR=1"}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + state, "TERM=xterm", "NO_COLOR=1"}
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	term := &terminal{t: t, pty: f, cmd: cmd}
+	term := &terminal{t: t, pty: f, cmd: cmd, state: state}
 	go func() {
 		r := bufio.NewReader(f)
 		buf := make([]byte, 4096)
@@ -158,7 +166,8 @@ func (term *terminal) typeIn(s string) {
 // TestInteractiveSession: at a real terminal the prompt names the thing
 // and the connection, a command runs and prints its reply, a job created
 // meanwhile prints its notification, Tab completes a command and a job id
-// seen, and exit ends the session with status 0.
+// seen, and exit ends the session with status 0. The history file is its
+// owner's alone.
 func TestInteractiveSession(t *testing.T) {
 	emu := testutil.StartEmulator(t)
 	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
@@ -192,6 +201,13 @@ func TestInteractiveSession(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the shell did not end:\n%s", term.text())
+	}
+	info, err := os.Stat(filepath.Join(term.state, "iotjobs", "shell_history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("the history file is %v, want -rw-------", info.Mode().Perm())
 	}
 }
 
@@ -237,6 +253,37 @@ func TestInteractiveCompletesFlagsAnywhere(t *testing.T) {
 	}
 }
 
+// TestInteractiveHistoryStaysPrivate: a history file that an older
+// iotjobs left readable by all, and long enough that readline replaces it
+// with a trimmed copy, ends up its owner's alone.
+func TestInteractiveHistoryStaysPrivate(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	state := t.TempDir()
+	history := filepath.Join(state, "iotjobs", "shell_history")
+	if err := os.MkdirAll(filepath.Dir(history), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(history, []byte(strings.Repeat("get-pending\n", 600)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(history, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	term := startTerminalIn(t, state, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	term.waitFor("thing-1 (connected)> ", 1)
+	term.typeIn("exit\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, term.text())
+	}
+	info, err := os.Stat(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("the history file is %v, want -rw-------", info.Mode().Perm())
+	}
+}
+
 // TestScriptRemembers: update without a job id acts on the execution in
 // progress, --expected-version last is the version last seen, and with
 // nothing in progress the line is refused before anything is sent.
@@ -276,7 +323,8 @@ func TestScriptRemembers(t *testing.T) {
 // TestInteractiveRedrawAndReconnect: a notification arriving while a line
 // is half typed prints above it and the line is kept; when the emulator
 // restarts under the session the prompt says so, the session reconnects
-// and resyncs with get-pending.
+// and resyncs with get-pending, its messages printed above the half-typed
+// line rather than over it.
 func TestInteractiveRedrawAndReconnect(t *testing.T) {
 	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
 	term := startTerminal(t, "shell", "-t", "thing-1", "-e", emu.Endpoint)
@@ -287,11 +335,18 @@ func TestInteractiveRedrawAndReconnect(t *testing.T) {
 	term.waitFor("notify-next", 1)
 	term.typeIn("ding\r")
 	term.waitFor(`"jobId": "job-1"`, 1)
+	term.waitFor("accepted in", 1)
 
+	term.typeIn("describe jo")
 	emu.Restart(t)
 	term.waitFor("reconnected; resyncing with get-pending", 1)
 	term.waitFor("thing-1 (connected)> ", 4)
 	term.waitFor("resync", 2)
+	if over := regexp.MustCompile(`describe jo[^\r\n]*(dis|re)connected`).FindString(term.text()); over != "" {
+		t.Errorf("a message ran into the line being typed: %q", over)
+	}
+	term.typeIn("b-1\r")
+	term.waitFor(`"jobDocument": {}`, 1)
 	term.typeIn("exit\r")
 	if err := term.cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, term.text())
