@@ -402,16 +402,24 @@ func runGroupsList(ctx context.Context, opts *groupListOptions) error {
 // allThingGroups lists the groups whose name starts with prefix, every
 // page; never nil.
 func (c *client) allThingGroups(ctx context.Context, prefix string) ([]iotapi.GroupNameAndArn, error) {
-	groups := []iotapi.GroupNameAndArn{}
-	in := iotapi.ListThingGroupsInput{NamePrefixFilter: prefix}
-	for {
-		a, err := c.listThingGroups(ctx, in)
+	return allPages(func(token string) ([]iotapi.GroupNameAndArn, string, error) {
+		a, err := c.listThingGroups(ctx, iotapi.ListThingGroupsInput{NamePrefixFilter: prefix, NextToken: token})
+		return a.out.ThingGroups, a.out.NextToken, err
+	})
+}
+
+// allPages gathers what every page of a list holds, asking page for each
+// in turn with the previous one's next token (first ""); never nil.
+func allPages[T any](page func(token string) (items []T, next string, err error)) ([]T, error) {
+	all := []T{}
+	for token := ""; ; {
+		items, next, err := page(token)
 		if err != nil {
 			return nil, err
 		}
-		groups = append(groups, a.out.ThingGroups...)
-		if in.NextToken = a.out.NextToken; in.NextToken == "" {
-			return groups, nil
+		all = append(all, items...)
+		if token = next; token == "" {
+			return all, nil
 		}
 	}
 }
@@ -436,18 +444,10 @@ func runGroupList(ctx context.Context, opts *groupOptions) error {
 
 // allThingsInThingGroup lists the group's members, every page; never nil.
 func (c *client) allThingsInThingGroup(ctx context.Context, group string) ([]string, error) {
-	things := []string{}
-	in := iotapi.ListThingsInThingGroupInput{ThingGroupName: group}
-	for {
-		a, err := c.listThingsInThingGroup(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		things = append(things, a.out.Things...)
-		if in.NextToken = a.out.NextToken; in.NextToken == "" {
-			return things, nil
-		}
-	}
+	return allPages(func(token string) ([]string, string, error) {
+		a, err := c.listThingsInThingGroup(ctx, iotapi.ListThingsInThingGroupInput{ThingGroupName: group, NextToken: token})
+		return a.out.Things, a.out.NextToken, err
+	})
 }
 
 func newGroupDescribeCmd(ios *iostreams.IOStreams) *cobra.Command {

@@ -14,6 +14,15 @@ import (
 // UpdateEventConfigurations and DescribeEventConfigurations. Groups are
 // flat: no parent groups, no dynamic groups, no billing groups.
 
+// groupPage reads the paging of a list of groups or of a group's things,
+// and checks their recursive, which changes nothing: groups are flat.
+func groupPage(r *http.Request) (maxResults int, nextToken string, err error) {
+	if maxResults, nextToken, err = queryPage(r); err == nil {
+		_, err = queryBool(r, "recursive")
+	}
+	return maxResults, nextToken, err
+}
+
 func pathGroup(r *http.Request) (string, error) {
 	group := r.PathValue("thingGroupName")
 	if err := iotapi.ValidateThingGroupName(group); err != nil {
@@ -103,10 +112,7 @@ func (cp *controlPlane) createThingGroup(w http.ResponseWriter, r *http.Request)
 func (cp *controlPlane) listThingGroups(w http.ResponseWriter, r *http.Request) {
 	var in iotapi.ListThingGroupsInput
 	var err error
-	in.MaxResults, in.NextToken, err = queryPage(r)
-	if err == nil {
-		_, err = queryBool(r, "recursive")
-	}
+	in.MaxResults, in.NextToken, err = groupPage(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -193,10 +199,7 @@ func (cp *controlPlane) listThingsInThingGroup(w http.ResponseWriter, r *http.Re
 	var err error
 	in.ThingGroupName, err = pathGroup(r)
 	if err == nil {
-		in.MaxResults, in.NextToken, err = queryPage(r)
-	}
-	if err == nil {
-		_, err = queryBool(r, "recursive")
+		in.MaxResults, in.NextToken, err = groupPage(r)
 	}
 	if err != nil {
 		writeError(w, err)
