@@ -48,10 +48,10 @@ type runOptions struct {
 	sim           *simulation
 	fleet         bool
 	clientIDGiven bool
-	// printMu orders the lines of a fleet's runners; onResult counts
-	// them.
-	printMu  *sync.Mutex
-	onResult func(jobs.Status)
+	// printMu orders the lines of a fleet's runners; view is the fleet's
+	// table, on a terminal (nil otherwise).
+	printMu *sync.Mutex
+	view    *fleetView
 }
 
 // The statusDetails the runner reports, within the service's limits.
@@ -121,13 +121,16 @@ process, each on its own connection with the thing's name as client id
 'ok=0.9,fail=0.08,hang=0.02,duration=2s..30s' stands in for a handler:
 each job ends ok (exit 0) or fail (exit 1) after a duration drawn in the
 range, or hangs until its execution ends (a step timeout, a cancel) or the
-run stops; the weights are relative. On a terminal a line keeps the count
-per status. Against the emulator with --minute, a rollout to a thousand
-devices is rehearsed in a minute.
+run stops; the weights are relative. Against the emulator with --minute, a
+rollout to a thousand devices is rehearsed in a minute.
 
 Each finished execution prints one line: piped, JSON
 {"thing":..,"jobId":..,"executionNumber":N,"status":"SUCCEEDED|FAILED","exitCode":N,"durationMs":N};
-on a terminal, a sentence.`,
+on a terminal, a sentence. Over many things (--things, or -t a,b,...)
+with stderr on a terminal, a table redrawn in place on stderr stands for
+the sentences and the lines of jobs starting: the things, the executions
+running and those finished, by status, and the retries; other messages,
+and handlers' output, show above it. Piped, the JSON lines are the same.`,
 		Example: `  $ iotjobs run -t my-thing --exec ./install.sh --once
   $ iotjobs run -t my-thing --handler-dir ~/.aws-iot-device-client/jobs --allow reboot --dry-run
   $ iotjobs run --things fleet.txt --simulate 'ok=0.9,fail=0.08,hang=0.02,duration=2s..30s' --once --step-timeout 5
@@ -333,7 +336,11 @@ func (r *runner) startNext() (*jobs.JobExecution, error) {
 // awaitNext waits for a notify-next that names an execution, or for a
 // reconnect (after which start-next asks again).
 func (r *runner) awaitNext(ctx context.Context) error {
-	if r.o.conn.IO.IsStderrTTY() {
+	switch {
+	case r.o.view != nil:
+		r.o.view.waitingForJob(1)
+		defer r.o.view.waitingForJob(-1)
+	case r.o.conn.IO.IsStderrTTY():
 		fmt.Fprintf(r.o.conn.IO.ErrOut, "waiting for a job for %s...\n", r.o.conn.Thing)
 	}
 	for {
@@ -468,7 +475,10 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 	watchCtx, stopWatching := context.WithCancel(r.work)
 	defer stopWatching()
 	go r.watchHead(watchCtx, je, jr.gone)
-	if o.conn.IO.IsStderrTTY() {
+	switch {
+	case o.view != nil:
+		o.view.started(je.ExecutionNumber)
+	case o.conn.IO.IsStderrTTY():
 		fmt.Fprintf(o.conn.IO.ErrOut, "running job %s (execution %d, version %d)\n", je.JobID, je.ExecutionNumber, je.VersionNumber)
 	}
 
@@ -780,8 +790,11 @@ func (r *runner) progress(x *execution, pairs string) bool {
 func (r *runner) print(res result) error {
 	r.o.printMu.Lock()
 	defer r.o.printMu.Unlock()
-	if r.o.onResult != nil {
-		r.o.onResult(res.Status)
+	if v := r.o.view; v != nil {
+		v.ended(res.Status)
+		if r.o.conn.IO.IsStdoutTTY() && r.o.conn.Format() != render.JSON {
+			return nil // the sentence would drown the table, which counts it
+		}
 	}
 	if r.o.conn.Format() == render.JSON {
 		return cmdutil.WriteJSONLine(r.o.conn.IO.Out, res)

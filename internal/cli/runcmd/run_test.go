@@ -3,10 +3,13 @@ package runcmd_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -464,5 +467,136 @@ func TestRunSimulateBadInput(t *testing.T) {
 	r := iotjobs.Run(t, nil, "run", "-t", "a,b", "-e", "mqtt://127.0.0.1:1", "--simulate", "ok=1", "--dry-run")
 	if r.ExitCode != 2 || !strings.Contains(r.Stderr, "--dry-run shows one thing's next job") {
 		t.Errorf("--dry-run over many things:\n%s", r)
+	}
+}
+
+// finalTable reads the table a fleet run left at the terminal, drawn
+// after the last erase of the one before it (and after the lines written
+// above it meanwhile): each row a label and its count.
+func finalTable(t *testing.T, screen string) map[string]int {
+	t.Helper()
+	erase := strings.LastIndex(screen, "\033[J")
+	if erase < 0 {
+		t.Fatalf("the table was never redrawn in place:\n%q", screen)
+	}
+	last := screen[erase:]
+	last = last[max(0, strings.LastIndex(last, "THINGS ")):]
+	table := map[string]int{}
+	for _, row := range strings.Split(strings.TrimSpace(last), "\r\n") {
+		fields := strings.Fields(row)
+		if len(fields) < 2 {
+			t.Fatalf("not a row of the table: %q in\n%q", row, screen)
+		}
+		n, err := strconv.Atoi(fields[1])
+		if err != nil {
+			t.Fatalf("not a row of the table: %q in\n%q", row, screen)
+		}
+		table[fields[0]] = n
+	}
+	return table
+}
+
+// TestRunFleetTable: many things at a terminal show a table redrawn in
+// place, not a line per execution, and the table it leaves counts what
+// the service counts; retries are counted apart. With stdout piped, the
+// JSON lines are as they are without a terminal: one per execution.
+func TestRunFleetTable(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(200*time.Millisecond))
+	var things []string
+	for i := range 20 {
+		things = append(things, fmt.Sprintf("sim-%02d", i))
+	}
+	file := filepath.Join(t.TempDir(), "fleet.txt")
+	testutil.WriteFile(t, file, strings.Join(things, "\n")+"\n")
+	run := func(job string, stdoutTTY bool, args ...string) (testutil.Result, map[string]int, iotapi.JobProcessDetails) {
+		t.Helper()
+		r := testutil.RunTerminal(t, iotjobs.Path, []string{"TERM=xterm", "NO_COLOR=1"}, stdoutTTY,
+			append([]string{"run", "-e", emu.Endpoint}, args...)...)
+		table := finalTable(t, r.Stderr)
+		if noise := regexp.MustCompile(`running job|waiting for a job for|job ` + job + `: [A-Z_]+ in `).FindString(r.Stderr); noise != "" {
+			t.Errorf("the terminal shows %q:\n%s", noise, r.Stderr)
+		}
+		j, err := emu.Engine().DescribeJob(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, table, j.JobProcessDetails
+	}
+	// The statuses the service counts, as the table shows them.
+	counted := func(things int, d iotapi.JobProcessDetails, extra map[string]int) map[string]int {
+		want := map[string]int{"THINGS": things, "RUNNING": 0}
+		for status, n := range map[string]int{"SUCCEEDED": d.NumberOfSucceededThings, "FAILED": d.NumberOfFailedThings,
+			"TIMED_OUT": d.NumberOfTimedOutThings, "QUEUED": d.NumberOfQueuedThings, "IN_PROGRESS": d.NumberOfInProgressThings} {
+			if n > 0 {
+				want[status] = n
+			}
+		}
+		maps.Copy(want, extra)
+		return want
+	}
+
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: "rollout", Targets: things, Document: `{}`}); err != nil {
+		t.Fatal(err)
+	}
+	r, table, d := run("rollout", true, "--things", file, "--once", "--step-timeout", "1", "--simulate", "ok=0.6,fail=0.3,hang=0.1,duration=10ms..150ms")
+	if want := counted(20, d, nil); !maps.Equal(table, want) || d.NumberOfQueuedThings+d.NumberOfInProgressThings > 0 {
+		t.Errorf("the table %v, the service %v\n%q", table, want, r.Stderr)
+	}
+	if strings.Count(r.Stderr, "\033[J") < 2 {
+		t.Errorf("the table was not redrawn as the executions went:\n%q", r.Stderr)
+	}
+	if wantExit := min(1, 20-table["SUCCEEDED"]); r.ExitCode != wantExit {
+		t.Errorf("exit %d, want %d\n%q", r.ExitCode, wantExit, r.Stderr)
+	}
+
+	// Stdout piped, stderr at the terminal.
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: "piped", Targets: things, Document: `{}`}); err != nil {
+		t.Fatal(err)
+	}
+	r, table, d = run("piped", false, "--things", file, "--once", "--step-timeout", "1", "--simulate", "ok=0.6,fail=0.3,hang=0.1,duration=10ms..150ms")
+	if want := counted(20, d, nil); !maps.Equal(table, want) {
+		t.Errorf("the table %v, the service %v\n%q", table, want, r.Stderr)
+	}
+	line := regexp.MustCompile(`^\{"thing":"sim-\d\d","jobId":"piped","executionNumber":1,"status":"(SUCCEEDED|FAILED|TIMED_OUT)",` +
+		`("exitCode":[01]|"signal":"simulated stop"),"durationMs":\d+(,"error":"[a-z ]+")?\}$`)
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n") {
+		var res struct{ Thing string }
+		if !line.MatchString(l) || json.Unmarshal([]byte(l), &res) != nil || seen[res.Thing] {
+			t.Fatalf("not one JSON line per execution: %q in\n%s", l, r.Stdout)
+		}
+		seen[res.Thing] = true
+	}
+	if len(seen) != 20 || strings.Contains(r.Stdout, "\033") {
+		t.Errorf("%d things reported on stdout:\n%q", len(seen), r.Stdout)
+	}
+
+	// Every first attempt fails and is retried once: 10 executions
+	// finished over 5 things, 5 of them retries.
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "create-job", "again", "-t", strings.Join(things[:5], ","), "--document", `{}`,
+		"--retry", "FAILED:1", "--emulator", emu.HTTPURL), 0)
+	r, table, d = run("again", true, "-t", strings.Join(things[:5], ","), "--max-jobs", "2", "--simulate", "fail=1,duration=10ms..50ms")
+	testutil.WantExit(t, r, 0)
+	if want := map[string]int{"THINGS": 5, "RUNNING": 0, "FAILED": 10, "RETRIED": 5}; !maps.Equal(table, want) || d.NumberOfFailedThings != 5 {
+		t.Errorf("the table %v, want %v; the service counts %d things failed\n%q", table, want, d.NumberOfFailedThings, r.Stderr)
+	}
+
+	// A handler's output shows above the table, which is drawn again
+	// below it.
+	testutil.WantExit(t, iotjobs.Run(t, nil, "emulator", "create-job", "exec", "-t", strings.Join(things[:3], ","), "--document", `{}`,
+		"--emulator", emu.HTTPURL), 0)
+	r, table, d = run("exec", true, "-t", strings.Join(things[:3], ","), "--once", "--exec", `sleep 0.3; echo "said by $IOTJOBS_THING" >&2`)
+	testutil.WantExit(t, r, 0)
+	if want := map[string]int{"THINGS": 3, "RUNNING": 0, "SUCCEEDED": 3}; !maps.Equal(table, want) || d.NumberOfSucceededThings != 3 {
+		t.Errorf("the table %v, want %v; the service counts %d things succeeded\n%q", table, want, d.NumberOfSucceededThings, r.Stderr)
+	}
+	said := regexp.MustCompile(`said by sim-0[0-2]\r\n`).FindAllStringIndex(r.Stderr, -1)
+	for _, at := range said {
+		if before := r.Stderr[:at[0]]; !strings.HasSuffix(before, "\r\n") && !strings.HasSuffix(before, "\033[J") {
+			t.Errorf("a handler's line does not start a line:\n%q", r.Stderr)
+		}
+	}
+	if len(said) != 3 || said[0][0] < strings.Index(r.Stderr, "THINGS ") || said[2][1] > strings.LastIndex(r.Stderr, "THINGS ") {
+		t.Errorf("the handlers' lines are not between the first table and the last:\n%q", r.Stderr)
 	}
 }

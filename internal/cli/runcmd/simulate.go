@@ -1,13 +1,10 @@
 package runcmd
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,59 +116,26 @@ func (r *runner) simulateStep(jr *jobRun) stepOutcome {
 	}
 }
 
-// tally counts the finished executions of a fleet by status, and shows
-// them on a terminal as one line kept up to date.
-type tally struct {
-	mu     sync.Mutex
-	counts map[jobs.Status]int
-	things int
-}
-
-func (t *tally) add(status jobs.Status) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.counts[cmp.Or(status, "ENDED")]++
-}
-
-// line is "SUCCEEDED 180  FAILED 16  TIMED_OUT 4  (200 executions, 200 things)".
-func (t *tally) line() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var parts []string
-	total := 0
-	for _, st := range slices.Sorted(maps.Keys(t.counts)) {
-		parts = append(parts, fmt.Sprintf("%s %d", st, t.counts[st]))
-		total += t.counts[st]
-	}
-	return fmt.Sprintf("%s  (%d executions finished, %d things)", strings.Join(parts, "  "), total, t.things)
-}
-
 // runFleet runs every thing of conn.Things in this process, each on its
 // own connection with its thing's name as client id (or --client-id with
-// the thing's name after it), and reports each finished execution.
+// the thing's name after it), and reports each finished execution: on a
+// terminal, in the fleet's table (see fleetView).
 func runFleet(ctx context.Context, o *runOptions) error {
-	t := &tally{counts: map[jobs.Status]int{}, things: len(o.conn.Things)}
-	o.onResult = t.add
 	ios := o.conn.IO
+	var shown sync.WaitGroup
 	stopShowing := make(chan struct{})
-	shown := make(chan struct{})
-	go func() {
-		defer close(shown)
-		if !ios.IsStderrTTY() {
-			return
+	if ios.IsStderrTTY() {
+		// The runners write to the terminal through the view, so that
+		// what they write shows above the table.
+		o.view = newFleetView(ios.ErrOut, len(o.conn.Things))
+		streams := *ios
+		streams.ErrOut = o.view.above(ios.ErrOut)
+		if ios.IsStdoutTTY() {
+			streams.Out = o.view.above(ios.Out)
 		}
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				fmt.Fprintf(ios.ErrOut, "\r\033[K%s", t.line())
-			case <-stopShowing:
-				fmt.Fprintf(ios.ErrOut, "\r\033[K%s\n", t.line())
-				return
-			}
-		}
-	}()
+		o.conn.IO = &streams
+		shown.Go(func() { o.view.show(stopShowing) })
+	}
 	var wg sync.WaitGroup
 	failed := make(chan error, len(o.conn.Things))
 	for _, thing := range o.conn.Things {
@@ -188,7 +152,7 @@ func runFleet(ctx context.Context, o *runOptions) error {
 	}
 	wg.Wait()
 	close(stopShowing)
-	<-shown
+	shown.Wait()
 	close(failed)
 	var first error
 	for err := range failed {
