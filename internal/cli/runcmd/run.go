@@ -44,6 +44,11 @@ type runOptions struct {
 	Grace       time.Duration
 	ThingsFile  string
 	Simulate    string
+	// Minute is how long the service's minute lasts, so that the step
+	// timer is renewed in the service's time: the emulator's --minute,
+	// its time scale for rehearsals. The flag is hidden, as against AWS
+	// IoT a minute is a minute.
+	Minute time.Duration
 
 	sim           *simulation
 	fleet         bool
@@ -158,6 +163,8 @@ and handlers' output, show above it. Piped, the JSON lines are the same.`,
 	f.BoolVar(&opts.Once, "once", false, "handle one job and exit with its outcome")
 	f.IntVar(&opts.MaxJobs, "max-jobs", 0, "stop after `N` jobs (0: no limit)")
 	f.Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) of each execution's step timer, renewed while the handler runs (0: none)")
+	f.DurationVar(&opts.Minute, "minute", time.Minute, "the service's minute, a `DURATION`: the emulator's --minute")
+	_ = f.MarkHidden("minute")
 	f.DurationVar(&opts.Grace, "grace", 30*time.Second, "on Ctrl-C or SIGTERM, how long a running handler has to finish, a `DURATION`")
 	opts.conn.AddConnFlags(cmd)
 	cmdutil.MarkStream(cmd)
@@ -208,6 +215,8 @@ func (o *runOptions) complete(cmd *cobra.Command) error {
 		return cmdutil.Usagef("invalid --max-jobs %d: must be 0 (no limit) or more", o.MaxJobs)
 	case o.Grace < 0:
 		return cmdutil.Usagef("invalid --grace %s: must be 0 or more", o.Grace)
+	case o.Minute <= 0:
+		return cmdutil.Usagef("invalid --minute %s: must be more than 0", o.Minute)
 	case o.StepTimeout != 0:
 		if err := jobs.ValidateStepTimeout(o.StepTimeout, false); err != nil {
 			return cmdutil.Usagef("invalid --step-timeout %d: %v", o.StepTimeout, err)
@@ -465,7 +474,7 @@ func (r *runner) handle(ctx context.Context, je *jobs.JobExecution) (result, err
 	jr := &jobRun{je: je, x: &execution{jobID: je.JobID, number: je.ExecutionNumber, version: je.VersionNumber, details: map[string]string{}},
 		gone: make(chan struct{}, 1), stopping: ctx.Done()}
 	if o.StepTimeout > 0 {
-		ticker := time.NewTicker(time.Duration(o.StepTimeout) * time.Minute / 2)
+		ticker := time.NewTicker(time.Duration(o.StepTimeout) * o.Minute / 2)
 		defer ticker.Stop()
 		jr.renew = ticker.C
 	}

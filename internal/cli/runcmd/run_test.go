@@ -152,6 +152,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "-t", "thing-1"}, "run needs the handler: --exec 'COMMAND'"},
 		{[]string{"run", "-t", "thing-1", "--exec", "true", "--max-jobs", "-1"}, "invalid --max-jobs -1"},
 		{[]string{"run", "-t", "thing-1", "--exec", "true", "--step-timeout", "99999"}, "invalid --step-timeout 99999"},
+		{[]string{"run", "-t", "thing-1", "--exec", "true", "--minute", "0s"}, "invalid --minute 0s"},
 		{[]string{"run", "--exec", "true"}, "no thing given"},
 	} {
 		r := iotjobs.Run(t, nil, append(tt.args, "-e", "mqtt://127.0.0.1:1")...)
@@ -598,5 +599,30 @@ func TestRunFleetTable(t *testing.T) {
 	}
 	if len(said) != 3 || said[0][0] < strings.Index(r.Stderr, "THINGS ") || said[2][1] > strings.LastIndex(r.Stderr, "THINGS ") {
 		t.Errorf("the handlers' lines are not between the first table and the last:\n%q", r.Stderr)
+	}
+}
+
+// TestRunRenewsTheStepTimer: a handler that outlives its step timer keeps
+// its execution, as run renews the timer halfway through, in the
+// service's minute (--minute, the emulator's 300 ms here), with
+// IN_PROGRESS updates that each take the execution to its next version.
+func TestRunRenewsTheStepTimer(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithMinute(300*time.Millisecond))
+	testutil.CreateJob(t, emu, "long", "thing-1", `{}`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--once", "--step-timeout", "1", "--minute", "300ms",
+		"--exec", "sleep 1.5")
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stdout, `"jobId":"long","executionNumber":1,"status":"SUCCEEDED","exitCode":0`) {
+		t.Errorf("a handler of five emulated minutes:\n%s", r)
+	}
+	x, err := emu.Engine().DescribeJobExecution(iotapi.DescribeJobExecutionInput{JobID: "long", ThingName: "thing-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1 queued, 2 started, then one per renewal (at least 4 in 1.5
+	// s, to beat a timer of 300 ms; about 10 at one every 150 ms), and the
+	// last for SUCCEEDED.
+	if x.Status != "SUCCEEDED" || x.VersionNumber < 2+4+1 {
+		t.Errorf("the execution is %s at version %d", x.Status, x.VersionNumber)
 	}
 }
