@@ -46,8 +46,7 @@ type runOptions struct {
 	Simulate    string
 	// Minute is how long the service's minute lasts, so that the step
 	// timer is renewed in the service's time: the emulator's --minute,
-	// its time scale for rehearsals. The flag is hidden, as against AWS
-	// IoT a minute is a minute.
+	// its time scale for rehearsals (against AWS IoT a minute is a minute).
 	Minute time.Duration
 
 	sim           *simulation
@@ -90,7 +89,9 @@ service allows. Its other output is passed on to stderr.
 
 --step-timeout MINUTES sets a step timer on each execution and renews it,
 halfway through, for as long as the handler runs; every update carries
-expectedVersion and the executionNumber of the execution it is for.
+expectedVersion and the executionNumber of the execution it is for. Against
+an emulator whose minute is shorter (iotjobs emulator --minute 1s), give run
+the same --minute, or the timer runs out before its renewal.
 
 When the execution ends under the handler (canceled, or timed out by a
 timer: a notify-next that no longer shows it, or shows its retry, a new
@@ -163,8 +164,7 @@ and handlers' output, show above it. Piped, the JSON lines are the same.`,
 	f.BoolVar(&opts.Once, "once", false, "handle one job and exit with its outcome")
 	f.IntVar(&opts.MaxJobs, "max-jobs", 0, "stop after `N` jobs (0: no limit)")
 	f.Int64Var(&opts.StepTimeout, "step-timeout", 0, "`MINUTES` (1-10080) of each execution's step timer, renewed while the handler runs (0: none)")
-	f.DurationVar(&opts.Minute, "minute", time.Minute, "the service's minute, a `DURATION`: the emulator's --minute")
-	_ = f.MarkHidden("minute")
+	f.DurationVar(&opts.Minute, "minute", time.Minute, "the service's minute, a `DURATION`: against an emulator started with --minute, the same, so that --step-timeout is renewed in time")
 	f.DurationVar(&opts.Grace, "grace", 30*time.Second, "on Ctrl-C or SIGTERM, how long a running handler has to finish, a `DURATION`")
 	opts.conn.AddConnFlags(cmd)
 	cmdutil.MarkStream(cmd)
