@@ -10,6 +10,7 @@ import (
 
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/emulator/throttle"
+	"github.com/iotjobs/iotjobs/internal/iotapi"
 	"github.com/iotjobs/iotjobs/internal/jobs"
 	"github.com/iotjobs/iotjobs/internal/mqttclient/mqtttest"
 	"github.com/iotjobs/iotjobs/internal/testutil"
@@ -145,4 +146,44 @@ func TestUnpacedFanOutIntoADiscardingBroker(t *testing.T) {
 	}
 	r = iotjobs.Run(t, nil, "get-pending", "-t", strings.Join(things[:20], ","), "-e", emu.Endpoint, "--rate", "15", "--timeout", "5s")
 	testutil.WantExit(t, r, 0)
+}
+
+// TestWaitOutlastsThrottling: a wait's describe refused as RequestThrottled
+// is sent again after a backoff, for one thing and for many, instead of
+// ending the wait with exit 17.
+func TestWaitOutlastsThrottling(t *testing.T) {
+	// One read every two seconds, a burst of one.
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.5} }))
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
+	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
+	// The read of this get-pending leaves none for the wait's first look.
+	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "get-pending")...), 0)
+	r := iotjobs.Run(t, nil, append(conn, "wait", "job-1", "--until", "SUCCEEDED", "--timeout", "20s", "-v")...)
+	testutil.WantExit(t, r, 0)
+	if !strings.Contains(r.Stderr, "RequestThrottled") {
+		t.Errorf("the first look was not throttled, the test proves nothing:\n%s", r)
+	}
+	if m := testutil.Reply(t, r); testutil.Path(m, "execution", "status") != "SUCCEEDED" {
+		t.Errorf("wait printed %v", m)
+	}
+
+	// Ten things at once, at four reads a second: most looks are refused
+	// at first, and every thing settles all the same.
+	emu = testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 4} }))
+	var things []string
+	for i := range 10 {
+		things = append(things, fmt.Sprintf("fleet-%d", i))
+	}
+	if _, err := emu.Engine().CreateJob(iotapi.CreateJobInput{JobID: "job-f", Targets: things, Document: `{}`}); err != nil {
+		t.Fatal(err)
+	}
+	r = iotjobs.Run(t, nil, "wait", "job-f", "-t", strings.Join(things, ","), "-e", emu.Endpoint, "--until", "QUEUED", "--timeout", "30s", "-v")
+	testutil.WantExit(t, r, 0)
+	if lines := fanLines(t, r); len(lines) != 10 {
+		t.Errorf("%d lines:\n%s", len(lines), r)
+	}
+	if !strings.Contains(r.Stderr, "RequestThrottled") {
+		t.Errorf("no look was throttled, the test proves nothing:\n%s", r.Stderr)
+	}
 }

@@ -95,6 +95,10 @@ for the --until status, all within --timeout. A device cannot see a job's
 own status: a thing the job never reaches (its rollout aborted, or the job
 canceled first) waits until --timeout, and its line says it had no execution.
 
+A describe the service refuses for now (RequestThrottled, InternalError) is
+not the end of a wait: it is sent again after a backoff (250 ms doubling, at
+most 5 s), or sooner when a notification calls for it.
+
 Waiting for QUEUED or IN_PROGRESS has a limit: the service sends no
 notification when the head of the queue goes from QUEUED to IN_PROGRESS, so
 if that is the change awaited, wait sees it only with the next notification
@@ -252,9 +256,13 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 	defer opts.clearStatus()
 
 	recheck := true
+	// A look the service refused for now (throttled) is tried again at
+	// retryAt, after a growing backoff, unless a notification comes first.
+	var retryAt time.Time
+	refusals := 0
 	for {
 		if recheck {
-			done, err := opts.check(ctx, w.Conn)
+			done, refused, err := opts.check(ctx, w.Conn)
 			var lost *mqttclient.ConnectionError
 			switch {
 			case errors.As(err, &lost) && ctx.Err() == nil:
@@ -262,9 +270,24 @@ func runWait(ctx context.Context, opts *waitOptions) error {
 			case done || err != nil:
 				return opts.explain(ctx, err)
 			}
-			recheck = false
+			recheck, retryAt = false, time.Time{}
+			if !refused {
+				refusals = 0
+			} else {
+				refusals++
+				retryAt = time.Now().Add(cmdutil.Backoff(refusals))
+			}
 		}
-		e, err := w.Next(ctx)
+		nextCtx, cancel := ctx, context.CancelFunc(func() {})
+		if !retryAt.IsZero() {
+			nextCtx, cancel = context.WithDeadline(ctx, retryAt)
+		}
+		e, err := w.Next(nextCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil && !retryAt.IsZero() {
+			recheck = true // time to look again
+			continue
+		}
 		if err != nil {
 			return opts.explain(ctx, err)
 		}
@@ -318,6 +341,9 @@ type look struct {
 	// absent: the thing has no execution of the job yet, and the wait
 	// goes on (awaitCreation).
 	absent bool
+	// refused: the service refused the look for a passing reason
+	// (RequestThrottled, InternalError): look again after a backoff.
+	refused bool
 }
 
 // notified reads a notification, noting the status it lists the
@@ -378,6 +404,9 @@ func (t waitTarget) look(ctx context.Context, conn *mqttclient.Conn) (look, erro
 	var rej jobs.ErrorResponse
 	_ = json.Unmarshal(reply.Payload, &rej)
 	switch rej.Code {
+	case jobs.CodeRequestThrottled, jobs.CodeInternalError:
+		// A wait outlasts such a refusal: the next look may pass.
+		return look{refused: true}, nil
 	case jobs.CodeTerminalStateReached:
 		return t.ended(ctx, conn, reply.Payload)
 	case jobs.CodeResourceNotFound:
@@ -440,26 +469,28 @@ func (t waitTarget) ended(ctx context.Context, conn *mqttclient.Conn, terminalRe
 
 // check looks at the execution, and when the wait is over prints it and
 // says so. done reports that the wait is over; err, how it failed.
-func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done bool, err error) {
+// refused reports that the service refused the look for a passing reason,
+// to be tried again.
+func (opts *waitOptions) check(ctx context.Context, conn *mqttclient.Conn) (done, refused bool, err error) {
 	o := &opts.conn
 	l, err := opts.target().look(ctx, conn)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if l.status != "" || l.absent {
 		opts.seen(l.status, l.absent)
 	}
 	if !l.done {
-		return false, nil
+		return false, l.refused, nil
 	}
 	opts.clearStatus()
 	if err := render.New(o.IO, o.Format()).Payload(l.payload); err != nil {
-		return true, err
+		return true, false, err
 	}
 	if l.failure == nil && l.status != "" && o.IO.IsStderrTTY() {
 		fmt.Fprintf(o.IO.ErrOut, "condition met: job %s is %s\n", opts.JobID, color.GreenString(string(l.status)))
 	}
-	return true, l.failure
+	return true, false, l.failure
 }
 
 // target is the execution this wait watches.

@@ -73,6 +73,9 @@ type waiting struct {
 	// busy: a look is queued or in flight; again: another is wanted after
 	// it.
 	busy, again bool
+	// refusals counts the looks refused for now in a row (throttled), for
+	// the backoff before the next.
+	refusals int
 }
 
 // lookDone is the end of one look.
@@ -169,8 +172,14 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 		}
 	}()
 
+	// A look the service refused for now is asked again after a backoff.
+	later := make(chan string)
 	for len(state) > 0 && ctx.Err() == nil {
 		select {
+		case thing := <-later:
+			if state[thing] != nil {
+				ask(thing)
+			}
 		case d := <-results:
 			st := state[d.thing]
 			st.busy = false
@@ -189,7 +198,16 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 				r.elapsed = time.Since(run.began)
 				run.done(r)
 				delete(state, d.thing)
+			case d.look.refused:
+				st.refusals++
+				time.AfterFunc(cmdutil.Backoff(st.refusals), func() {
+					select {
+					case later <- d.thing:
+					case <-lookCtx.Done():
+					}
+				})
 			default:
+				st.refusals = 0
 				if d.look.status != "" || d.look.absent {
 					st.last, st.absent = d.look.status, d.look.absent
 				}
