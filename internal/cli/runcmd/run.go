@@ -388,6 +388,8 @@ type execution struct {
 	number  int64
 	version int64
 	details map[string]string
+	// full: a progress key found no room, and the handler was told.
+	full bool
 }
 
 // update sends an update of the execution and learns its new version. It
@@ -772,15 +774,23 @@ func (r *runner) readOutput(rd io.Reader, x *execution, progress bool, tails ...
 func (r *runner) progress(x *execution, pairs string) bool {
 	x.mu.Lock()
 	changed := false
+	var refused []string
 	for _, pair := range strings.Fields(pairs) {
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok || v == "" || jobs.ValidateStatusDetailKey(k) != nil {
+			fmt.Fprintf(r.o.conn.IO.ErrOut, "job %s: progress %q ignored: want key=value, the key 1 to 128 of a-z, A-Z, 0-9, ':', '_' and '-'\n", x.jobID, pair)
 			continue
 		}
 		if _, held := x.details[k]; !held && len(x.details) >= maxDetails-3 {
-			continue // room for the outcome's exitCode, durationMs and output
+			refused = append(refused, k) // room for the outcome's exitCode, durationMs and output
+			continue
 		}
 		x.details[k], changed = truncate(v), true
+	}
+	if len(refused) > 0 && !x.full {
+		x.full = true
+		fmt.Fprintf(r.o.conn.IO.ErrOut, "job %s: progress %s not reported: statusDetails hold %d pairs, %d of them kept for the outcome (later new keys are dropped too; the keys held can still change)\n",
+			x.jobID, strings.Join(refused, ", "), maxDetails, 3)
 	}
 	x.mu.Unlock()
 	if !changed {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/iotjobs/iotjobs/internal/emulator"
 	"github.com/iotjobs/iotjobs/internal/iotapi"
@@ -84,6 +85,32 @@ exit 0
 	}
 	if !strings.Contains(r.Stderr, "to stderr") || strings.Contains(r.Stderr, "::progress") {
 		t.Errorf("the handler's output on stderr, progress lines taken:\n%s", r.Stderr)
+	}
+}
+
+// TestRunProgressWithinTheLimits: statusDetails hold 10 pairs of values up
+// to 1024 characters: 7 progress keys fit beside the outcome's exitCode,
+// durationMs and output; the keys that do not fit, and malformed progress,
+// are said on stderr, not silently dropped; a long output keeps its tail.
+func TestRunProgressWithinTheLimits(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	testutil.CreateJob(t, emu, "many", "thing-1", `{}`)
+	h := handler(t, `echo "::progress k1=1 k2=2 k3=3 k4=4 k5=5 k6=6 k7=7 k8=8 k9=9"
+echo "::progress bad.key=1"
+head -c 3000 /dev/zero | tr '\0' x
+echo
+echo "the end"
+`)
+	r := iotjobs.Run(t, nil, "run", "-t", "thing-1", "-e", emu.Endpoint, "--exec", h, "--once")
+	testutil.WantExit(t, r, 0)
+	status, details := execution(t, emu, "many", "thing-1")
+	if status != "SUCCEEDED" || len(details) != 10 || details["k7"] != "7" || details["k8"] != "" ||
+		utf8.RuneCountInString(details["output"]) > 1024 || !strings.HasSuffix(details["output"], "the end") {
+		t.Errorf("%s: %d pairs %v", status, len(details), details)
+	}
+	if !strings.Contains(r.Stderr, "job many: progress k8, k9 not reported: statusDetails hold 10 pairs, 3 of them kept for the outcome") ||
+		!strings.Contains(r.Stderr, `job many: progress "bad.key=1" ignored: want key=value`) {
+		t.Errorf("what was dropped is not said:\n%s", r.Stderr)
 	}
 }
 
@@ -398,6 +425,36 @@ func TestRunDeviceClientDocuments(t *testing.T) {
 	testutil.WantExit(t, run(), 1)
 	if status, details := execution(t, emu, "loose", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "loose.sh is writable by group or others (mode -rwxrwx---): refused") {
 		t.Errorf("group-writable handler: %s %v", status, details)
+	}
+
+	// World-writable is refused as group-writable is.
+	if err := os.Chmod(filepath.Join(dir, "loose.sh"), 0o707); err != nil {
+		t.Fatal(err)
+	}
+	testutil.CreateJob(t, emu, "loose-2", "thing-1", doc(false, step("loose", "runHandler", `{"handler": "loose.sh"}`, false)))
+	testutil.WantExit(t, run(), 1)
+	if status, details := execution(t, emu, "loose-2", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "loose.sh is writable by group or others (mode -rwx---rwx): refused") {
+		t.Errorf("world-writable handler: %s %v", status, details)
+	}
+
+	// allowStdErr: a step that writes more stderr lines than it allows
+	// fails, though it exits 0; within the allowance it passes.
+	chatty := func(allowed int) string {
+		return `{"action": {"name": "chatty", "type": "runHandler", "allowStdErr": ` + strconv.Itoa(allowed) + `, "input": {"handler": "chatty.sh"}}}`
+	}
+	testutil.WriteFile(t, filepath.Join(dir, "chatty.sh"), "#!/bin/sh\necho one >&2\necho two >&2\n")
+	if err := os.Chmod(filepath.Join(dir, "chatty.sh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testutil.CreateJob(t, emu, "chatty-1", "thing-1", doc(false, chatty(1)))
+	testutil.WantExit(t, run(), 1)
+	if status, details := execution(t, emu, "chatty-1", "thing-1"); status != "FAILED" || !strings.Contains(details["reason"], "printed 2 lines on stderr, more than the 1 allowed") {
+		t.Errorf("allowStdErr 1, two lines: %s %v", status, details)
+	}
+	testutil.CreateJob(t, emu, "chatty-2", "thing-1", doc(false, chatty(2)))
+	testutil.WantExit(t, run(), 0)
+	if status, details := execution(t, emu, "chatty-2", "thing-1"); status != "SUCCEEDED" {
+		t.Errorf("allowStdErr 2, two lines: %s %v", status, details)
 	}
 
 	// A document that is no Device Client document, with no --exec to run
