@@ -53,7 +53,9 @@ spreads them over N connections with client ids derived from --client-id
 connection, 160/s in all; elsewhere (the emulator, a local broker, an AWS IoT
 custom domain, which the name does not tell) requests are not paced: give
 --rate. On AWS the replies come without a subscription; elsewhere one
-wildcard subscription per connection brings them. --retries counts per
+wildcard subscription per connection brings them, unless the server closes
+the connection for it (a policy made for AWS IoT allows none): the fan-out
+then connects again and goes without. --retries counts per
 thing: a RequestThrottled or InternalError refusal is asked again after a
 backoff, paced with the rest, within --timeout.
 
@@ -311,6 +313,37 @@ func (run *fanOutRun) finish(ctx context.Context) error {
 	return e
 }
 
+// dialReplies connects with cfg through dial and, unless cfg says replies
+// come without a subscription (AWS IoT), subscribes to the reply filters.
+// A server that closes the connection at that SUBSCRIBE is dialed again
+// without it: that is how AWS IoT, and the emulator enforcing the same
+// policy, refuse a subscription that a fan-out policy made for AWS IoT
+// does not allow, and both answer requests without one (an AWS IoT custom
+// domain, which its name does not tell, is one such server).
+func dialReplies[C interface {
+	SubscribeReplies(context.Context, []string) error
+	Close()
+}](ctx context.Context, cfg mqttclient.Config, filters []string, dial func(context.Context, mqttclient.Config) (C, error)) (C, error) {
+	c, err := dial(ctx, cfg)
+	if err != nil || cfg.RepliesUnsubscribed {
+		return c, err
+	}
+	err = c.SubscribeReplies(ctx, filters)
+	if err == nil {
+		return c, nil
+	}
+	c.Close()
+	var lost *mqttclient.ConnectionError
+	if !errors.As(err, &lost) || !lost.Lost || ctx.Err() != nil {
+		return c, err
+	}
+	if cfg.Trace != nil {
+		cfg.Trace("* the server closed the connection at the SUBSCRIBE to the replies: connecting again, to take them without one")
+	}
+	cfg.RepliesUnsubscribed = true
+	return dial(ctx, cfg)
+}
+
 // connection asks the things it takes from queue over one connection. A
 // thing it cannot ask (no connection) is reported as an error; when its
 // connection is lost it stops taking things and leaves them to the others.
@@ -320,12 +353,7 @@ func (run *fanOutRun) connection(ctx context.Context, clientID string, aws bool,
 	cfg.ClientID = clientID
 	cfg.RepliesUnsubscribed = aws
 	dialCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	c, err := mqttclient.Dial(dialCtx, cfg)
-	if err == nil && !aws {
-		if err = c.SubscribeReplies(dialCtx, run.filters); err != nil {
-			c.Close()
-		}
-	}
+	c, err := dialReplies(dialCtx, cfg, run.filters, mqttclient.Dial)
 	cancel()
 	if err != nil {
 		// The other connections take the things; if none is left, the

@@ -91,12 +91,9 @@ func (run *fanOutRun) waitConnection(ctx context.Context, opts *waitOptions, cli
 	cfg := o.ClientConfig()
 	cfg.ClientID = clientID
 	cfg.RepliesUnsubscribed = aws
-	w, err := mqttclient.DialWatch(ctx, cfg, waitFanFilters)
-	if err == nil && !aws {
-		if err = w.SubscribeReplies(ctx, waitFanReplies); err != nil {
-			w.Close()
-		}
-	}
+	w, err := dialReplies(ctx, cfg, waitFanReplies, func(ctx context.Context, cfg mqttclient.Config) (*mqttclient.Watch, error) {
+		return mqttclient.DialWatch(ctx, cfg, waitFanFilters)
+	})
 	if err != nil {
 		for _, thing := range things {
 			run.done(run.unsettled(ctx, thing, nil, o.ExplainTimeout(err), opts))

@@ -177,3 +177,25 @@ func TestRunPolicy(t *testing.T) {
 		t.Errorf("the run policy allows get-pending:\n%s", r)
 	}
 }
+
+// TestFanOutUnderAFanOutPolicy: the policy made for a fan-out allows no
+// reply subscription (AWS IoT answers without one); the emulator enforcing
+// it closes the connection at the fan-out's wildcard SUBSCRIBE, and the
+// fan-out connects again without it and gets its replies, for requests and
+// for a wait.
+func TestFanOutUnderAFanOutPolicy(t *testing.T) {
+	path := generate(t, "-t", "thing-*", "--for", "get-pending,describe,wait", "--region", "us-east-1", "--account", "123456789012")
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Policies = []string{path} }))
+	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
+	testutil.CreateJob(t, emu, "job-2", "thing-2", `{}`)
+	r := iotjobs.Run(t, nil, "get-pending", "-t", "thing-1,thing-2,thing-3", "-e", emu.Endpoint, "--retries", "0", "--timeout", "5s", "-v")
+	testutil.WantExit(t, r, 0)
+	if strings.Count(r.Stdout, `"outcome":"accepted"`) != 3 ||
+		!strings.Contains(r.Stderr, "* the server closed the connection at the SUBSCRIBE to the replies: connecting again, to take them without one") {
+		t.Errorf("get-pending fan-out under its policy:\n%s", r)
+	}
+	r = iotjobs.Run(t, nil, "wait", "job-1", "-t", "thing-1", "-t", "thing-9", "-e", emu.Endpoint, "--until", "QUEUED", "--missing", "wait", "--timeout", "2s")
+	if r.ExitCode != 1 || !strings.Contains(r.Stdout, `"thing":"thing-1","outcome":"accepted"`) || !strings.Contains(r.Stdout, `"thing":"thing-9","outcome":"timeout"`) {
+		t.Errorf("wait fan-out under its policy:\n%s", r)
+	}
+}
