@@ -98,3 +98,37 @@ func TestCompleterCursorInside(t *testing.T) {
 		t.Errorf("got %q, %d", suffixes, length)
 	}
 }
+
+// FuzzCompleter: whatever is typed, wherever the cursor is, Tab neither
+// panics nor offers a completion that does not continue the word under the
+// cursor: each candidate, put at the cursor, leaves a line that splits as
+// the shell splits the lines it runs.
+func FuzzCompleter(f *testing.F) {
+	for _, seed := range []string{"", "update --st", "describe '$n", `update "job-b`, "get-pending -vo j", "update --status=SUCC",
+		"wait job-a --until terminal --ti", "update -- --st", `describe "a\'`, "update --status-detail a=1 --status-d", "# comment", "é --é"} {
+		f.Add(seed, len(seed))
+	}
+	ios, _, _, _ := iostreams.Test()
+	mem := newMemory()
+	mem.execution("job-a", jobs.StatusInProgress, 2)
+	c := completer{tree: deviceTree, ios: ios, mem: mem}
+	f.Fuzz(func(t *testing.T, line string, pos int) {
+		runes := []rune(line)
+		if len(runes) > 200 {
+			runes = runes[:200] // a line typed at a prompt; longer ones only slow the fuzzing
+		}
+		if pos < 0 || pos > len(runes) {
+			pos = len(runes)
+		}
+		out, length := c.Do(runes, pos)
+		if length < 0 || length > pos {
+			t.Fatalf("Do(%q, %d): the word under the cursor is %d runes long", string(runes), pos, length)
+		}
+		for _, rest := range out {
+			completed := string(runes[:pos]) + string(rest)
+			if _, _, _, ok := splitAtCursor(completed); !ok {
+				t.Fatalf("Do(%q, %d) offered %q, which leaves %q, a line the shell cannot read", string(runes), pos, string(rest), completed)
+			}
+		}
+	})
+}
