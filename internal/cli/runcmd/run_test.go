@@ -682,4 +682,13 @@ func TestRunRenewsTheStepTimer(t *testing.T) {
 	if x.Status != "SUCCEEDED" || x.VersionNumber < 2+4+1 {
 		t.Errorf("the execution is %s at version %d", x.Status, x.VersionNumber)
 	}
+
+	// A simulated device that hangs renews nothing, --minute or not: its
+	// step timer runs out.
+	testutil.CreateJob(t, emu, "stuck", "thing-2", `{}`)
+	r = iotjobs.Run(t, nil, "run", "-t", "thing-2", "-e", emu.Endpoint, "--once", "--step-timeout", "1", "--minute", "300ms",
+		"--simulate", "hang=1")
+	if !strings.Contains(r.Stdout, `"thing":"thing-2","jobId":"stuck","executionNumber":1,"status":"TIMED_OUT"`) {
+		t.Errorf("a hanging simulated device:\n%s", r)
+	}
 }

@@ -80,14 +80,18 @@ func (sim *simulation) draw() (outcome string, d time.Duration) {
 
 // simulateStep plays a simulated job: it ends after its duration (ok:
 // exit 0, fail: exit 1), or, hanging, when the execution ends or the run
-// stops; meanwhile it renews the step timer like a handler's run.
+// stops; meanwhile it renews the step timer like a handler's run, but for
+// a hanging device, which renews nothing: its step timer runs out.
 func (r *runner) simulateStep(jr *jobRun) stepOutcome {
 	out := stepOutcome{output: &tailBuffer{}, stdout: &tailBuffer{}, stderr: &tailBuffer{}}
 	outcome, d := r.o.sim.draw()
 	out.output.WriteString("simulated: " + outcome)
 	var done <-chan time.Time
+	renew := jr.renew
 	if outcome != "hang" {
 		done = time.After(d)
+	} else {
+		renew = nil
 	}
 	for {
 		select {
@@ -104,7 +108,7 @@ func (r *runner) simulateStep(jr *jobRun) stepOutcome {
 				out.signal = "simulated stop"
 				return out
 			}
-		case <-jr.renew:
+		case <-renew:
 			if err := r.update(jr.x, jobs.StatusInProgress, &r.o.StepTimeout); err != nil {
 				fmt.Fprintf(r.o.conn.IO.ErrOut, "renewing the step timer of job %s failed: %v\n", jr.je.JobID, err)
 			}
