@@ -91,6 +91,13 @@ func WithSession(ctx context.Context, thing string, w *mqttclient.Watch, observe
 	return context.WithValue(ctx, sessionKey{}, session{thing: thing, watch: w, observe: observe})
 }
 
+// InSession reports whether the command runs as a line of an interactive
+// session (iotjobs shell), on its connection.
+func InSession(ctx context.Context) bool {
+	_, ok := ctx.Value(sessionKey{}).(session)
+	return ok
+}
+
 // SessionStream is, inside a session, a reader of the session's
 // notifications for a long-lived command (wait) about thing: ok is false
 // outside a session; err says why a session cannot serve it.

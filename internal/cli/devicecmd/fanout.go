@@ -118,6 +118,10 @@ func (f *fanOut) complete(cmd *cobra.Command, conn *cmdutil.ConnOptions, in io.R
 		return false, cmdutil.Usagef("no thing given: pass -t/--thing NAME[,NAME...], --things FILE, or set %s", cmdutil.EnvThing)
 	}
 	many := len(conn.Things) > 1 || f.ThingsFile != ""
+	if many && cmdutil.InSession(cmd.Context()) {
+		// Its connections would take the session's client id over.
+		return false, cmdutil.Usagef("a line of iotjobs shell acts on the session's one connection, for one thing at a time; ask many things from your shell's command line: iotjobs %s -t %s ...", cmd.Name(), strings.Join(conn.Things[:min(2, len(conn.Things))], ","))
+	}
 	if !many {
 		for _, flag := range []string{"parallel", "rate", "connections", "summary"} {
 			if cmd.Flags().Changed(flag) {

@@ -170,9 +170,11 @@ func readWords(cmd *cobra.Command, words []string) typedWords {
 	return typed
 }
 
-// sessionFlags are the flags that connArgs gives every line: each line
-// runs on the session's connection, so a line does not choose them.
-var sessionFlags = []string{"endpoint", "client-id"}
+// sessionFlags are the flags a line has no use for: connArgs gives every
+// line the endpoint and client id; each line runs on the session's
+// connection, which its certificate, key, CA and profile made; and a line
+// acts on one thing (a fan-out is refused).
+var sessionFlags = []string{"endpoint", "client-id", "cert", "key", "ca", "profile", "things", "connections", "parallel", "rate", "summary"}
 
 // flagNames are the long names of cmd's flags that a line may still give:
 // not hidden, not the session's, and not given already unless they repeat.

@@ -54,7 +54,9 @@ func TestCompleter(t *testing.T) {
 		{"update --status-detail a=1 --status-d", []string{"update --status-detail a=1 --status-detail"}},
 		// The session's connection is every line's: not its endpoint or client id.
 		{"update --e", []string{"update --execution-number", "update --expected-version"}},
-		{"get-pending --c", []string{"get-pending --ca", "get-pending --cert", "get-pending --client-token", "get-pending --connections"}},
+		// Nor what the session's connection made, nor a fan-out's flags.
+		{"get-pending --c", []string{"get-pending --client-token"}},
+		{"get-pending --p", nil},
 		{"get-pending -o j", []string{"get-pending -o json"}},
 		{"get-pending -vo j", []string{"get-pending -vo json"}},
 		{"describe $next --inc", []string{"describe $next --include-job-document=false"}},

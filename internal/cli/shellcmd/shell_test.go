@@ -414,3 +414,27 @@ func TestScriptWait(t *testing.T) {
 		t.Errorf("more than one connection:\n%s", stderr.String())
 	}
 }
+
+// TestScriptRefusesAFanOut: a line that asks many things is refused (2)
+// before anything is sent: its own connections would take the session's
+// client id over, and the session would lose its connection. The session
+// goes on, undisturbed.
+func TestScriptRefusesAFanOut(t *testing.T) {
+	emu := testutil.StartEmulator(t)
+	cmd := exec.Command(iotjobs.Path, "shell", "-t", "thing-1", "-e", emu.Endpoint)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "XDG_CONFIG_HOME=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}
+	cmd.Stdin = strings.NewReader("get-pending -t a,b\nwait job-1 -t a -t b --until terminal\nget-pending\n")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"exitCode":2`) || !strings.Contains(lines[1], `"exitCode":2`) ||
+		!strings.Contains(lines[2], `"command":"get-pending","exitCode":0`) ||
+		!strings.Contains(stderr.String(), "a line of iotjobs shell acts on the session's one connection, for one thing at a time") ||
+		strings.Contains(stderr.String(), "disconnected") {
+		t.Errorf("a fan-out in the session:\n%s\n%s", stdout.String(), stderr.String())
+	}
+}
