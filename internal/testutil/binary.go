@@ -79,7 +79,13 @@ func RunBinary(t testing.TB, bin string, env []string, args ...string) Result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
+	return ended(t, Result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}, err, bin, args)
+}
+
+// ended completes res with how the run of bin with args ended: err is what
+// waiting for it returned; any error but an exit status fails the test.
+func ended(t testing.TB, res Result, err error, bin string, args []string) Result {
+	t.Helper()
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:

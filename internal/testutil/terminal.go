@@ -3,10 +3,7 @@ package testutil
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,14 +45,5 @@ func RunTerminal(t testing.TB, bin string, env []string, stdoutTTY bool, args ..
 		term.Close()
 		<-read
 	}
-	res := Result{Stdout: stdout.String(), Stderr: screen.String(), Elapsed: time.Since(start)}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		res.ExitCode = exitErr.ExitCode()
-	default:
-		t.Fatalf("run %s %s: %v", bin, strings.Join(args, " "), err)
-	}
-	return res
+	return ended(t, Result{Stdout: stdout.String(), Stderr: screen.String(), Elapsed: time.Since(start)}, err, bin, args)
 }
