@@ -142,7 +142,7 @@ func CheckStatusDetailsCount(details map[string]string) error {
 func ParseStatusDetail(arg string) (key, value string, err error) {
 	key, value, ok := strings.Cut(arg, "=")
 	if !ok {
-		return "", "", &ValidationError{"status detail", arg, "must be KEY=VALUE"}
+		return "", "", &ValidationError{"status detail", arg, "must be KEY=VALUE, e.g. --status-detail step=download"}
 	}
 	if err := ValidateStatusDetailKey(key); err != nil {
 		return "", "", err
