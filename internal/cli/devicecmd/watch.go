@@ -117,7 +117,10 @@ func runWatch(ctx context.Context, opts *watchOptions) error {
 	switch {
 	case err == nil:
 	case errors.Is(context.Cause(ctx), errWatchOver):
-		return nil // --for ran out first: the watch is over, as asked
+		// --for ran out first: the watch is over, as asked, but a script
+		// reading nothing must learn that nothing was watched.
+		fmt.Fprintf(o.IO.ErrOut, "--for %s ran out before the connection to %s was complete: nothing was watched\n", opts.For, o.ParsedEndpoint())
+		return nil
 	default:
 		return err
 	}

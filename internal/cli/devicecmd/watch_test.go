@@ -142,6 +142,9 @@ func TestWatchEndsCleanly(t *testing.T) {
 		silent := testutil.SilentListener(t)
 		r := iotjobs.Run(t, nil, "watch", "-t", "thing-1", "-e", "mqtt://"+silent, "--for", "300ms", "--timeout", "50s")
 		testutil.WantExit(t, r, 0)
+		if !strings.Contains(r.Stderr, "--for 300ms ran out before the connection to mqtt://"+silent+" was complete: nothing was watched") {
+			t.Errorf("a watch that never connected says nothing:\n%s", r)
+		}
 	})
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
