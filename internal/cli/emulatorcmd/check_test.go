@@ -124,3 +124,31 @@ func TestFullDiskLeavesNoFile(t *testing.T) {
 		t.Errorf("the failed store was left behind: %v", err)
 	}
 }
+
+// TestCheckSaysADamagedPageOnce: a page that is not what it claims to be
+// is one problem, said as damage, not also as the panic bbolt's check
+// recovered from.
+func TestCheckSaysADamagedPageOnce(t *testing.T) {
+	emu := testutil.StartEmulator(t, testutil.WithTempDataPath(t))
+	for _, id := range []string{"j1", "j2", "j3"} {
+		testutil.CreateJob(t, emu, id, "thing-1", `{}`)
+	}
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := emu.DataPath
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte(strings.Repeat("\xde\xad\xbe\xef", 64)), 2*4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := iotjobs.Run(t, nil, "emulator", "check", "--data", path, "-o", "json")
+	testutil.WantExit(t, r, 1)
+	problems, _ := testutil.Reply(t, r)["problems"].([]any)
+	if len(problems) != 1 || !strings.Contains(fmt.Sprint(problems[0]), "the store "+path+" is damaged: ") {
+		t.Errorf("a damaged page:\n%s", r)
+	}
+}
