@@ -116,7 +116,13 @@ func (l *Listener) Serve(establish listeners.EstablishFn) {
 			closing := l.closed
 			l.mu.Unlock()
 			// While closing, every connection ends with an error of ours.
-			if err != nil && !closing {
+			switch {
+			case err == nil || closing:
+			case errors.Is(err, packets.ErrPacketTooLarge):
+				// A client's fault that would otherwise look like a drop.
+				l.log.Warn("connection closed: a packet over the broker's maximum size", "remote", conn.RemoteAddr().String(),
+					"max_bytes", l.server.Options.Capabilities.MaximumPacketSize)
+			default:
 				l.log.Info("client connection ended", "remote", conn.RemoteAddr().String(), "error", err)
 			}
 		}()

@@ -2,8 +2,10 @@ package front_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +154,22 @@ func TestLenientTakesQoS2(t *testing.T) {
 	if _, err := io.ReadFull(c, got); err != nil || got[0] != 0x50 {
 		t.Fatalf("after a QoS 2 PUBLISH to the lenient broker: % x, %v", got, err)
 	}
+}
+
+// TestPacketOverTheMaximumIsLogged: a packet over the broker's maximum size
+// closes the connection, lenient or not, and the log says why at WARN,
+// where an operator looks, not as one more connection ended.
+func TestPacketOverTheMaximumIsLogged(t *testing.T) {
+	emu, logs := startRulesEmulator(t, true)
+	c := dialRaw(t, emu.MQTTAddr(), "big-sender", 60)
+	if _, err := c.Write(rawPublish("big", bytes.Repeat([]byte("x"), 200*1024), 0, false)); err != nil {
+		t.Fatal(err)
+	}
+	// Closed with the rest of the packet unread: a reset, or the end.
+	_ = c.SetReadDeadline(time.Now().Add(testutil.DeviceWait))
+	var ne net.Error
+	if _, err := io.Copy(io.Discard, c); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the connection is still open")
+	}
+	logs.waitFor(t, `level=WARN msg="connection closed: a packet over the broker's maximum size"`)
 }
