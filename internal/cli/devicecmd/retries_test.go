@@ -152,14 +152,16 @@ func TestUnpacedFanOutIntoADiscardingBroker(t *testing.T) {
 // is sent again after a backoff, for one thing and for many, instead of
 // ending the wait with exit 17.
 func TestWaitOutlastsThrottling(t *testing.T) {
-	// One read every two seconds, a burst of one.
-	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.5} }))
+	// One read every five seconds, a burst of one: the wait starts well
+	// within the five seconds after the get-pending, even on a loaded
+	// machine.
+	emu := testutil.StartEmulator(t, testutil.WithConfig(func(c *emulator.Config) { c.Throttle = throttle.Limits{Reads: 0.2} }))
 	testutil.CreateJob(t, emu, "job-1", "thing-1", `{}`)
 	conn := []string{"-t", "thing-1", "-e", emu.Endpoint}
 	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "update", "job-1", "--status", "SUCCEEDED")...), 0)
 	// The read of this get-pending leaves none for the wait's first look.
 	testutil.WantExit(t, iotjobs.Run(t, nil, append(conn, "get-pending")...), 0)
-	r := iotjobs.Run(t, nil, append(conn, "wait", "job-1", "--until", "SUCCEEDED", "--timeout", "20s", "-v")...)
+	r := iotjobs.Run(t, nil, append(conn, "wait", "job-1", "--until", "SUCCEEDED", "--timeout", "40s", "-v")...)
 	testutil.WantExit(t, r, 0)
 	if !strings.Contains(r.Stderr, "RequestThrottled") {
 		t.Errorf("the first look was not throttled, the test proves nothing:\n%s", r)
