@@ -64,9 +64,11 @@ type Config struct {
 	// onReconnect is DialWatch's: called after a reconnect (never the first
 	// connect) once the filters are subscribed again, before OnConnect.
 	onReconnect func()
-	// onRetry is DialWatch's: called before each reconnect attempt after
-	// the first, the previous one having failed; attempt counts from 2.
-	onRetry func(attempt int)
+	// onRetry is DialWatch's: a reconnect attempt failed, and next is the
+	// number of the one to come (from 2). A failed dial is told at once,
+	// with why; an attempt paho failed after the dial, when the next one
+	// starts, with why nil.
+	onRetry func(next int, why error)
 	// onLost is DialWatch's: called when the connection drops, with the
 	// wait before the first reconnect attempt (0: at once).
 	onLost func(err error, retryIn time.Duration)
@@ -110,6 +112,11 @@ type Conn struct {
 	hangUps     int           // server hang-ups in a row, each soon after connecting
 	attempts    int           // reconnect attempts since the connection dropped
 	retryIn     time.Duration // the wait before the next reconnect attempt
+	failureTold bool          // the current attempt's failure was told (onRetry)
+	// failedDials counts the reconnect attempts whose dial failed since
+	// the last connection: attempts, reset by onConnectionLost, which paho
+	// runs concurrently with the first attempt, cannot number them.
+	failedDials int
 	closing     chan struct{} // closed by Close
 	closeOnce   sync.Once
 }
@@ -225,7 +232,8 @@ func (c *Conn) openConnection(_ *url.URL, _ paho.ClientOptions) (net.Conn, error
 	ctx := c.dialCtx
 	c.dialErr = nil
 	c.mu.Unlock()
-	if ctx == nil { // a reconnect
+	reconnecting := ctx == nil
+	if reconnecting {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), defaultConnectTimeout)
 		defer cancel()
@@ -236,6 +244,16 @@ func (c *Conn) openConnection(_ *url.URL, _ paho.ClientOptions) (net.Conn, error
 	c.dialErr = err
 	c.raw = conn
 	if err != nil {
+		if reconnecting && c.cfg.onRetry != nil {
+			// Said now, not when paho's backoff lets the next attempt
+			// start: a person watching learns at once, and how long.
+			c.failureTold = true
+			c.failedDials++
+			next := c.failedDials + 1
+			c.mu.Unlock()
+			c.cfg.onRetry(next, err)
+			c.mu.Lock()
+		}
 		return nil, err
 	}
 	c.limited = &limitedConn{Conn: conn, max: MaxPacketSize}
@@ -261,6 +279,7 @@ func (c *Conn) dial(ctx context.Context) (net.Conn, error) {
 func (c *Conn) onConnect(paho.Client) {
 	c.mu.Lock()
 	c.connectedAt = time.Now()
+	c.failedDials = 0
 	reconnect := false
 	select {
 	case <-c.down:
@@ -342,11 +361,13 @@ func (c *Conn) onReconnecting(paho.Client, *paho.ClientOptions) {
 	c.retryIn = 0
 	c.attempts++
 	attempt := c.attempts
+	told := c.failureTold
+	c.failureTold = false
 	c.mu.Unlock()
 	if attempt > 1 {
 		c.cfg.Trace("* reconnect attempt %d", attempt)
-		if c.cfg.onRetry != nil {
-			c.cfg.onRetry(attempt)
+		if c.cfg.onRetry != nil && !told {
+			c.cfg.onRetry(attempt, nil)
 		}
 	}
 	if wait <= 0 {

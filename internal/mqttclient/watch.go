@@ -22,9 +22,10 @@ const (
 	// subscribed again. Messages sent while the client was away are gone
 	// (clean session), so this is the moment to re-read the state.
 	Reconnected
-	// Retrying is a reconnect attempt after the previous one failed (the
-	// server is still away); the next one, if this fails too, comes within
-	// the event's Within.
+	// Retrying is a reconnect attempt that failed (the server is still
+	// away): told as soon as its dial fails, with why (Err), the next
+	// attempt coming within Within; else (Err nil) as the next attempt
+	// starts.
 	Retrying
 )
 
@@ -51,9 +52,9 @@ type Event struct {
 	Kind    EventKind
 	Topic   string        // Message
 	Payload []byte        // Message
-	Err     error         // Lost: why the connection dropped
+	Err     error         // Lost: why the connection dropped; Retrying: why the attempt failed, if known
 	RetryIn time.Duration // Lost: the wait before reconnecting (0: at once)
-	Attempt int           // Retrying: the attempt's number since the drop, from 2
+	Attempt int           // Retrying: the next attempt's number since the drop, from 2
 	Within  time.Duration // Retrying: the bound on the wait before the next attempt
 	At      time.Time     // when it was received
 }
@@ -88,8 +89,8 @@ func DialWatch(ctx context.Context, cfg Config, filters []string) (*Watch, error
 	cfg.inOrder = true
 	cfg.onLost = func(err error, retryIn time.Duration) { w.push(Event{Kind: Lost, Err: err, RetryIn: retryIn}) }
 	cfg.onReconnect = func() { w.push(Event{Kind: Reconnected}) }
-	cfg.onRetry = func(attempt int) {
-		w.push(Event{Kind: Retrying, Attempt: attempt, Within: cfg.Endpoint.RetryInterval()})
+	cfg.onRetry = func(next int, why error) {
+		w.push(Event{Kind: Retrying, Attempt: next, Err: why, Within: cfg.Endpoint.RetryInterval()})
 	}
 	conn, err := Dial(ctx, cfg)
 	if err != nil {

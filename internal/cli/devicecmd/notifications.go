@@ -87,6 +87,11 @@ func (s *stream) report(e mqttclient.Event) {
 			fmt.Fprintf(o.IO.ErrOut, "  hint: the broker closed the connection: it restarted, or another client connected with %s client id %q%s\n", whose, o.ClientID, advice)
 		}
 	case mqttclient.Retrying:
+		if e.Err != nil {
+			fmt.Fprintf(o.IO.ErrOut, "%s %s from %s: reconnect attempt %d failed (%v); the next within %s\n",
+				at, color.YellowString("still disconnected"), o.ParsedEndpoint(), e.Attempt-1, e.Err, e.Within)
+			break
+		}
 		fmt.Fprintf(o.IO.ErrOut, "%s %s from %s: reconnect attempt %d failed; trying again now (attempts back off to one every %s)\n",
 			at, color.YellowString("still disconnected"), o.ParsedEndpoint(), e.Attempt-1, e.Within)
 	case mqttclient.Reconnected:

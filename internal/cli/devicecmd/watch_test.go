@@ -169,7 +169,9 @@ func TestWatchSaysItIsRetrying(t *testing.T) {
 	p.WaitStderr(t, "reconnecting in 2s", lineWait)
 	// On this machine the attempts back off to one every 5 s, not 30: the
 	// watch is back within seconds of the emulator.
-	p.WaitStderr(t, "still disconnected from mqtt://"+emu.MQTTAddr()+": reconnect attempt 1 failed; trying again now (attempts back off to one every 5s)", lineWait)
+	// Each failed attempt is told at once, with why and when the next one
+	// comes.
+	p.WaitStderr(t, "still disconnected from mqtt://"+emu.MQTTAddr()+": reconnect attempt 1 failed (dial tcp "+emu.MQTTAddr()+": connect: connection refused); the next within 5s", lineWait)
 	start()
 	p.WaitStderr(t, "reconnected to mqtt://", 2*mqttclient.LocalMaxRetryInterval)
 }
