@@ -352,10 +352,25 @@ func (c *Conn) onConnectionLost(_ paho.Client, err error) {
 	}
 }
 
+// lossHandlerWait bounds how long a first reconnect attempt waits for
+// onConnectionLost, which paho runs at the same moment.
+const lossHandlerWait = time.Second
+
 // onReconnecting runs on paho's reconnect goroutine before each attempt;
 // the first one after a hang-up waits as onConnectionLost decided (paho
 // paces the attempts that fail).
 func (c *Conn) onReconnecting(paho.Client, *paho.ClientOptions) {
+	// paho starts its reconnect loop and our loss handler on two
+	// goroutines at once (client.go, internalConnLost): the first attempt
+	// waits for the handler, which decides its pause and resets the count.
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	select {
+	case <-down:
+	case <-time.After(lossHandlerWait):
+	case <-c.closing:
+	}
 	c.mu.Lock()
 	wait := c.retryIn
 	c.retryIn = 0

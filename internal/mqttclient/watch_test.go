@@ -141,3 +141,32 @@ func TestSubscribeChunksByEight(t *testing.T) {
 		t.Fatalf("event %+v, %v", e, err)
 	}
 }
+
+// TestTakeoverPausesTheFirstReconnect: a watch whose client id another
+// connection takes over waits the takeover pause before its first attempt
+// to reconnect, rather than knocking the other off at once. paho runs the
+// reconnect loop and the loss handler, which decides the pause, at the
+// same moment: the first attempt must wait for the handler.
+func TestTakeoverPausesTheFirstReconnect(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	w, ctx := watchOn(t, broker.Addr, "a/+")
+	taker := dial(t, mqttclient.Config{Endpoint: endpoint(t, broker.Addr, false), ClientID: "watcher"})
+	e, err := w.Next(ctx)
+	if err != nil || e.Kind != mqttclient.Lost || e.RetryIn < time.Second {
+		t.Fatalf("after the takeover: %+v %v", e, err)
+	}
+	lost, pause := e.At, e.RetryIn
+	for {
+		if e, err = w.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind == mqttclient.Reconnected {
+			break
+		}
+	}
+	// A lower bound: a slow machine only makes it longer.
+	if waited := e.At.Sub(lost); waited < pause/2 {
+		t.Errorf("the watch reconnected %s after the takeover, without its pause", waited.Round(time.Millisecond))
+	}
+	taker.Close()
+}
