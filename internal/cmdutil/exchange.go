@@ -45,15 +45,11 @@ func Exchange(ctx context.Context, o *ConnOptions, topic jobs.Topic, request any
 		if why == "" || attempt == attempts {
 			break
 		}
-		wait := Backoff(attempt)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		if !WaitToRetry(ctx, attempt, func(wait time.Duration) { o.noteRetry(attempt+1, attempts, why, wait, err) }) {
+			if ctx.Err() != nil {
+				return nil, o.ExplainTimeout(contextErr(ctx))
+			}
 			break
-		}
-		o.noteRetry(attempt+1, attempts, why, wait, err)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, o.ExplainTimeout(contextErr(ctx))
 		}
 	}
 	if err != nil {
@@ -146,6 +142,25 @@ func RetryCause(reply mqttclient.Reply, err error) string {
 		return "rejected: " + string(resp.Code)
 	}
 	return ""
+}
+
+// WaitToRetry waits the Backoff before attempt+1, telling before (when
+// not nil) how long, and reports whether to make that attempt: not when
+// ctx's deadline would pass first, nor when ctx ends during the wait.
+func WaitToRetry(ctx context.Context, attempt int, before func(wait time.Duration)) bool {
+	wait := Backoff(attempt)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return false
+	}
+	if before != nil {
+		before(wait)
+	}
+	select {
+	case <-time.After(wait):
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Backoff is the wait before attempt+1: 250 ms doubling, at most 5 s, each

@@ -50,6 +50,15 @@ type AttributePayload struct {
 	Merge      bool              `json:"merge,omitempty"`
 }
 
+// Map is the attributes, nil when there are none (p nil included), so
+// that none given and none stored compare equal.
+func (p *AttributePayload) Map() map[string]string {
+	if p == nil || len(p.Attributes) == 0 {
+		return nil
+	}
+	return p.Attributes
+}
+
 // CreateThingInput is CreateThing's: POST /things/{thingName}.
 type CreateThingInput struct {
 	ThingName        string            `json:"-"`

@@ -113,10 +113,6 @@ type Conn struct {
 	attempts    int           // reconnect attempts since the connection dropped
 	retryIn     time.Duration // the wait before the next reconnect attempt
 	failureTold bool          // the current attempt's failure was told (onRetry)
-	// failedDials counts the reconnect attempts whose dial failed since
-	// the last connection: attempts, reset by onConnectionLost, which paho
-	// runs concurrently with the first attempt, cannot number them.
-	failedDials int
 	closing     chan struct{} // closed by Close
 	closeOnce   sync.Once
 }
@@ -248,8 +244,7 @@ func (c *Conn) openConnection(_ *url.URL, _ paho.ClientOptions) (net.Conn, error
 			// Said now, not when paho's backoff lets the next attempt
 			// start: a person watching learns at once, and how long.
 			c.failureTold = true
-			c.failedDials++
-			next := c.failedDials + 1
+			next := c.attempts + 1
 			c.mu.Unlock()
 			c.cfg.onRetry(next, err)
 			c.mu.Lock()
@@ -279,7 +274,6 @@ func (c *Conn) dial(ctx context.Context) (net.Conn, error) {
 func (c *Conn) onConnect(paho.Client) {
 	c.mu.Lock()
 	c.connectedAt = time.Now()
-	c.failedDials = 0
 	reconnect := false
 	select {
 	case <-c.down:

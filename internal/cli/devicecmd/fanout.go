@@ -422,15 +422,8 @@ func (run *fanOutRun) ask(ctx context.Context, c *mqttclient.Conn, thing string,
 	start := time.Now()
 	reply, err := c.Request(reqCtx, topic, payload, token)
 	for attempt := 1; err == nil && attempt <= run.conn.Retries && cmdutil.RetryCause(reply, nil) != ""; attempt++ {
-		wait := cmdutil.Backoff(attempt)
-		if deadline, ok := reqCtx.Deadline(); ok && time.Until(deadline) < wait {
-			break // no time to ask again: the refusal stands
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil || pace(reqCtx) != nil {
+		// Out of time to ask again, the refusal stands.
+		if !cmdutil.WaitToRetry(reqCtx, attempt, nil) || pace(reqCtx) != nil {
 			break
 		}
 		reply, err = c.Request(reqCtx, topic, payload, token)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/fatih/color"
@@ -111,9 +110,6 @@ func runCheck(opts *checkOptions) error {
 	}
 	out := checkJSON{Path: opts.Data, Schema: report.Schema, Jobs: report.Jobs, Executions: report.Executions, Problems: report.Problems}
 	if err != nil {
-		// bbolt's page check may have reported, as a panic it recovered,
-		// the fault that then stopped the reading: said once, as damage.
-		out.Problems = slices.DeleteFunc(out.Problems, func(p string) bool { return p == "panic: "+damaged.Reason })
 		out.Problems = append(out.Problems, err.Error())
 	}
 	if out.Problems == nil {

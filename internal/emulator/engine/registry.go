@@ -90,10 +90,7 @@ func (e *Engine) CreateThing(in iotapi.CreateThingInput) (iotapi.CreateThingOutp
 	if err := validThing(in.ThingName); err != nil {
 		return iotapi.CreateThingOutput{}, err
 	}
-	var attrs map[string]string
-	if in.AttributePayload != nil && len(in.AttributePayload.Attributes) > 0 {
-		attrs = in.AttributePayload.Attributes
-	}
+	attrs := in.AttributePayload.Map()
 	var r *store.ThingRecord
 	err := e.controlPlan(func(time.Time) (*mutation, error) {
 		if r = e.regThings[in.ThingName]; r != nil {
@@ -204,10 +201,7 @@ func (e *Engine) CreateThingGroup(in iotapi.CreateThingGroupInput) (iotapi.Creat
 	var description string
 	var attrs map[string]string
 	if p := in.ThingGroupProperties; p != nil {
-		description = p.ThingGroupDescription
-		if p.AttributePayload != nil && len(p.AttributePayload.Attributes) > 0 {
-			attrs = p.AttributePayload.Attributes
-		}
+		description, attrs = p.ThingGroupDescription, p.AttributePayload.Map()
 	}
 	var r *store.GroupRecord
 	err := e.controlPlan(func(now time.Time) (*mutation, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,6 +28,14 @@ type Report struct {
 // present. A file that cannot be opened at all is an error.
 func Check(path string) (r Report, err error) {
 	r.Path = path
+	defer func() {
+		// bbolt's page check may have reported, as a panic it recovered,
+		// the fault that then stopped the reading: err says it, once.
+		var damaged *DamagedError
+		if errors.As(err, &damaged) {
+			r.Problems = slices.DeleteFunc(r.Problems, func(p string) bool { return p == "panic: "+damaged.Reason })
+		}
+	}()
 	defer faultsPanic()()
 	defer readable(path, &err)
 	switch info, err := os.Stat(path); {

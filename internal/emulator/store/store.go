@@ -381,62 +381,50 @@ func (s *Store) removeTemp() {
 
 // Load calls onJob for every stored job, then onExec for every stored
 // execution, in key order: by thing, job and execution number.
-func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error) (err error) {
-	defer faultsPanic()()
-	defer readable(s.db.Path(), &err)
-	return s.db.View(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
-			var r JobRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("job %q: %w", k, err)
-			}
-			return onJob(r)
-		})
-		if err != nil {
+func (s *Store) Load(onJob func(JobRecord) error, onExec func(ExecRecord) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		if err := each(tx, bucketJobs, "job", onJob); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketExecutions).ForEach(func(k, v []byte) error {
-			var r ExecRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("execution %q: %w", k, err)
-			}
-			return onExec(r)
-		})
+		return each(tx, bucketExecutions, "execution", onExec)
 	})
 }
 
 // LoadRegistry calls onGroup for every stored thing group, then onThing for
 // every stored thing, by name.
-func (s *Store) LoadRegistry(onGroup func(GroupRecord) error, onThing func(ThingRecord) error) (err error) {
-	defer faultsPanic()()
-	defer readable(s.db.Path(), &err)
-	return s.db.View(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketGroups).ForEach(func(k, v []byte) error {
-			var r GroupRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("thing group %q: %w", k, err)
-			}
-			return onGroup(r)
-		})
-		if err != nil {
+func (s *Store) LoadRegistry(onGroup func(GroupRecord) error, onThing func(ThingRecord) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		if err := each(tx, bucketGroups, "thing group", onGroup); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketThings).ForEach(func(k, v []byte) error {
-			var r ThingRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("thing %q: %w", k, err)
-			}
-			return onThing(r)
-		})
+		return each(tx, bucketThings, "thing", onThing)
+	})
+}
+
+// view reads the store in a read transaction, a damaged file's fault or
+// panic turned into a DamagedError.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer faultsPanic()()
+	defer readable(s.db.Path(), &err)
+	return s.db.View(fn)
+}
+
+// each decodes every record of bucket as a T, in key order, and hands it
+// to fn; what names a record that does not decode.
+func each[T any](tx *bolt.Tx, bucket []byte, what string, fn func(T) error) error {
+	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var r T
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%s %q: %w", what, k, err)
+		}
+		return fn(r)
 	})
 }
 
 // Meta returns the value stored under key in the meta bucket (see
 // PutMeta), nil when there is none.
 func (s *Store) Meta(key string) (value []byte, err error) {
-	defer faultsPanic()()
-	defer readable(s.db.Path(), &err)
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		value = bytes.Clone(tx.Bucket(bucketMeta).Get([]byte(key)))
 		return nil
 	})
