@@ -96,8 +96,9 @@ own status: a thing the job never reaches (its rollout aborted, or the job
 canceled first) waits until --timeout, and its line says it had no execution.
 
 A describe the service refuses for now (RequestThrottled, InternalError) is
-not the end of a wait: it is sent again after a backoff (250 ms doubling, at
-most 5 s), or sooner when a notification calls for it.
+not the end of a wait: it is sent again after a backoff (about 250 ms,
+doubling to about 5 s, with jitter), or sooner when a notification calls
+for it.
 
 Waiting for QUEUED or IN_PROGRESS has a limit: the service sends no
 notification when the head of the queue goes from QUEUED to IN_PROGRESS, so
